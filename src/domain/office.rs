@@ -1,0 +1,145 @@
+use std::fmt;
+use std::str::FromStr;
+
+use super::{text_enum, ParseError};
+
+/// The code of an office or a service unit, e.g. `PLG` or `PLG-MPP`: 2 to 24 characters, letters,
+/// digits and dashes, stored upper-case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct OfficeCode(String);
+
+impl OfficeCode {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for OfficeCode {
+    type Err = ParseError;
+    fn from_str(input: &str) -> Result<Self, ParseError> {
+        let code = input.trim().to_ascii_uppercase();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-';
+        if !(2..=24).contains(&code.len()) || !code.chars().all(allowed) {
+            return Err(ParseError::new(format!(
+                "{:?} is not an office code; use 2 to 24 letters, digits or dashes, e.g. PLG or PLG-MPP",
+                input.trim()
+            )));
+        }
+        Ok(Self(code))
+    }
+}
+
+impl fmt::Display for OfficeCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An IANA time zone. Indonesia has three: WIB (`Asia/Jakarta`, `Asia/Pontianak`), WITA
+/// (`Asia/Makassar`) and WIT (`Asia/Jayapura`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeZone(pub chrono_tz::Tz);
+
+impl TimeZone {
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl FromStr for TimeZone {
+    type Err = ParseError;
+    fn from_str(input: &str) -> Result<Self, ParseError> {
+        input
+            .trim()
+            .parse::<chrono_tz::Tz>()
+            .map(TimeZone)
+            .map_err(|_| {
+                ParseError::new(format!(
+                    "{:?} is not an IANA time zone; use Asia/Jakarta (WIB), Asia/Pontianak (WIB), \
+                 Asia/Makassar (WITA) or Asia/Jayapura (WIT)",
+                    input.trim()
+                ))
+            })
+    }
+}
+
+impl fmt::Display for TimeZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+text_enum!(
+    /// The class of a Kantor Imigrasi. Whether it runs a border checkpoint (TPI) is a separate flag.
+    OfficeClass, "office class" {
+        I => "i" | "1" | "kelas i",
+        II => "ii" | "2" | "kelas ii",
+        III => "iii" | "3" | "kelas iii",
+    }
+);
+
+impl OfficeClass {
+    /// The class as written on the office's sign, e.g. "Kelas I TPI".
+    pub fn title(self, tpi: bool) -> String {
+        let roman = self.as_str().to_ascii_uppercase();
+        match (self, tpi) {
+            (OfficeClass::III, _) => format!("Kelas {roman}"),
+            (_, true) => format!("Kelas {roman} TPI"),
+            (_, false) => format!("Kelas {roman} Non TPI"),
+        }
+    }
+}
+
+/// A Kantor Imigrasi.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Office {
+    pub code: OfficeCode,
+    pub name: String,
+    pub timezone: TimeZone,
+    pub class: OfficeClass,
+    /// The office also runs a border checkpoint (airport or seaport).
+    pub tpi: bool,
+    /// The province, as the Kanwil that oversees the office.
+    pub region: String,
+}
+
+/// A passport service unit outside the main office (ULP, UKK, a counter in a mall or MPP). It uses
+/// its office's time zone and state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    pub code: OfficeCode,
+    pub office: OfficeCode,
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn office_codes_are_upper_case_and_checked() {
+        assert_eq!("plg-mpp".parse::<OfficeCode>().unwrap().as_str(), "PLG-MPP");
+        assert!("P".parse::<OfficeCode>().is_err());
+        assert!("PL G".parse::<OfficeCode>().is_err());
+    }
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert_eq!(
+            "Asia/Makassar".parse::<TimeZone>().unwrap().name(),
+            "Asia/Makassar"
+        );
+        let err = "WITA".parse::<TimeZone>().unwrap_err().to_string();
+        assert!(err.contains("Asia/Makassar (WITA)"), "{err}");
+    }
+
+    #[test]
+    fn class_titles_follow_the_official_names() {
+        assert_eq!(OfficeClass::I.title(true), "Kelas I TPI");
+        assert_eq!(OfficeClass::II.title(false), "Kelas II Non TPI");
+        assert_eq!(
+            "Kelas III".parse::<OfficeClass>().unwrap(),
+            OfficeClass::III
+        );
+    }
+}

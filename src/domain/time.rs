@@ -1,0 +1,111 @@
+//! Local times of an office: parsing what staff and M-Paspor write, and the short form kabar prints.
+
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
+
+use super::{ParseError, TimeZone};
+
+/// Parses `YYYY-MM-DD HH:MM` (seconds optional, `T` accepted as separator) as a wall-clock time in
+/// `zone`, or an RFC 3339 instant with its own offset.
+pub fn parse_local_datetime(input: &str, zone: TimeZone) -> Result<DateTime<Utc>, ParseError> {
+    let text = input.trim();
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    let naive = [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+    .ok_or_else(|| {
+        ParseError::new(format!(
+            "{text:?} is not a date and time; write YYYY-MM-DD HH:MM in the office's local time, \
+                 e.g. 2024-06-24 09:00"
+        ))
+    })?;
+    match zone.0.from_local_datetime(&naive) {
+        LocalResult::Single(local) => Ok(local.with_timezone(&Utc)),
+        // Indonesia has no daylight saving; an ambiguous time can only happen in a foreign zone.
+        LocalResult::Ambiguous(earlier, _) => Ok(earlier.with_timezone(&Utc)),
+        LocalResult::None => Err(ParseError::new(format!(
+            "{text:?} does not exist in {zone} (a daylight-saving gap)"
+        ))),
+    }
+}
+
+/// Parses a calendar date `YYYY-MM-DD`.
+pub fn parse_date(input: &str) -> Result<NaiveDate, ParseError> {
+    let text = input.trim();
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        ParseError::new(format!(
+            "{text:?} is not a date; write YYYY-MM-DD, e.g. 2024-06-11"
+        ))
+    })
+}
+
+/// Parses a yes/no flag as M-Paspor exports and people write it.
+pub fn parse_flag(input: &str) -> Result<bool, ParseError> {
+    match input.trim().to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" | "ya" => Ok(true),
+        "no" | "n" | "false" | "0" | "tidak" | "" => Ok(false),
+        other => Err(ParseError::new(format!(
+            "{other:?} is not yes or no; use yes/no, true/false, 1/0 or ya/tidak"
+        ))),
+    }
+}
+
+/// `2024-06-24 09:00 WIB`: an instant in an office's zone, for tables and logs.
+pub fn format_short(instant: DateTime<Utc>, zone: TimeZone) -> String {
+    instant
+        .with_timezone(&zone.0)
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(name: &str) -> TimeZone {
+        name.parse().unwrap()
+    }
+
+    #[test]
+    fn local_times_become_utc_in_each_indonesian_zone() {
+        let wib = parse_local_datetime("2024-06-24 09:00", zone("Asia/Jakarta")).unwrap();
+        let wita = parse_local_datetime("2024-06-24 09:00", zone("Asia/Makassar")).unwrap();
+        let wit = parse_local_datetime("2024-06-24 09:00", zone("Asia/Jayapura")).unwrap();
+        assert_eq!(wib.to_rfc3339(), "2024-06-24T02:00:00+00:00");
+        assert_eq!(wita.to_rfc3339(), "2024-06-24T01:00:00+00:00");
+        assert_eq!(wit.to_rfc3339(), "2024-06-24T00:00:00+00:00");
+        assert_eq!(
+            format_short(wita, zone("Asia/Makassar")),
+            "2024-06-24 09:00 WITA"
+        );
+        assert_eq!(
+            format_short(wit, zone("Asia/Jayapura")),
+            "2024-06-24 09:00 WIT"
+        );
+    }
+
+    #[test]
+    fn impossible_dates_are_refused_with_the_expected_form() {
+        let err = parse_local_datetime("2024-02-30 09:00", zone("Asia/Jakarta")).unwrap_err();
+        assert!(err.to_string().contains("YYYY-MM-DD HH:MM"), "{err}");
+        assert!(parse_date("2024-13-01").is_err());
+        assert_eq!(parse_date("2024-06-11").unwrap().to_string(), "2024-06-11");
+    }
+
+    #[test]
+    fn flags_in_english_and_indonesian() {
+        for yes in ["yes", "TRUE", "1", "ya"] {
+            assert!(parse_flag(yes).unwrap());
+        }
+        for no in ["no", "false", "0", "tidak", ""] {
+            assert!(!parse_flag(no).unwrap());
+        }
+        assert!(parse_flag("maybe").is_err());
+    }
+}

@@ -5,4 +5,9 @@
 //! service state changes, the store ([`store`]) keeps everything on SQLite or PostgreSQL.
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod config;
 pub mod domain;
+pub mod import;
+pub mod state;
+pub mod store;

@@ -27,15 +27,18 @@ impl Msisdn {
     }
 }
 
-/// Masks the middle of any phone-like string: keeps the first six and the last four characters.
+/// Masks the middle of any phone-like string: at most the first six and the last four characters
+/// stay, and at least four are always hidden, so even a short number is never readable whole.
 pub fn mask_number(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();
-    if chars.len() <= 10 {
+    if chars.len() <= 8 {
         return "*".repeat(chars.len());
     }
-    let head: String = chars[..6].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
+    let head = (chars.len() - 8).min(6);
+    let tail = chars.len() - 4;
+    let shown: String = chars[..head].iter().collect();
+    let last: String = chars[tail..].iter().collect();
+    format!("{shown}{}{last}", "*".repeat(tail - head))
 }
 
 impl FromStr for Msisdn {
@@ -107,12 +110,6 @@ text_enum!(
     }
 );
 
-impl Default for Language {
-    fn default() -> Self {
-        Language::Id
-    }
-}
-
 text_enum!(
     /// A way to reach an applicant.
     Channel, "channel" {
@@ -170,6 +167,8 @@ mod tests {
 
     #[test]
     fn numbers_are_masked_in_display_and_debug() {
+        assert_eq!(mask_number("021-5551234"), "021****1234");
+        assert_eq!(mask_number("12345678"), "********");
         let number: Msisdn = "081234567890".parse().unwrap();
         assert_eq!(number.to_string(), "+62812****7890");
         assert_eq!(format!("{number:?}"), "Msisdn(+62812****7890)");

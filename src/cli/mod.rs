@@ -1,0 +1,150 @@
+//! The command line. `main.rs` only calls [`main`]; every command is a small function over the
+//! library, so each can also be driven from a test.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+/// kabar tells M-Paspor applicants, by WhatsApp, SMS or email, when their immigration office's
+/// services change state.
+#[derive(Debug, Parser)]
+#[command(name = "kabar", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file [default: kabar.toml in the working directory, if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database: a SQLite file or postgres://… [default: kabar.db; env KABAR_DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Log filter, e.g. info or kabar=debug [env KABAR_LOG]
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the database migrations (also done at every start)
+    Migrate,
+    /// Import offices or M-Paspor bookings from CSV
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Set or show the state of office services
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Generate demonstration data
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Show the effective configuration (passwords masked)
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import the office reference list (columns code,name,timezone,kind,parent_code,class,region,tpi)
+    Offices(ImportArgs),
+    /// Import an M-Paspor booking export (see the README for the columns)
+    Bookings(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file (UTF-8, header row first)
+    pub file: PathBuf,
+    /// Write nothing unless every row is valid
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Change the state of a service at one office, a list (PLG,GTO), a region (region:NAME) or all
+    Set {
+        /// Office code, comma-separated codes, region:NAME, or all
+        office: String,
+        /// registration, biometrics, printing, epassport, express, pickup, stay_permit,
+        /// border_crossing, visa or travel_ban
+        service: String,
+        /// operational, degraded or unavailable
+        state: String,
+        /// What happened (required unless the service is operational again)
+        #[arg(long)]
+        reason: Option<String>,
+        /// Expected restoration: YYYY-MM-DD HH:MM in each office's local time, or RFC 3339
+        #[arg(long, value_name = "DATETIME")]
+        until: Option<String>,
+        /// Who made the change [default: $USER]
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Show the state board: all disrupted services, or every service of one office
+    Show {
+        /// An office code
+        office: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Fill the database with the reference offices and realistic, deterministic bookings
+    Seed {
+        /// How many bookings to generate
+        #[arg(long, default_value_t = 20_000)]
+        bookings: usize,
+        /// Random seed: the same seed gives the same bookings
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        /// Total offices, adding synthetic ones to the reference list when larger
+        #[arg(long)]
+        offices: Option<usize>,
+        /// The day appointments are generated around [default: today]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<String>,
+        /// Write the bookings as an M-Paspor CSV export to this file instead of the database
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+    },
+}
+
+/// Parses the command line, loads the configuration and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        database_url: cli.database_url.clone(),
+        log: cli.log.clone(),
+    };
+    let config = match Config::load(cli.config.as_deref(), &overrides) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("kabar: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("kabar: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command, config)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("kabar: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Configuration: built-in defaults, then an optional `kabar.toml`, then `KABAR_*` environment
+//! variables, then command-line flags. Everything is validated before kabar starts; an invalid
+//! value refuses to start with the key and the problem.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::store::DatabaseUrl;
+
+/// The file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "kabar.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `kabar.db` (a SQLite file in the working directory) unless set; `postgres://…` selects
+    /// PostgreSQL.
+    pub database_url: DatabaseUrl,
+    /// A `tracing` filter, e.g. `info` or `kabar=debug,sqlx=warn`.
+    pub log: String,
+    pub import: ImportConfig,
+}
+
+/// Settings of `kabar import`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportConfig {
+    /// Rows per transaction (1 to 100000).
+    pub batch_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: DatabaseUrl::Sqlite("kabar.db".into()),
+            log: "info".into(),
+            import: ImportConfig { batch_size: 5000 },
+        }
+    }
+}
+
+/// Why kabar refuses to start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {} does not exist", .0.display())]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Values given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration from every layer. `file` is `--config`; when it is `None`,
+    /// `kabar.toml` is read if present in the working directory.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        Self::load_from(file, overrides, Env::prefixed("KABAR_"))
+    }
+
+    fn load_from(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: Env,
+    ) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+        }
+        // KABAR_IMPORT__BATCH_SIZE sets import.batch_size; KABAR_TEST_* belongs to the test suite.
+        let env = env
+            .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
+            .split("__");
+        let config: Config = figment
+            .merge(env)
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|err| ConfigError::Invalid(describe(err)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=100_000).contains(&self.import.batch_size) {
+            return Err(ConfigError::Invalid(format!(
+                "import.batch_size = {} is out of range; use 1 to 100000",
+                self.import.batch_size
+            )));
+        }
+        if let Err(err) = self.log.parse::<tracing_subscriber::EnvFilter>() {
+            return Err(ConfigError::Invalid(format!(
+                "log = {:?} is not a tracing filter ({err})",
+                self.log
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Figment's error, with every problem on its own line, naming the key and where it was set.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|err| {
+            let key = if err.path.is_empty() {
+                "(top level)".to_owned()
+            } else {
+                err.path.join(".")
+            };
+            let source = err
+                .metadata
+                .as_ref()
+                .map(|meta| match &meta.source {
+                    Some(source) => format!(" (from {} {source})", meta.name),
+                    None => format!(" (from {})", meta.name),
+                })
+                .unwrap_or_default();
+            format!("key {key}{source}: {}", err.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment's own error type
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "kabar.toml",
+                "database_url = \"from-file.db\"\nlog = \"debug\"",
+            )?;
+            jail.set_env("KABAR_DATABASE_URL", "from-env.db");
+            jail.set_env("KABAR_IMPORT__BATCH_SIZE", "250");
+            jail.set_env("KABAR_TEST_POSTGRES_URL", "postgres://ignored@localhost/x");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.database_url,
+                DatabaseUrl::Sqlite("from-env.db".into())
+            );
+            assert_eq!(config.log, "debug");
+            assert_eq!(config.import.batch_size, 250);
+            let flags = Overrides {
+                database_url: Some("from-flag.db".into()),
+                log: None,
+            };
+            let config = Config::load(None, &flags).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.database_url,
+                DatabaseUrl::Sqlite("from-flag.db".into())
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        figment::Jail::expect_with(|_| {
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.database_url.to_string(), "sqlite://kabar.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("kabar.toml", "[import]\nbatch_size = \"many\"")?;
+            let err = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("key import.batch_size"), "{err}");
+            assert!(err.contains("kabar.toml"), "{err}");
+
+            jail.create_file("kabar.toml", "databse_url = \"x.db\"")?;
+            let err = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("databse_url"), "{err}");
+
+            jail.create_file("kabar.toml", "")?;
+            jail.set_env("KABAR_DATABASE_URL", "mysql://root@localhost/kabar");
+            let err = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("key database_url") && err.contains("mysql"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_named_file_must_exist() {
+        let err = Config::load(
+            Some(Path::new("/nonexistent/kabar.toml")),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("/nonexistent/kabar.toml does not exist"));
+    }
+
+    #[test]
+    fn passwords_never_reach_debug_output() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "KABAR_DATABASE_URL",
+                "postgres://kabar:hunter2@db:5432/kabar",
+            );
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(!format!("{config:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,213 @@
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use super::csv_table::{ColumnSpec, Table};
+use super::{file_label, ImportError, ImportOptions, ImportReport};
+use crate::domain::{parse_flag, Office, OfficeClass, OfficeCode, ParseError, TimeZone, Unit};
+use crate::store::Store;
+
+/// The columns of the office reference list.
+pub const OFFICE_COLUMNS: &[ColumnSpec] = &[
+    ColumnSpec {
+        name: "code",
+        required: true,
+    },
+    ColumnSpec {
+        name: "name",
+        required: true,
+    },
+    ColumnSpec {
+        name: "timezone",
+        required: true,
+    },
+    ColumnSpec {
+        name: "kind",
+        required: true,
+    },
+    ColumnSpec {
+        name: "parent_code",
+        required: true,
+    },
+    ColumnSpec {
+        name: "class",
+        required: true,
+    },
+    ColumnSpec {
+        name: "region",
+        required: true,
+    },
+    ColumnSpec {
+        name: "tpi",
+        required: true,
+    },
+];
+const CODE: usize = 0;
+const NAME: usize = 1;
+const TIMEZONE: usize = 2;
+const KIND: usize = 3;
+const PARENT: usize = 4;
+const CLASS: usize = 5;
+const REGION: usize = 6;
+const TPI: usize = 7;
+
+enum Parsed {
+    Office(Office),
+    /// A unit with the line it came from, checked against the offices once all are known.
+    Unit(Unit, u64, Option<TimeZone>),
+}
+
+fn parse_kind(text: &str) -> Result<bool, ParseError> {
+    match text.to_ascii_lowercase().as_str() {
+        "office" => Ok(true),
+        "unit" => Ok(false),
+        other => Err(ParseError::new(format!(
+            "unknown kind {other:?}; expected office or unit"
+        ))),
+    }
+}
+
+/// Imports the office reference list from a file.
+pub async fn import_offices(
+    store: &Store,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let file = std::fs::File::open(path).map_err(|source| ImportError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    import_offices_from(store, file, &file_label(path), options).await
+}
+
+/// Imports an office list from any reader (the reference list embedded in the binary, a file).
+/// Offices come first, then units, whose parent must be an office of the file or of the store.
+pub async fn import_offices_from(
+    store: &Store,
+    input: impl Read,
+    file: &str,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let mut table = Table::open(input, OFFICE_COLUMNS, file)?;
+    let mut report = ImportReport {
+        ignored_columns: table.header().ignored.clone(),
+        ..ImportReport::default()
+    };
+    let mut parsed = Vec::new();
+    while let Some(row) = table.next_row().map_err(|source| ImportError::Read {
+        file: file.to_owned(),
+        source,
+    })? {
+        report.rows += 1;
+        if let Some(error) = row.shape_error() {
+            report.rejected += 1;
+            report.record_errors([error]);
+            continue;
+        }
+        let mut cells = row.cells();
+        let code = cells.required(CODE, str::parse::<OfficeCode>);
+        let name = cells.required(NAME, |text| Ok(text.to_owned()));
+        let is_office = cells.required(KIND, parse_kind);
+        let item =
+            match is_office {
+                Some(true) => {
+                    let timezone = cells.required(TIMEZONE, str::parse::<TimeZone>);
+                    let class = cells.required(CLASS, str::parse::<OfficeClass>);
+                    let region = cells.required(REGION, |text| Ok(text.to_owned()));
+                    let tpi = cells.required(TPI, parse_flag);
+                    match (code, name, timezone, class, region, tpi) {
+                        (
+                            Some(code),
+                            Some(name),
+                            Some(timezone),
+                            Some(class),
+                            Some(region),
+                            Some(tpi),
+                        ) => Some(Parsed::Office(Office {
+                            code,
+                            name,
+                            timezone,
+                            class,
+                            tpi,
+                            region,
+                        })),
+                        _ => None,
+                    }
+                }
+                Some(false) => {
+                    let parent = cells.required(PARENT, str::parse::<OfficeCode>);
+                    let timezone = cells.optional(TIMEZONE, str::parse::<TimeZone>);
+                    match (code, name, parent, timezone) {
+                        (Some(code), Some(name), Some(office), Some(timezone)) => Some(
+                            Parsed::Unit(Unit { code, office, name }, row.line, timezone),
+                        ),
+                        _ => None,
+                    }
+                }
+                None => None,
+            };
+        match item {
+            Some(item) if cells.errors.is_empty() => parsed.push(item),
+            _ => {
+                report.rejected += 1;
+                report.record_errors(cells.errors);
+            }
+        }
+    }
+
+    let known = store.office_directory().await?;
+    let mut offices: BTreeMap<OfficeCode, Office> = BTreeMap::new();
+    let mut units = Vec::new();
+    for item in &parsed {
+        if let Parsed::Office(office) = item {
+            offices.insert(office.code.clone(), office.clone());
+        }
+    }
+    for item in parsed {
+        let Parsed::Unit(unit, line, timezone) = item else {
+            continue;
+        };
+        let parent_zone = offices
+            .get(&unit.office)
+            .or_else(|| known.office(&unit.office))
+            .map(|office| office.timezone);
+        let problem = match (parent_zone, timezone) {
+            (None, _) => Some((
+                "parent_code",
+                format!(
+                    "unknown office {:?}; a unit's parent_code must be an office of this file or one imported before",
+                    unit.office.as_str()
+                ),
+            )),
+            (Some(parent), Some(own)) if parent != own => Some((
+                "timezone",
+                format!("a unit uses its office's time zone ({parent}); leave it empty or write {parent}"),
+            )),
+            _ => None,
+        };
+        match problem {
+            Some((column, message)) => {
+                report.rejected += 1;
+                report.record_errors([super::RowError {
+                    line,
+                    column: Some(column),
+                    message,
+                }]);
+            }
+            None => units.push(unit),
+        }
+    }
+    report.errors.sort_by_key(|error| error.line);
+
+    if report.rejected == 0 || !options.strict {
+        let offices: Vec<Office> = offices.into_values().collect();
+        report.counts = store
+            .upsert_offices(&offices, &units, chrono::Utc::now())
+            .await?;
+        report.written = true;
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}

@@ -1,0 +1,397 @@
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{epoch, from_epoch, on_reader, on_writer, parse_stored, Store, StoreError, WritePool};
+use crate::domain::{Applicant, Booking, BookingCode, Msisdn};
+
+/// How many rows one multi-row statement carries. Both engines accept far more parameters than
+/// this needs (11 per booking); larger statements stop paying off.
+const ROWS_PER_STATEMENT: usize = 250;
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UpsertCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl UpsertCounts {
+    /// From the rows offered, the rows the database reported as written (inserted or changed) and
+    /// the growth of the table.
+    pub(crate) fn from_affected(offered: u64, affected: u64, inserted: u64) -> Self {
+        UpsertCounts {
+            inserted,
+            updated: affected.saturating_sub(inserted),
+            unchanged: offered.saturating_sub(affected),
+        }
+    }
+
+    pub fn add(&mut self, other: UpsertCounts) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// A stored applicant with its opt-outs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplicantRecord {
+    pub id: i64,
+    pub applicant: Applicant,
+    pub whatsapp_opted_out: bool,
+    pub sms_opted_out: bool,
+    pub email_opted_out: bool,
+}
+
+/// A stored booking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookingRecord {
+    pub id: i64,
+    pub applicant_id: i64,
+    pub booking: Booking,
+}
+
+/// `($2, $3, …), (…)` for `rows` rows of `columns` parameters each, numbered from `first`;
+/// `template` maps a row's parameter numbers to its SQL, so a row can also hold expressions.
+fn values_list(
+    rows: usize,
+    columns: usize,
+    first: usize,
+    template: impl Fn(&[usize]) -> String,
+) -> String {
+    let mut sql = String::new();
+    for row in 0..rows {
+        let numbers: Vec<usize> = (0..columns).map(|c| first + row * columns + c).collect();
+        let _ = write!(
+            sql,
+            "{}({})",
+            if row == 0 { "" } else { ", " },
+            template(&numbers)
+        );
+    }
+    sql
+}
+
+fn upsert_applicants_sql(rows: usize) -> String {
+    // $1 is the import time, shared by every row.
+    let values = values_list(rows, 5, 2, |p| {
+        format!(
+            "${}, ${}, ${}, ${}, ${}, $1, $1",
+            p[0], p[1], p[2], p[3], p[4]
+        )
+    });
+    // An empty cell never erases what an earlier row said; the contact's name is the one first
+    // seen (each booking keeps its own holder name).
+    format!(
+        "INSERT INTO applicants (mobile, name, email, whatsapp, language, created_at, updated_at)
+         VALUES {values}
+         ON CONFLICT (mobile) DO UPDATE SET
+             email = COALESCE(excluded.email, applicants.email),
+             whatsapp = COALESCE(excluded.whatsapp, applicants.whatsapp),
+             language = COALESCE(excluded.language, applicants.language),
+             updated_at = excluded.updated_at
+         WHERE COALESCE(excluded.email, applicants.email) IS DISTINCT FROM applicants.email
+            OR COALESCE(excluded.whatsapp, applicants.whatsapp) IS DISTINCT FROM applicants.whatsapp
+            OR COALESCE(excluded.language, applicants.language) IS DISTINCT FROM applicants.language"
+    )
+}
+
+fn upsert_bookings_sql(rows: usize) -> String {
+    let values = values_list(rows, 10, 2, |p| {
+        format!(
+            "${}, (SELECT id FROM applicants WHERE mobile = ${}), ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $1",
+            p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]
+        )
+    });
+    format!(
+        "INSERT INTO bookings (code, applicant_id, office_code, unit_code, holder_name, appointment_at,
+                               product, express, stage, applied_on, updated_at)
+         VALUES {values}
+         ON CONFLICT (code) DO UPDATE SET
+             applicant_id = excluded.applicant_id, office_code = excluded.office_code,
+             unit_code = excluded.unit_code, holder_name = excluded.holder_name,
+             appointment_at = excluded.appointment_at, product = excluded.product,
+             express = excluded.express, stage = excluded.stage, applied_on = excluded.applied_on,
+             updated_at = excluded.updated_at
+         WHERE bookings.applicant_id IS DISTINCT FROM excluded.applicant_id
+            OR bookings.office_code IS DISTINCT FROM excluded.office_code
+            OR bookings.unit_code IS DISTINCT FROM excluded.unit_code
+            OR bookings.holder_name IS DISTINCT FROM excluded.holder_name
+            OR bookings.appointment_at IS DISTINCT FROM excluded.appointment_at
+            OR bookings.product IS DISTINCT FROM excluded.product
+            OR bookings.express IS DISTINCT FROM excluded.express
+            OR bookings.stage IS DISTINCT FROM excluded.stage
+            OR bookings.applied_on IS DISTINCT FROM excluded.applied_on"
+    )
+}
+
+/// The applicants of a batch, one per mobile number, merged the way the upsert merges them.
+fn distinct_applicants(batch: &[Booking]) -> Vec<Applicant> {
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+    let mut merged: Vec<Applicant> = Vec::with_capacity(batch.len());
+    for booking in batch {
+        let incoming = &booking.applicant;
+        match index.get(incoming.mobile.e164()) {
+            Some(&at) => {
+                let known = &mut merged[at];
+                if incoming.email.is_some() {
+                    known.email.clone_from(&incoming.email);
+                }
+                if incoming.whatsapp.is_some() {
+                    known.whatsapp.clone_from(&incoming.whatsapp);
+                }
+                if incoming.language.is_some() {
+                    known.language = incoming.language;
+                }
+            }
+            None => {
+                index.insert(incoming.mobile.e164(), merged.len());
+                merged.push(incoming.clone());
+            }
+        }
+    }
+    merged
+}
+
+/// The bookings of a batch, one per code; a later row for the same code wins, as it would in
+/// separate batches.
+fn distinct_bookings(batch: &[Booking]) -> Vec<&Booking> {
+    let mut last: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+    for (at, booking) in batch.iter().enumerate() {
+        last.insert(booking.code.as_str(), at);
+    }
+    batch
+        .iter()
+        .enumerate()
+        .filter(|(at, booking)| last[booking.code.as_str()] == *at)
+        .map(|(_, booking)| booking)
+        .collect()
+}
+
+/// The WhatsApp number as stored: `NULL` when it is the mobile number.
+fn stored_whatsapp(applicant: &Applicant) -> Option<&str> {
+    applicant
+        .whatsapp
+        .as_ref()
+        .filter(|number| **number != applicant.mobile)
+        .map(Msisdn::e164)
+}
+
+impl Store {
+    /// Inserts or updates a batch of bookings and their applicants in one transaction. Returns how
+    /// many booking rows were written (inserted or changed); unchanged rows are not touched.
+    pub async fn upsert_bookings(
+        &self,
+        batch: &[Booking],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let applicants = distinct_applicants(batch);
+        let bookings = distinct_bookings(batch);
+        let at = epoch(at);
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for chunk in applicants.chunks(ROWS_PER_STATEMENT) {
+                let sql = upsert_applicants_sql(chunk.len());
+                let mut query = sqlx::query(&sql).bind(at);
+                for applicant in chunk {
+                    query = query
+                        .bind(applicant.mobile.e164())
+                        .bind(&applicant.name)
+                        .bind(applicant.email.as_ref().map(|email| email.as_str()))
+                        .bind(stored_whatsapp(applicant))
+                        .bind(applicant.language.map(|language| language.as_str()));
+                }
+                query.execute(&mut *tx).await?;
+            }
+            let mut written = 0;
+            for chunk in bookings.chunks(ROWS_PER_STATEMENT) {
+                let sql = upsert_bookings_sql(chunk.len());
+                let mut query = sqlx::query(&sql).bind(at);
+                for booking in chunk {
+                    query = query
+                        .bind(booking.code.as_str())
+                        .bind(booking.applicant.mobile.e164())
+                        .bind(booking.office.as_str())
+                        .bind(booking.unit.as_ref().map(|unit| unit.as_str()))
+                        .bind(&booking.holder_name)
+                        .bind(epoch(booking.appointment_at))
+                        .bind(booking.product.as_str())
+                        .bind(booking.express)
+                        .bind(booking.stage.as_str())
+                        .bind(booking.applied_on.map(|date| date.to_string()));
+                }
+                written += query.execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            Ok(written)
+        })
+    }
+
+    /// How many bookings the store holds.
+    pub async fn count_bookings(&self) -> Result<u64, StoreError> {
+        let count: i64 = on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM bookings").fetch_one(pool).await?
+        });
+        Ok(count as u64)
+    }
+
+    /// How many applicants (distinct mobile numbers) the store holds.
+    pub async fn count_applicants(&self) -> Result<u64, StoreError> {
+        let count: i64 = on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM applicants").fetch_one(pool).await?
+        });
+        Ok(count as u64)
+    }
+
+    /// One booking with its applicant, by code.
+    pub async fn booking(&self, code: &BookingCode) -> Result<Option<BookingRecord>, StoreError> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            String,
+            Option<String>,
+            String,
+            i64,
+            String,
+            bool,
+            String,
+            Option<String>,
+        );
+        let row: Option<Row> = on_reader!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, applicant_id, code, office_code, unit_code, holder_name, appointment_at,
+                        product, express, stage, applied_on
+                 FROM bookings WHERE code = $1",
+            )
+            .bind(code.as_str())
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some((
+            id,
+            applicant_id,
+            code,
+            office,
+            unit,
+            holder_name,
+            appointment_at,
+            product,
+            express,
+            stage,
+            applied_on,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let applicant = self
+            .applicant_by_id(applicant_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("booking {code} has no applicant")))?;
+        let booking = Booking {
+            code: parse_stored("bookings.code", &code)?,
+            office: parse_stored("bookings.office_code", &office)?,
+            unit: unit
+                .map(|unit| parse_stored("bookings.unit_code", &unit))
+                .transpose()?,
+            holder_name,
+            applicant: applicant.applicant,
+            appointment_at: from_epoch(appointment_at)?,
+            product: parse_stored("bookings.product", &product)?,
+            express,
+            stage: parse_stored("bookings.stage", &stage)?,
+            applied_on: applied_on
+                .map(|date| parse_stored::<NaiveDate>("bookings.applied_on", &date))
+                .transpose()?,
+        };
+        Ok(Some(BookingRecord {
+            id,
+            applicant_id,
+            booking,
+        }))
+    }
+
+    /// One applicant by mobile number.
+    pub async fn applicant(&self, mobile: &Msisdn) -> Result<Option<ApplicantRecord>, StoreError> {
+        let id: Option<i64> = on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM applicants WHERE mobile = $1")
+                .bind(mobile.e164())
+                .fetch_optional(pool)
+                .await?
+        });
+        match id {
+            Some(id) => self.applicant_by_id(id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn applicant_by_id(&self, id: i64) -> Result<Option<ApplicantRecord>, StoreError> {
+        type Row = (
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            bool,
+            bool,
+            bool,
+        );
+        let row: Option<Row> = on_reader!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, mobile, name, email, whatsapp, language,
+                        whatsapp_opted_out, sms_opted_out, email_opted_out
+                 FROM applicants WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some((
+            id,
+            mobile,
+            name,
+            email,
+            whatsapp,
+            language,
+            whatsapp_opted_out,
+            sms_opted_out,
+            email_opted_out,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let applicant = Applicant {
+            name,
+            mobile: Msisdn::from_trusted(mobile),
+            email: email
+                .map(|email| parse_stored("applicants.email", &email))
+                .transpose()?,
+            whatsapp: whatsapp.map(Msisdn::from_trusted),
+            language: language
+                .map(|language| parse_stored("applicants.language", &language))
+                .transpose()?,
+        };
+        Ok(Some(ApplicantRecord {
+            id,
+            applicant,
+            whatsapp_opted_out,
+            sms_opted_out,
+            email_opted_out,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_lists_number_parameters_row_by_row() {
+        let sql = values_list(2, 2, 2, |p| format!("${}, ${}", p[0], p[1]));
+        assert_eq!(sql, "($2, $3), ($4, $5)");
+    }
+}

@@ -1,0 +1,219 @@
+//! The store: one set of queries over SQLite (the embedded default) or PostgreSQL (several workers
+//! on several machines).
+//!
+//! SQL is written once, in the dialect both engines share (`$N` parameters, `ON CONFLICT … DO
+//! UPDATE`, `IS DISTINCT FROM`, `TRUE`/`FALSE`, epoch-second `BIGINT` timestamps). The
+//! [`on_writer!`] and [`on_reader!`] macros expand a query body once per engine, so each engine
+//! runs the same text with its own driver types. Dialect differences live only here: how a
+//! connection is opened, how a write transaction begins ([`WritePool`]), and which migration
+//! directory applies.
+//!
+//! SQLite never reports `SQLITE_BUSY` to a caller: every writer in a process shares one write
+//! connection (writers queue in the pool, not in SQLite), write transactions start with `BEGIN
+//! IMMEDIATE` so they take the write lock before reading, and a busy timeout absorbs other
+//! processes. Readers use a separate pool and, thanks to WAL, never block the writer.
+
+mod bookings;
+mod offices;
+mod states;
+mod url;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
+pub use offices::OfficeDirectory;
+pub use states::{AppliedChange, BoardRow, StateChangeRecord};
+pub use url::{DatabaseUrl, DatabaseUrlError};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Errors of the store. The source chain keeps the driver's error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot apply the database migrations")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database query failed")]
+    Query(#[from] sqlx::Error),
+    #[error("the database holds a value kabar cannot read: {0}")]
+    Corrupt(String),
+}
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The handle every part of kabar uses to reach the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+#[derive(Clone)]
+enum Db {
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the pool that may write: SQLite's single writer or the
+/// PostgreSQL pool. The body is compiled once per engine.
+macro_rules! on_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite { writer: $pool, .. } => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// As [`on_writer!`], with a pool for reads (SQLite's reader pool).
+macro_rules! on_reader {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite { reader: $pool, .. } => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use {on_reader, on_writer};
+
+/// Starts a write transaction the way each engine needs it.
+pub(crate) trait WritePool {
+    type Database: sqlx::Database;
+    async fn begin_write(&self) -> Result<Transaction<'static, Self::Database>, sqlx::Error>;
+}
+
+impl WritePool for SqlitePool {
+    type Database = Sqlite;
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        // IMMEDIATE takes the write lock up front, so a transaction that reads before it writes
+        // cannot fail half-way with SQLITE_BUSY when another process writes in between.
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl WritePool for PgPool {
+    type Database = Postgres;
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+impl Store {
+    /// Opens the database (creating a SQLite file if needed) and applies pending migrations.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database without migrating it.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        let connect_error = |source| StoreError::Connect {
+            url: url.to_string(),
+            source,
+        };
+        let db = match url {
+            DatabaseUrl::Sqlite(path) => {
+                let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+                    .map_err(connect_error)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+                    .pragma("temp_store", "memory")
+                    .pragma("cache_size", "-65536");
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(120))
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(connect_error)?;
+                let reader = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options.read_only(true))
+                    .await
+                    .map_err(connect_error)?;
+                Db::Sqlite { writer, reader }
+            }
+            DatabaseUrl::Postgres(pg_url) => {
+                let options = PgConnectOptions::from_str(pg_url.as_str()).map_err(connect_error)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_error)?;
+                Db::Postgres(pool)
+            }
+        };
+        Ok(Store { db })
+    }
+
+    /// Applies every migration of this engine that the database does not have yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self.db {
+            Db::Sqlite { .. } => Engine::Sqlite,
+            Db::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Closes every connection; pending writes are already committed.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch: how every instant is stored, on both engines.
+pub(crate) fn epoch(instant: chrono::DateTime<chrono::Utc>) -> i64 {
+    instant.timestamp()
+}
+
+pub(crate) fn from_epoch(seconds: i64) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {seconds} is out of range")))
+}
+
+/// Parses a value the store wrote itself; a failure means the database was edited by hand.
+pub(crate) fn parse_stored<T: FromStr>(column: &str, value: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .parse()
+        .map_err(|err| StoreError::Corrupt(format!("column {column}: {err}")))
+}

@@ -1,0 +1,64 @@
+//! Small, readable inputs shared by the store tests.
+
+use std::path::PathBuf;
+
+use kabar::import::{self, ImportOptions, ImportReport};
+use kabar::store::Store;
+
+/// Three offices in three zones, and a unit.
+pub const OFFICES: &str = "\
+code,name,timezone,kind,parent_code,class,region,tpi
+PLG,Kantor Imigrasi Kelas I TPI Palembang,Asia/Jakarta,office,,I,Sumatera Selatan,yes
+GTO,Kantor Imigrasi Kelas I TPI Gorontalo,Asia/Makassar,office,,I,Gorontalo,yes
+JPR,Kantor Imigrasi Kelas I TPI Jayapura,Asia/Jayapura,office,,I,Papua,yes
+TNG,Kantor Imigrasi Kelas I Non TPI Tangerang,Asia/Jakarta,office,,I,Banten,no
+PLG-MPP,ULP Mal Pelayanan Publik Palembang,,unit,PLG,,,
+";
+
+pub const BOOKING_HEADER: &str =
+    "booking_code,office_code,unit_code,name,phone,email,whatsapp,language,appointment_at,product,express,stage,applied_at\n";
+
+/// A CSV file in a temporary directory that lives as long as the value.
+pub struct CsvFile {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+pub fn csv_file(content: impl AsRef<[u8]>) -> CsvFile {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("input.csv");
+    std::fs::write(&path, content).unwrap();
+    CsvFile { _dir: dir, path }
+}
+
+pub fn bookings_csv(rows: &str) -> CsvFile {
+    csv_file(format!("{BOOKING_HEADER}{rows}"))
+}
+
+pub async fn import_offices(store: &Store) {
+    let report = import::import_offices_from(
+        store,
+        OFFICES.as_bytes(),
+        "offices.csv",
+        &ImportOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.is_clean(), "{report}");
+}
+
+pub async fn import_bookings(store: &Store, file: &CsvFile, strict: bool) -> ImportReport {
+    let options = ImportOptions {
+        strict,
+        batch_size: 3,
+        ..ImportOptions::default()
+    };
+    import::import_bookings(store, &file.path, &options)
+        .await
+        .unwrap()
+}
+
+/// The problems of a report, one line each, for exact comparison.
+pub fn problems(report: &ImportReport) -> Vec<String> {
+    report.errors.iter().map(ToString::to_string).collect()
+}

@@ -1,0 +1,9 @@
+//! The store test suite: every test runs on SQLite and on PostgreSQL.
+
+mod fixtures;
+mod harness;
+
+mod bookings;
+mod concurrency;
+mod offices;
+mod states;

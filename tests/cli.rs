@@ -1,0 +1,144 @@
+//! The binary as an operator meets it: exit codes, messages, and the SQLite default.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn kabar(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kabar"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("KABAR_DATABASE_URL")
+        .env_remove("KABAR_LOG")
+        .output()
+        .expect("the kabar binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+const OFFICES: &str = "\
+code,name,timezone,kind,parent_code,class,region,tpi
+PLG,Kantor Imigrasi Kelas I TPI Palembang,Asia/Jakarta,office,,I,Sumatera Selatan,yes
+GTO,Kantor Imigrasi Kelas I TPI Gorontalo,Asia/Makassar,office,,I,Gorontalo,yes
+";
+
+#[test]
+fn help_lists_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = stdout(&kabar(dir.path(), &["--help"]));
+    for command in ["migrate", "import", "state", "demo", "config"] {
+        assert!(help.contains(command), "{command} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("offices.csv"), OFFICES).unwrap();
+    let import = kabar(dir.path(), &["import", "offices", "offices.csv"]);
+    assert!(import.status.success(), "{}", stderr(&import));
+    assert!(
+        stdout(&import).contains("2 new, 0 updated, 0 unchanged"),
+        "{}",
+        stdout(&import)
+    );
+    assert!(dir.path().join("kabar.db").exists());
+
+    let set = kabar(
+        dir.path(),
+        &[
+            "state",
+            "set",
+            "all",
+            "printing",
+            "unavailable",
+            "--reason",
+            "Gangguan PDN",
+            "--until",
+            "2024-06-24 17:00",
+        ],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert!(
+        stdout(&set).contains("printing unavailable at 2 office(s)"),
+        "{}",
+        stdout(&set)
+    );
+
+    let board = stdout(&kabar(dir.path(), &["state", "show"]));
+    assert!(
+        board.contains("Gangguan PDN") && board.contains("2024-06-24 17:00 WITA"),
+        "{board}"
+    );
+    let office = stdout(&kabar(dir.path(), &["state", "show", "plg"]));
+    assert!(
+        office.contains("2024-06-24 17:00 WIB") && office.contains("travel_ban"),
+        "{office}"
+    );
+}
+
+#[test]
+fn a_failed_row_makes_the_import_exit_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("offices.csv"),
+        OFFICES.replace("Asia/Makassar", "Asia/Makasar"),
+    )
+    .unwrap();
+    let import = kabar(dir.path(), &["import", "offices", "offices.csv"]);
+    assert_eq!(import.status.code(), Some(1));
+    let err = stderr(&import);
+    assert!(
+        err.contains("line 3, column timezone: \"Asia/Makasar\" is not an IANA time zone"),
+        "{err}"
+    );
+    assert!(err.contains("1 rows rejected"), "{err}");
+}
+
+#[test]
+fn invalid_configuration_refuses_to_start_and_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kabar.toml"), "[import]\nbatch_size = 0\n").unwrap();
+    let output = kabar(dir.path(), &["migrate"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("import.batch_size = 0 is out of range"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !dir.path().join("kabar.db").exists(),
+        "nothing starts on a bad configuration"
+    );
+
+    let output = kabar(dir.path(), &["--config", "missing.toml", "migrate"]);
+    assert!(
+        stderr(&output).contains("missing.toml does not exist"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn passwords_are_masked_in_the_shown_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = kabar(
+        dir.path(),
+        &[
+            "--database-url",
+            "postgres://kabar:hunter2@db.example/kabar",
+            "config",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let shown = stdout(&output);
+    assert!(
+        shown.contains("postgres://kabar:********@db.example/kabar") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+}

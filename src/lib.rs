@@ -5,4 +5,5 @@
 //! service state changes, the store ([`store`]) keeps everything on SQLite or PostgreSQL.
 #![forbid(unsafe_code)]
 
+pub mod demo;
 pub mod domain;

@@ -6,6 +6,7 @@
 //! generator never runs the parsers in its hot path, except for email addresses.
 
 mod bookings;
+mod calendar;
 mod export;
 mod names;
 mod offices;

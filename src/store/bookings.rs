@@ -54,35 +54,25 @@ pub struct BookingRecord {
     pub booking: Booking,
 }
 
-/// `($2, $3, …), (…)` for `rows` rows of `columns` parameters each, numbered from `first`;
-/// `template` maps a row's parameter numbers to its SQL, so a row can also hold expressions.
+/// `(p1, p2, …), (…)` for `rows` rows of `columns` parameters each, numbered in order from 1 and
+/// spelt by `placeholder`; `template` turns a row's placeholders into its SQL, so a row can also
+/// hold expressions.
 fn values_list(
     rows: usize,
     columns: usize,
-    first: usize,
-    template: impl Fn(&[usize]) -> String,
+    placeholder: fn(usize) -> String,
+    template: impl Fn(&[String]) -> String,
 ) -> String {
     let mut sql = String::new();
     for row in 0..rows {
-        let numbers: Vec<usize> = (0..columns).map(|c| first + row * columns + c).collect();
-        let _ = write!(
-            sql,
-            "{}({})",
-            if row == 0 { "" } else { ", " },
-            template(&numbers)
-        );
+        let names: Vec<String> = (1..=columns).map(|c| placeholder(row * columns + c)).collect();
+        let _ = write!(sql, "{}({})", if row == 0 { "" } else { ", " }, template(&names));
     }
     sql
 }
 
-fn upsert_applicants_sql(rows: usize) -> String {
-    // $1 is the import time, shared by every row.
-    let values = values_list(rows, 5, 2, |p| {
-        format!(
-            "${}, ${}, ${}, ${}, ${}, $1, $1",
-            p[0], p[1], p[2], p[3], p[4]
-        )
-    });
+fn upsert_applicants_sql(rows: usize, placeholder: fn(usize) -> String) -> String {
+    let values = values_list(rows, 7, placeholder, |p| p.join(", "));
     // An empty cell never erases what an earlier row said; the contact's name is the one first
     // seen (each booking keeps its own holder name).
     format!(
@@ -99,12 +89,9 @@ fn upsert_applicants_sql(rows: usize) -> String {
     )
 }
 
-fn upsert_bookings_sql(rows: usize) -> String {
-    let values = values_list(rows, 10, 2, |p| {
-        format!(
-            "${}, (SELECT id FROM applicants WHERE mobile = ${}), ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $1",
-            p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]
-        )
+fn upsert_bookings_sql(rows: usize, placeholder: fn(usize) -> String) -> String {
+    let values = values_list(rows, 11, placeholder, |p| {
+        format!("{}, (SELECT id FROM applicants WHERE mobile = {}), {}", p[0], p[1], p[2..].join(", "))
     });
     format!(
         "INSERT INTO bookings (code, applicant_id, office_code, unit_code, holder_name, appointment_at,
@@ -171,6 +158,11 @@ fn distinct_bookings(batch: &[Booking]) -> Vec<&Booking> {
         .collect()
 }
 
+/// The placeholder spelling of the engine behind `pool`.
+fn placeholder_of<P: WritePool>(_: &P) -> fn(usize) -> String {
+    P::placeholder
+}
+
 /// The WhatsApp number as stored: `NULL` when it is the mobile number.
 fn stored_whatsapp(applicant: &Applicant) -> Option<&str> {
     applicant
@@ -194,22 +186,24 @@ impl Store {
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for chunk in applicants.chunks(ROWS_PER_STATEMENT) {
-                let sql = upsert_applicants_sql(chunk.len());
-                let mut query = sqlx::query(&sql).bind(at);
+                let sql = upsert_applicants_sql(chunk.len(), placeholder_of(pool));
+                let mut query = sqlx::query(&sql);
                 for applicant in chunk {
                     query = query
                         .bind(applicant.mobile.e164())
                         .bind(&applicant.name)
                         .bind(applicant.email.as_ref().map(|email| email.as_str()))
                         .bind(stored_whatsapp(applicant))
-                        .bind(applicant.language.map(|language| language.as_str()));
+                        .bind(applicant.language.map(|language| language.as_str()))
+                        .bind(at)
+                        .bind(at);
                 }
                 query.execute(&mut *tx).await?;
             }
             let mut written = 0;
             for chunk in bookings.chunks(ROWS_PER_STATEMENT) {
-                let sql = upsert_bookings_sql(chunk.len());
-                let mut query = sqlx::query(&sql).bind(at);
+                let sql = upsert_bookings_sql(chunk.len(), placeholder_of(pool));
+                let mut query = sqlx::query(&sql);
                 for booking in chunk {
                     query = query
                         .bind(booking.code.as_str())
@@ -221,7 +215,8 @@ impl Store {
                         .bind(booking.product.as_str())
                         .bind(booking.express)
                         .bind(booking.stage.as_str())
-                        .bind(booking.applied_on.map(|date| date.to_string()));
+                        .bind(booking.applied_on.map(|date| date.to_string()))
+                        .bind(at);
                 }
                 written += query.execute(&mut *tx).await?.rows_affected();
             }
@@ -391,7 +386,9 @@ mod tests {
 
     #[test]
     fn values_lists_number_parameters_row_by_row() {
-        let sql = values_list(2, 2, 2, |p| format!("${}, ${}", p[0], p[1]));
-        assert_eq!(sql, "($2, $3), ($4, $5)");
+        let numbered = values_list(2, 2, |n| format!("${n}"), |p| p.join(", "));
+        assert_eq!(numbered, "($1, $2), ($3, $4)");
+        let positional = values_list(2, 2, |_| "?".into(), |p| format!("{}, lower({})", p[0], p[1]));
+        assert_eq!(positional, "(?, lower(?)), (?, lower(?))");
     }
 }

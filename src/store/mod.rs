@@ -96,14 +96,25 @@ macro_rules! on_reader {
 }
 pub(crate) use {on_reader, on_writer};
 
-/// Starts a write transaction the way each engine needs it.
+/// What differs between the engines when writing: how a write transaction begins, and how the
+/// placeholders of large multi-row statements are spelt.
 pub(crate) trait WritePool {
     type Database: sqlx::Database;
     async fn begin_write(&self) -> Result<Transaction<'static, Self::Database>, sqlx::Error>;
+
+    /// The placeholder of the `n`-th parameter (1-based) in a statement whose parameters appear in
+    /// order, once each. SQLite resolves every `$N` by a linear search of the statement's named
+    /// parameters, which makes binding thousands of them quadratic; an anonymous `?` is positional.
+    fn placeholder(n: usize) -> String;
 }
 
 impl WritePool for SqlitePool {
     type Database = Sqlite;
+
+    fn placeholder(_: usize) -> String {
+        "?".to_owned()
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         // IMMEDIATE takes the write lock up front, so a transaction that reads before it writes
         // cannot fail half-way with SQLITE_BUSY when another process writes in between.
@@ -113,6 +124,11 @@ impl WritePool for SqlitePool {
 
 impl WritePool for PgPool {
     type Database = Postgres;
+
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.begin().await
     }

@@ -1,0 +1,17 @@
+//! Reference and synthetic data: the real Kantor Imigrasi list, made-up offices for benchmarks, and
+//! realistic, deterministic M-Paspor bookings (for `kabar demo seed`, demos and load tests).
+//!
+//! Everything random comes from a ChaCha8 stream seeded by the caller, so a seed names one data
+//! set on every machine. Generated values are valid by construction (the tests prove it), so the
+//! generator never runs the parsers in its hot path, except for email addresses.
+
+mod bookings;
+mod calendar;
+mod export;
+mod names;
+mod offices;
+mod phones;
+
+pub use bookings::{bookings, Bookings, SeedOffice, SeedSpec, MAX_BOOKINGS};
+pub use export::{write_bookings_csv, BOOKINGS_CSV_HEADER};
+pub use offices::{reference_offices, reference_offices_csv, synthetic_offices};

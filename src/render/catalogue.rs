@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::engine;
 use super::error::{Problem, RenderError};
 use super::kind::NoticeKind;
-use super::view::variable_names;
+use super::view::{self, variable_names};
 use super::whatsapp::{self, WhatsappSpec};
 use crate::domain::{Channel, Language};
 
@@ -281,26 +281,30 @@ impl Catalogue {
         }
         let message = match err.reason() {
             handlebars::RenderErrorReason::MissingVariable(Some(path)) => {
-                let names = variable_names(view);
                 let wanted = path.rsplit(['.', '/']).next().unwrap_or(path);
-                let closest = names
-                    .iter()
-                    .map(|n| {
-                        (
-                            strsim::jaro_winkler(wanted, n.rsplit('.').next().unwrap_or(n)),
-                            n,
-                        )
-                    })
-                    .filter(|(score, _)| *score > 0.8)
-                    .max_by(|a, b| a.0.total_cmp(&b.0));
-                match closest {
-                    Some((_, name)) => {
-                        format!("unknown variable `{path}`; did you mean `{name}`?")
+                let short = |name: &str| name.rsplit('.').next().unwrap_or(name).to_owned();
+                if view::ALL.iter().any(|name| short(name) == wanted) {
+                    // A real variable that this context does not have.
+                    format!(
+                        "variable `{path}` is not set for this notice (sample: {}); guard it \
+                         with {{{{#if {wanted}}}}} or use it only in the kinds that have it",
+                        variable_names(view).join(", ")
+                    )
+                } else {
+                    let closest = view::ALL
+                        .iter()
+                        .map(|name| (strsim::jaro_winkler(wanted, &short(name)), name))
+                        .filter(|(score, _)| *score > 0.8)
+                        .max_by(|a, b| a.0.total_cmp(&b.0));
+                    match closest {
+                        Some((_, name)) => {
+                            format!("unknown variable `{path}`; did you mean `{name}`?")
+                        }
+                        None => format!(
+                            "unknown variable `{path}`; the variables are: {}",
+                            view::ALL.join(", ")
+                        ),
                     }
-                    None => format!(
-                        "unknown variable `{path}`; the variables are: {}",
-                        names.join(", ")
-                    ),
                 }
             }
             other => other.to_string(),

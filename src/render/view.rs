@@ -164,7 +164,45 @@ fn product_name(product: Product, language: Language) -> &'static str {
     }
 }
 
-/// The names of the variables in a view, nested ones as `bookings.code`, for error messages.
+/// Every variable a template may use, nested ones as `bookings.code`, for error messages (a
+/// test keeps it equal to what [`build`] produces for the samples).
+pub const ALL: &[&str] = &[
+    "applicant_name",
+    "booking_codes",
+    "booking_count",
+    "bookings",
+    "bookings.code",
+    "bookings.express",
+    "bookings.holder_name",
+    "bookings.product",
+    "bookings.rescheduled_to",
+    "bookings.rescheduled_to_short",
+    "bookings.unit_name",
+    "bookings.when",
+    "bookings.when_short",
+    "broadcast_text",
+    "expected_restoration",
+    "expected_restoration_short",
+    "language",
+    "office_address",
+    "office_instagram",
+    "office_name",
+    "office_phone",
+    "office_short",
+    "office_website",
+    "opt_out",
+    "pickup_extra_days",
+    "pickup_hours",
+    "reason",
+    "sender",
+    "service",
+    "service_id",
+    "service_short",
+    "several_bookings",
+    "unsubscribe_url",
+];
+
+/// The names of the variables in a view, nested ones as `bookings.code`.
 pub fn variable_names(view: &Value) -> Vec<String> {
     let mut names = Vec::new();
     if let Value::Object(map) = view {
@@ -187,4 +225,32 @@ pub fn variable_names(view: &Value) -> Vec<String> {
     }
     names.sort();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::render::{samples, NoticeKind};
+
+    #[test]
+    fn the_list_of_variables_is_what_the_views_hold() {
+        let mut seen = BTreeSet::new();
+        for &kind in NoticeKind::ALL {
+            for (_, context) in samples::variants(kind) {
+                for language in Language::ALL {
+                    seen.extend(variable_names(&build(&context, *language)));
+                }
+            }
+        }
+        let listed: BTreeSet<String> = ALL.iter().map(|s| s.to_string()).collect();
+        assert_eq!(seen, listed);
+        for optional in OPTIONAL {
+            assert!(
+                ALL.iter().any(|name| name.ends_with(optional)),
+                "{optional}"
+            );
+        }
+    }
 }

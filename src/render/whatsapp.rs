@@ -55,7 +55,13 @@ pub(crate) fn parse(source: &str) -> Result<WhatsappSpec, (Option<usize>, String
                 (param.into_inner(), line)
             })
             .collect(),
-        body_line: line_of(source, file.body.span().start),
+        body_line: {
+            // A multi-line string starts on the line after its opening quotes.
+            let start = file.body.span().start;
+            let opening = &source[start.min(source.len())..];
+            line_of(source, start)
+                + usize::from(opening.starts_with("\"\"\"\n") || opening.starts_with("'''\n"))
+        },
         body: file.body.into_inner(),
     })
 }
@@ -178,7 +184,7 @@ Halo {{1}}, ini {{2}}.
         let spec = parse(SPEC).unwrap();
         assert_eq!(spec.params[0], ("{{applicant_name}}".to_owned(), 4));
         assert_eq!(spec.params[1].1, 5);
-        assert_eq!(spec.body_line, 7);
+        assert_eq!(spec.body_line, 8);
         assert!(lint(&spec).is_empty(), "{:?}", lint(&spec));
         let text = fill(&spec.body, &["Budi".into(), "Kanim Palembang".into()]);
         assert_eq!(text, "Halo Budi, ini Kanim Palembang.");

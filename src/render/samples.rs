@@ -16,7 +16,10 @@ use crate::domain::{parse_local_datetime, Product, Service, TimeZone};
 pub fn context(kind: NoticeKind) -> NoticeContext {
     let mut context = full(soekarno_hatta());
     context.service = services(kind).first().copied();
-    if kind == NoticeKind::AppointmentPostponed {
+    if matches!(
+        kind,
+        NoticeKind::AppointmentPostponed | NoticeKind::ServiceRestored
+    ) {
         context.bookings[0].rescheduled_to = Some(at("2024-07-01 09:00", jakarta()));
     }
     context

@@ -1,0 +1,191 @@
+//! Messages: from a notice kind, a channel, a language and the facts of one applicant's bookings
+//! to the words on their phone.
+//!
+//! The planner decides who hears what and fills a [`NoticeContext`]; [`render`] turns it into a
+//! [`Rendered`] SMS, WhatsApp template call or email using the [`Catalogue`] of handlebars
+//! templates (built in under `templates/`, overridable file by file). [`check`] validates a whole
+//! catalogue against sample data and [`preview`] shows one rendering, for `kabar templates`.
+//!
+//! Choices made here:
+//!
+//! - **`service_restored` is one kind**, with the restored service as the `service` variable and
+//!   the sentence that differs ("your appointment will be rescheduled", "you can collect your
+//!   passport") chosen in the template by `service_id`. The planner sends it to exactly the people
+//!   who heard the outage notice, and the message has the same shape whichever service came back:
+//!   good news, what it means for their booking, what to do. One kind keeps that shape in one place
+//!   per channel and language, and needs one WhatsApp template approval per language instead of
+//!   five (Meta reviews each template, which takes days: too slow to add one mid-incident).
+//! - **SMS uses the office's short name** (`Kanim Soekarno-Hatta`, see [`short_office_name`]), short
+//!   dates (`Sen 24 Jun 09.00 WIB`) and booking codes without holder names, and names no applicant:
+//!   the full name of a Kelas I TPI office alone is 67 characters. The full names are in WhatsApp
+//!   and email. Every built-in SMS fits two GSM-7 segments with the longest realistic values
+//!   ([`check`] enforces it on the sample data in [`samples`]).
+//! - **The opt-out instruction** ends every WhatsApp message, every email, and the SMS of the kinds
+//!   the applicant did not ask for (`status_update`, `broadcast`); the other SMS carry news about
+//!   the applicant's own booking and spend their characters on it.
+//! - **Dates are pre-formatted variables** (`when`, `when_short`, `expected_restoration`) rather
+//!   than a helper, so a template cannot print a time in the wrong zone.
+
+mod catalogue;
+mod check;
+mod context;
+mod dates;
+mod engine;
+mod error;
+mod kind;
+mod preview;
+pub mod samples;
+pub mod sms;
+mod view;
+mod whatsapp;
+
+use serde::Serialize;
+
+pub use catalogue::{expected_files, file_key, layout_key, Catalogue, Origin, Part};
+pub use check::{check, SMS_SEGMENT_BUDGET};
+pub use context::{
+    short_office_name, BookingLine, BroadcastText, Localized, NoticeContext, OfficeContact,
+    PickupHours,
+};
+pub use dates::{long as format_long_date, short as format_short_date};
+pub use error::{Problem, RenderError};
+pub use kind::NoticeKind;
+pub use preview::{preview, Preview};
+pub use sms::Encoding;
+
+use crate::domain::{Channel, Language};
+
+/// A notice ready for a provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "channel", rename_all = "snake_case")]
+pub enum Rendered {
+    Sms(SmsMessage),
+    Whatsapp(WhatsappMessage),
+    Email(EmailMessage),
+}
+
+/// An SMS as it will be sent (typographic punctuation already replaced) and what it costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SmsMessage {
+    pub text: String,
+    pub encoding: Encoding,
+    pub segments: usize,
+    /// Septets (GSM-7) or UTF-16 units (UCS-2).
+    pub units: usize,
+    pub characters: usize,
+}
+
+/// A WhatsApp template call, and the text the applicant will see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WhatsappMessage {
+    /// The approved template's name, e.g. `kabar_appointment_postponed`.
+    pub template: String,
+    /// The template's language code at Meta, e.g. `id` or `en`.
+    pub language: String,
+    /// The body parameters, in order (`{{1}}`, `{{2}}`, …).
+    pub params: Vec<String>,
+    /// The body with the parameters put in, for previews and logs.
+    pub text: String,
+}
+
+/// An email with both parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmailMessage {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub list_unsubscribe: Option<ListUnsubscribe>,
+}
+
+/// The headers of RFC 2369 and RFC 8058 one-click unsubscribe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListUnsubscribe {
+    pub url: String,
+    /// The `List-Unsubscribe` value: `<https://…>`.
+    pub header: String,
+    /// The `List-Unsubscribe-Post` value.
+    pub post: String,
+}
+
+impl ListUnsubscribe {
+    fn new(url: &url::Url) -> Self {
+        Self {
+            url: url.to_string(),
+            header: format!("<{url}>"),
+            post: "List-Unsubscribe=One-Click".to_owned(),
+        }
+    }
+}
+
+/// Renders `kind` for one applicant on one channel in one language.
+pub fn render(
+    catalogue: &Catalogue,
+    kind: NoticeKind,
+    channel: Channel,
+    language: Language,
+    context: &NoticeContext,
+) -> Result<Rendered, RenderError> {
+    let view = view::build(context, language);
+    match channel {
+        Channel::Sms => {
+            let raw = catalogue.render_text(&file_key(language, kind, Part::Sms), &view)?;
+            let text = sms::normalise(raw.trim()).into_owned();
+            let cost = sms::segment(&text);
+            Ok(Rendered::Sms(SmsMessage {
+                text,
+                encoding: cost.encoding,
+                segments: cost.segments,
+                units: cost.units,
+                characters: cost.characters,
+            }))
+        }
+        Channel::Whatsapp => {
+            let key = file_key(language, kind, Part::Whatsapp);
+            let spec = catalogue.whatsapp(&key)?;
+            let params = (0..spec.params.len())
+                .map(|index| {
+                    let value =
+                        catalogue.render_text(&catalogue::param_name(&key, index), &view)?;
+                    Ok(value.trim().to_owned())
+                })
+                .collect::<Result<Vec<_>, RenderError>>()?;
+            Ok(Rendered::Whatsapp(WhatsappMessage {
+                template: spec.name.clone(),
+                language: spec.language.clone(),
+                text: whatsapp::fill(&spec.body, &params),
+                params,
+            }))
+        }
+        Channel::Email => {
+            let subject =
+                catalogue.render_text(&file_key(language, kind, Part::EmailSubject), &view)?;
+            // A header: one line, whatever the template's line breaks.
+            let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+            let text_body =
+                catalogue.render_text(&file_key(language, kind, Part::EmailText), &view)?;
+            let html_body =
+                catalogue.render_html(&file_key(language, kind, Part::EmailHtml), &view)?;
+            let text = catalogue.render_text(
+                &layout_key(language, false),
+                &with_content(&view, &subject, text_body.trim()),
+            )?;
+            let html = catalogue.render_html(
+                &layout_key(language, true),
+                &with_content(&view, &subject, html_body.trim()),
+            )?;
+            Ok(Rendered::Email(EmailMessage {
+                subject,
+                text: text.trim().to_owned() + "\n",
+                html,
+                list_unsubscribe: context.unsubscribe_url.as_ref().map(ListUnsubscribe::new),
+            }))
+        }
+    }
+}
+
+fn with_content(view: &serde_json::Value, subject: &str, content: &str) -> serde_json::Value {
+    let mut view = view.clone();
+    view["subject"] = subject.into();
+    view["content"] = content.into();
+    view
+}

@@ -1,0 +1,162 @@
+//! Operators' override directories: a broken or misspelt template is reported with its file and
+//! line by `check`, and refused at render time instead of sending a message with a hole in it.
+
+use std::fs;
+use std::path::Path;
+
+use kabar::domain::{Channel, Language};
+use kabar::render::{
+    check, render, samples, Catalogue, NoticeKind, Problem, RenderError, Rendered,
+};
+
+fn write(dir: &Path, relative: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(relative);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_misspelt_variable_in_an_override_is_reported_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let sms = "{{office_short}}: layanan {{service_short}} terhenti.\nJangan datang. Info {{office_phnoe}}\n";
+    let id_path = write(dir.path(), "id/appointment_postponed/sms.hbs", sms);
+    write(
+        dir.path(),
+        "en/appointment_postponed/sms.hbs",
+        "{{office_short}}: {{service_short}} stopped. Do not come. Info {{office_phone}}\n",
+    );
+    let catalogue = Catalogue::with_overrides(dir.path()).unwrap();
+
+    let problems = check(&catalogue);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let problem = &problems[0];
+    assert_eq!(problem.file, id_path.display().to_string());
+    assert_eq!(problem.line, Some(2));
+    assert!(problem.message.contains("office_phnoe"), "{problem}");
+    assert!(
+        problem.message.contains("did you mean `office_phone`"),
+        "{problem}"
+    );
+    assert!(
+        problem
+            .to_string()
+            .starts_with(&format!("{}:2: ", id_path.display())),
+        "{problem}"
+    );
+
+    // Rendering it for real fails the same way instead of sending "Info ".
+    let context = samples::context(NoticeKind::AppointmentPostponed);
+    let err = render(
+        &catalogue,
+        NoticeKind::AppointmentPostponed,
+        Channel::Sms,
+        Language::Id,
+        &context,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, RenderError::Template(p) if p == problem),
+        "{err}"
+    );
+    // The English override is in use and the other files are still the built-in ones.
+    let Rendered::Sms(en) = render(
+        &catalogue,
+        NoticeKind::AppointmentPostponed,
+        Channel::Sms,
+        Language::En,
+        &context,
+    )
+    .unwrap() else {
+        panic!("not an SMS");
+    };
+    assert_eq!(
+        en.text,
+        "Kanim Soekarno-Hatta: biometrics & interview stopped. Do not come. Info (021) 5507 0000"
+    );
+    assert!(render(
+        &catalogue,
+        NoticeKind::AppointmentPostponed,
+        Channel::Whatsapp,
+        Language::Id,
+        &context
+    )
+    .is_ok());
+}
+
+#[test]
+fn a_misspelt_if_is_reported_not_silently_false() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Layanan {{service}} terhenti.\n\n{{#if expected_restorasi}}Pulih {{expected_restoration}}.{{/if}}\n";
+    let path = write(dir.path(), "id/issuance_delayed/email_body.txt.hbs", text);
+    write(
+        dir.path(),
+        "en/issuance_delayed/email_body.txt.hbs",
+        "The {{service}} service stopped.\n",
+    );
+    let problems = check(&Catalogue::with_overrides(dir.path()).unwrap());
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(
+        (problems[0].file.as_str(), problems[0].line),
+        (path.to_str().unwrap(), Some(3))
+    );
+    assert!(
+        problems[0].message.contains("expected_restorasi"),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn whatsapp_overrides_are_checked_for_parameter_counts_and_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "name = \"kabar_broadcast\"\nlanguage = \"id\"\nparams = [\n  '{{applicant_name}}',\n  '{{sendr}}',\n  '{{broadcast_text}}',\n]\nbody = \"\"\"\nHalo {{1}}, dari {{2}}: {{4}}. Terima kasih.\n\"\"\"\n";
+    let path = write(dir.path(), "id/broadcast/whatsapp.toml", spec);
+    write(
+        dir.path(),
+        "en/broadcast/whatsapp.toml",
+        &spec.replace("\"id\"", "\"en\""),
+    );
+    let problems = check(&Catalogue::with_overrides(dir.path()).unwrap());
+    let file = path.display().to_string();
+    let mine: Vec<&Problem> = problems.iter().filter(|p| p.file == file).collect();
+    assert!(
+        mine.iter()
+            .any(|p| p.line == Some(9) && p.message.contains("3 parameter(s)")),
+        "{mine:#?}"
+    );
+    assert!(
+        mine.iter()
+            .any(|p| p.line == Some(5) && p.message.contains("did you mean `sender`")),
+        "{mine:#?}"
+    );
+}
+
+#[test]
+fn syntax_errors_unknown_files_and_one_sided_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "id/status_update/sms.hbs",
+        "{{office_short}}:\n{{#if service}}masih terganggu\n",
+    );
+    let problems = check(&Catalogue::with_overrides(dir.path()).unwrap());
+    let file = path.display().to_string();
+    assert!(
+        problems.iter().any(|p| p.file == file && p.line.is_some()),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.file == file && p.message.contains("override en/status_update/sms.hbs too")),
+        "{problems:#?}"
+    );
+
+    let typo = tempfile::tempdir().unwrap();
+    write(typo.path(), "id/appointment_postpned/sms.hbs", "x");
+    write(typo.path(), "README.md", "notes for the operators");
+    let err = Catalogue::with_overrides(typo.path()).unwrap_err();
+    assert!(matches!(err, RenderError::UnknownOverride { .. }), "{err}");
+    assert!(err.to_string().contains("appointment_postpned"), "{err}");
+}

@@ -23,6 +23,17 @@ pub struct Config {
     /// A `tracing` filter, e.g. `info` or `kabar=debug,sqlx=warn`.
     pub log: String,
     pub import: ImportConfig,
+    pub templates: TemplatesConfig,
+}
+
+/// Settings of the message catalogue.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplatesConfig {
+    /// A directory whose files override the built-in templates file by file (same relative paths
+    /// as `templates/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Settings of `kabar import`.
@@ -38,7 +49,8 @@ impl Default for Config {
         Config {
             database_url: DatabaseUrl::Sqlite("kabar.db".into()),
             log: "info".into(),
-            import: ImportConfig { batch_size: 5000 },
+            import: ImportConfig { batch_size: 25_000 },
+            templates: TemplatesConfig::default(),
         }
     }
 }
@@ -98,6 +110,14 @@ impl Config {
                 "import.batch_size = {} is out of range; use 1 to 100000",
                 self.import.batch_size
             )));
+        }
+        if let Some(dir) = &self.templates.dir {
+            if !dir.is_dir() {
+                return Err(ConfigError::Invalid(format!(
+                    "templates.dir = {:?} is not a directory",
+                    dir.display().to_string()
+                )));
+            }
         }
         if let Err(err) = self.log.parse::<tracing_subscriber::EnvFilter>() {
             return Err(ConfigError::Invalid(format!(

@@ -3,23 +3,33 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::{Command, DemoCommand, ImportCommand, StateCommand};
+use super::{Command, DemoCommand, ImportCommand, StateCommand, TemplatesCommand};
 use crate::config::Config;
-use crate::domain::{OfficeCode, Service, ServiceState};
+use crate::demo::{self, SeedSpec};
+use crate::domain::{Channel, Language, OfficeCode, Service, ServiceState};
 use crate::import::{self, ImportOptions, ImportReport};
+use crate::render::{self, Catalogue, NoticeKind};
 use crate::state::{self, StateChange, Target};
 use crate::store::Store;
 
 pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
-    if let Command::Config = command {
-        println!("database_url = {:?}", config.database_url.to_string());
-        println!("log = {:?}", config.log);
-        println!("[import]\nbatch_size = {}", config.import.batch_size);
-        return Ok(ExitCode::SUCCESS);
+    match command {
+        Command::Config => {
+            println!("database_url = {:?}", config.database_url.to_string());
+            println!("log = {:?}", config.log);
+            println!("\n[import]\nbatch_size = {}", config.import.batch_size);
+            if let Some(dir) = &config.templates.dir {
+                println!("\n[templates]\ndir = {:?}", dir.display().to_string());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Templates need no database.
+        Command::Templates(templates) => return run_templates(&config, templates),
+        _ => {}
     }
     let store = Store::open(&config.database_url).await?;
     let code = match command {
-        Command::Config => unreachable!("handled above"),
+        Command::Config | Command::Templates(_) => unreachable!("handled above"),
         Command::Migrate => {
             println!("database {} is up to date", config.database_url);
             ExitCode::SUCCESS
@@ -124,8 +134,96 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_demo(_store: &Store, command: DemoCommand) -> anyhow::Result<ExitCode> {
+async fn run_demo(store: &Store, command: DemoCommand) -> anyhow::Result<ExitCode> {
+    let DemoCommand::Seed {
+        bookings,
+        seed,
+        offices,
+        today,
+        csv,
+    } = command;
+    let today = match today {
+        Some(day) => crate::domain::parse_date(&day).context("--today")?,
+        None => chrono::Local::now().date_naive(),
+    };
+    anyhow::ensure!(
+        bookings <= demo::MAX_BOOKINGS,
+        "--bookings {bookings} is too many; at most {}",
+        demo::MAX_BOOKINGS
+    );
+    let seed_offices = demo::load_offices(store, offices, seed).await?;
+    let spec = SeedSpec::new(bookings, seed, today);
+    let progress = std::io::stderr().is_terminal();
+    match csv {
+        Some(path) => {
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let rows = tokio::task::spawn_blocking(move || {
+                let generated = demo::bookings(&spec, &seed_offices);
+                demo::write_bookings_csv(generated, &seed_offices, std::io::BufWriter::new(file))
+            })
+            .await??;
+            println!(
+                "wrote {rows} bookings to {} (offices stored, ready for `kabar import bookings`)",
+                path.display()
+            );
+        }
+        None => {
+            let report = demo::seed_bookings(store, &spec, &seed_offices, progress).await?;
+            println!(
+                "seeded {} offices, {} bookings, {} applicants (seed {seed}, appointments from {today})",
+                report.offices, report.bookings, report.applicants
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_templates(config: &Config, command: TemplatesCommand) -> anyhow::Result<ExitCode> {
+    let catalogue = match &config.templates.dir {
+        Some(dir) => Catalogue::with_overrides(dir)?,
+        None => Catalogue::builtin(),
+    };
     match command {
-        DemoCommand::Seed { .. } => anyhow::bail!("demo seed is not wired yet"),
+        TemplatesCommand::Check { json } => {
+            let problems = render::check(&catalogue);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&problems)?);
+            } else {
+                for problem in &problems {
+                    eprintln!("{problem}");
+                }
+            }
+            if problems.is_empty() {
+                if !json {
+                    println!(
+                        "templates ok: every notice kind has id and en for sms, whatsapp and email"
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            } else {
+                if !json {
+                    eprintln!("{} template problem(s)", problems.len());
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        TemplatesCommand::Preview {
+            kind,
+            channel,
+            lang,
+            json,
+        } => {
+            let kind = kind.parse::<NoticeKind>().context("KIND")?;
+            let channel = channel.parse::<Channel>().context("--channel")?;
+            let language = lang.parse::<Language>().context("--lang")?;
+            let preview = render::preview(&catalogue, kind, channel, language)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&preview)?);
+            } else {
+                println!("{preview}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -41,6 +41,9 @@ pub enum Command {
     /// Generate demonstration data
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Check or preview the message templates
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
     /// Show the effective configuration (passwords masked)
     Config,
 }
@@ -109,9 +112,35 @@ pub enum DemoCommand {
         /// The day appointments are generated around [default: today]
         #[arg(long, value_name = "YYYY-MM-DD")]
         today: Option<String>,
-        /// Write the bookings as an M-Paspor CSV export to this file instead of the database
+        /// Write the bookings as an M-Paspor CSV export to this file instead of storing them
+        /// (the offices are still stored, so the file can be imported)
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Validate every template of every notice kind, channel and language against sample data
+    Check {
+        /// Print the problems as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render one notice with sample data, with its SMS encoding and segment count
+    Preview {
+        /// appointment_postponed, appointment_unchanged, issuance_delayed, express_suspended,
+        /// pickup_suspended, service_restored, ready_for_pickup, status_update or broadcast
+        kind: String,
+        /// sms, whatsapp or email
+        #[arg(long, default_value = "sms")]
+        channel: String,
+        /// id or en
+        #[arg(long, default_value = "id")]
+        lang: String,
+        /// Print the rendering as JSON
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -8,10 +8,12 @@
 mod bookings;
 mod calendar;
 mod export;
+mod load;
 mod names;
 mod offices;
 mod phones;
 
 pub use bookings::{bookings, Bookings, SeedOffice, SeedSpec, MAX_BOOKINGS};
 pub use export::{write_bookings_csv, BOOKINGS_CSV_HEADER};
+pub use load::{load_offices, seed_bookings, SeedReport};
 pub use offices::{reference_offices, reference_offices_csv, synthetic_offices};

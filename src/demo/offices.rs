@@ -6,69 +6,38 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::domain::{Office, OfficeClass, OfficeCode, ParseError, TimeZone, Unit};
+use crate::import::parse_offices;
+use crate::store::OfficeDirectory;
 
 /// The reference office list, `code,name,timezone,kind,parent_code,class,region,tpi`, in the format
 /// `kabar import offices` reads.
 pub fn reference_offices_csv() -> &'static str {
     include_str!("../../data/offices.csv")
 }
-
-#[derive(serde::Deserialize)]
-struct Row {
-    code: String,
-    name: String,
-    timezone: String,
-    kind: String,
-    parent_code: String,
-    class: String,
-    region: String,
-    tpi: String,
-}
-
-/// The reference offices as domain values, each with its units, in file order.
-///
-/// This reads only the embedded file (for seeding and tests); files from users go through the
-/// importer, which reports every bad row instead of stopping at the first.
+/// The reference offices as domain values, each with its units, in code order. The embedded file
+/// goes through the importer's own parser, so it is held to the rules a user's file is.
 pub fn reference_offices() -> Result<Vec<(Office, Vec<Unit>)>, ParseError> {
-    let mut reader = csv::Reader::from_reader(reference_offices_csv().as_bytes());
-    let mut offices: Vec<(Office, Vec<Unit>)> = Vec::new();
-    for (index, row) in reader.deserialize::<Row>().enumerate() {
-        let line = index + 2;
-        let at = |e: ParseError| ParseError(format!("data/offices.csv line {line}: {e}"));
-        let row = row.map_err(|e| ParseError(format!("data/offices.csv line {line}: {e}")))?;
-        let code: OfficeCode = row.code.parse().map_err(at)?;
-        match row.kind.as_str() {
-            "office" => offices.push((
-                Office {
-                    code,
-                    name: row.name,
-                    timezone: row.timezone.parse().map_err(at)?,
-                    class: row.class.parse().map_err(at)?,
-                    tpi: crate::domain::parse_flag(&row.tpi).map_err(at)?,
-                    region: row.region,
-                },
-                Vec::new(),
-            )),
-            "unit" => {
-                let parent: OfficeCode = row.parent_code.parse().map_err(at)?;
-                let (_, units) = offices
-                    .iter_mut()
-                    .find(|(office, _)| office.code == parent)
-                    .ok_or_else(|| at(ParseError(format!("unknown parent office {parent}"))))?;
-                units.push(Unit {
-                    code,
-                    office: parent,
-                    name: row.name,
-                });
-            }
-            other => {
-                return Err(at(ParseError(format!(
-                    "unknown kind {other:?}; expected office or unit"
-                ))))
-            }
-        }
+    let label = "data/offices.csv";
+    let parsed = parse_offices(
+        reference_offices_csv().as_bytes(),
+        label,
+        &OfficeDirectory::default(),
+    )
+    .map_err(|err| ParseError(err.to_string()))?;
+    if !parsed.report.is_clean() {
+        return Err(ParseError(format!("{label}: {}", parsed.report)));
     }
-    Ok(offices)
+    let mut units = parsed.units;
+    Ok(parsed
+        .offices
+        .into_iter()
+        .map(|office| {
+            let (own, rest): (Vec<Unit>, Vec<Unit>) =
+                units.drain(..).partition(|unit| unit.office == office.code);
+            units = rest;
+            (office, own)
+        })
+        .collect())
 }
 
 /// Towns without an office in the reference list, with their province and zone. The mix follows

@@ -281,7 +281,10 @@ pub async fn import_bookings(
         }
     }
 
-    let (sender, mut receiver) = mpsc::channel::<Batch>(4);
+    // Two batches in flight: one being written, one parsed ahead. Large transactions matter on
+    // SQLite: each commit rewrites every page it touched into the WAL, and index pages of random keys
+    // (booking codes, mobile numbers) are touched again by nearly every batch.
+    let (sender, mut receiver) = mpsc::channel::<Batch>(1);
     let input = std::io::BufReader::with_capacity(1 << 20, open()?);
     let (parser_offices, label) = (offices.clone(), file.clone());
     let parser = tokio::task::spawn_blocking(move || {

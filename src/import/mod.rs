@@ -15,7 +15,9 @@ use std::time::Duration;
 
 pub use bookings::{import_bookings, BOOKING_COLUMNS};
 pub use csv_table::{ColumnSpec, RowError};
-pub use offices::{import_offices, import_offices_from, OFFICE_COLUMNS};
+pub use offices::{
+    import_offices, import_offices_from, parse_offices, ParsedOffices, OFFICE_COLUMNS,
+};
 
 use crate::store::{StoreError, UpsertCounts};
 
@@ -68,7 +70,7 @@ impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
             strict: false,
-            batch_size: 5000,
+            batch_size: 25_000,
             progress: false,
         }
     }

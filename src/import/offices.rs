@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::csv_table::{ColumnSpec, Table};
 use super::{file_label, ImportError, ImportOptions, ImportReport};
 use crate::domain::{parse_flag, Office, OfficeClass, OfficeCode, ParseError, TimeZone, Unit};
-use crate::store::Store;
+use crate::store::{OfficeDirectory, Store};
 
 /// The columns of the office reference list.
 pub const OFFICE_COLUMNS: &[ColumnSpec] = &[
@@ -81,14 +81,24 @@ pub async fn import_offices(
     import_offices_from(store, file, &file_label(path), options).await
 }
 
-/// Imports an office list from any reader (the reference list embedded in the binary, a file).
-/// Offices come first, then units, whose parent must be an office of the file or of the store.
-pub async fn import_offices_from(
-    store: &Store,
+/// An office list read and checked, not yet written.
+#[derive(Debug, Default)]
+pub struct ParsedOffices {
+    /// In code order.
+    pub offices: Vec<Office>,
+    /// In file order.
+    pub units: Vec<Unit>,
+    /// Rows read and rejected, with every problem; nothing is written yet.
+    pub report: ImportReport,
+}
+
+/// Reads and checks an office list. Offices come first, then units, whose parent must be an
+/// office of the list or of `known`.
+pub fn parse_offices(
     input: impl Read,
     file: &str,
-    options: &ImportOptions,
-) -> Result<ImportReport, ImportError> {
+    known: &OfficeDirectory,
+) -> Result<ParsedOffices, ImportError> {
     let started = Instant::now();
     let mut table = Table::open(input, OFFICE_COLUMNS, file)?;
     let mut report = ImportReport {
@@ -157,7 +167,6 @@ pub async fn import_offices_from(
         }
     }
 
-    let known = store.office_directory().await?;
     let mut offices: BTreeMap<OfficeCode, Office> = BTreeMap::new();
     let mut units = Vec::new();
     for item in &parsed {
@@ -200,9 +209,29 @@ pub async fn import_offices_from(
         }
     }
     report.errors.sort_by_key(|error| error.line);
+    report.elapsed = started.elapsed();
+    Ok(ParsedOffices {
+        offices: offices.into_values().collect(),
+        units,
+        report,
+    })
+}
 
+/// Imports an office list from any reader (the reference list embedded in the binary, a file).
+pub async fn import_offices_from(
+    store: &Store,
+    input: impl Read,
+    file: &str,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let known = store.office_directory().await?;
+    let ParsedOffices {
+        offices,
+        units,
+        mut report,
+    } = parse_offices(input, file, &known)?;
     if report.rejected == 0 || !options.strict {
-        let offices: Vec<Office> = offices.into_values().collect();
         report.counts = store
             .upsert_offices(&offices, &units, chrono::Utc::now())
             .await?;

@@ -8,7 +8,7 @@ use crate::domain::{Applicant, Booking, BookingCode, Msisdn};
 
 /// How many rows one multi-row statement carries. Both engines accept far more parameters than
 /// this needs (11 per booking); larger statements stop paying off.
-const ROWS_PER_STATEMENT: usize = 250;
+const ROWS_PER_STATEMENT: usize = 100;
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -65,8 +65,15 @@ fn values_list(
 ) -> String {
     let mut sql = String::new();
     for row in 0..rows {
-        let names: Vec<String> = (1..=columns).map(|c| placeholder(row * columns + c)).collect();
-        let _ = write!(sql, "{}({})", if row == 0 { "" } else { ", " }, template(&names));
+        let names: Vec<String> = (1..=columns)
+            .map(|c| placeholder(row * columns + c))
+            .collect();
+        let _ = write!(
+            sql,
+            "{}({})",
+            if row == 0 { "" } else { ", " },
+            template(&names)
+        );
     }
     sql
 }
@@ -91,7 +98,12 @@ fn upsert_applicants_sql(rows: usize, placeholder: fn(usize) -> String) -> Strin
 
 fn upsert_bookings_sql(rows: usize, placeholder: fn(usize) -> String) -> String {
     let values = values_list(rows, 11, placeholder, |p| {
-        format!("{}, (SELECT id FROM applicants WHERE mobile = {}), {}", p[0], p[1], p[2..].join(", "))
+        format!(
+            "{}, (SELECT id FROM applicants WHERE mobile = {}), {}",
+            p[0],
+            p[1],
+            p[2..].join(", ")
+        )
     });
     format!(
         "INSERT INTO bookings (code, applicant_id, office_code, unit_code, holder_name, appointment_at,
@@ -388,7 +400,12 @@ mod tests {
     fn values_lists_number_parameters_row_by_row() {
         let numbered = values_list(2, 2, |n| format!("${n}"), |p| p.join(", "));
         assert_eq!(numbered, "($1, $2), ($3, $4)");
-        let positional = values_list(2, 2, |_| "?".into(), |p| format!("{}, lower({})", p[0], p[1]));
+        let positional = values_list(
+            2,
+            2,
+            |_| "?".into(),
+            |p| format!("{}, lower({})", p[0], p[1]),
+        );
         assert_eq!(positional, "(?, lower(?)), (?, lower(?))");
     }
 }

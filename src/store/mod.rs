@@ -157,17 +157,20 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
-                    .pragma("temp_store", "memory")
-                    .pragma("cache_size", "-65536");
+                    .pragma("temp_store", "memory");
+                // The writer's page cache holds the pages a large import transaction dirties
+                // (64 MiB); readers scan and rely on the OS cache (16 MiB each).
+                let writer_options = options.clone().pragma("cache_size", "-65536");
+                let reader_options = options.read_only(true).pragma("cache_size", "-16384");
                 let writer = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(120))
-                    .connect_with(options.clone())
+                    .connect_with(writer_options)
                     .await
                     .map_err(connect_error)?;
                 let reader = SqlitePoolOptions::new()
                     .max_connections(4)
-                    .connect_with(options.read_only(true))
+                    .connect_with(reader_options)
                     .await
                     .map_err(connect_error)?;
                 Db::Sqlite { writer, reader }

@@ -5,5 +5,6 @@ mod harness;
 
 mod bookings;
 mod concurrency;
+mod demo;
 mod offices;
 mod states;

@@ -142,3 +142,29 @@ fn passwords_are_masked_in_the_shown_configuration() {
         "{shown}"
     );
 }
+
+#[test]
+fn demo_data_is_never_mixed_with_real_bookings() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = kabar(dir.path(), &["demo", "seed", "--bookings", "50"]);
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    assert!(
+        stdout(&seeded).contains("50 bookings"),
+        "{}",
+        stdout(&seeded)
+    );
+    let rows = "booking_code,office_code,name,phone,appointment_at,product,express,stage\n\
+                MP-0001,PLG,Budi,0812-3456-7890,2024-06-24 09:00,regular,no,booked\n";
+    std::fs::write(dir.path().join("real.csv"), rows).unwrap();
+    let imported = kabar(dir.path(), &["import", "bookings", "real.csv"]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let refused = kabar(dir.path(), &["demo", "seed", "--bookings", "50"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("holds 1 real bookings"),
+        "{}",
+        stderr(&refused)
+    );
+    let forced = kabar(dir.path(), &["demo", "seed", "--bookings", "50", "--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+}

@@ -141,10 +141,20 @@ async fn run_demo(store: &Store, command: DemoCommand) -> anyhow::Result<ExitCod
         offices,
         today,
         csv,
+        force,
     } = command;
+    let real = demo::real_bookings(store).await?;
+    anyhow::ensure!(
+        force || real == 0,
+        "the database holds {real} real bookings; demo data would be mixed with real applicants. \
+         Use another database (--database-url demo.db) or pass --force"
+    );
     let today = match today {
         Some(day) => crate::domain::parse_date(&day).context("--today")?,
-        None => chrono::Local::now().date_naive(),
+        // Today in Jakarta, wherever the server's clock is set.
+        None => chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Jakarta)
+            .date_naive(),
     };
     anyhow::ensure!(
         bookings <= demo::MAX_BOOKINGS,

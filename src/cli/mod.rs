@@ -116,6 +116,9 @@ pub enum DemoCommand {
         /// (the offices are still stored, so the file can be imported)
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
+        /// Seed even though the database holds real (non-demo) bookings
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -14,6 +14,9 @@ use crate::domain::{
 /// Booking codes are unique up to this many bookings per seed.
 pub const MAX_BOOKINGS: usize = 100_000_000;
 
+/// Every demo booking code starts with this.
+pub const DEMO_CODE_PREFIX: &str = "DEMO";
+
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedSpec {
@@ -303,16 +306,17 @@ impl Bookings {
         first
     }
 
-    /// `MP` + four digits fixed by the seed + eight digits unique per booking.
+    /// `DEMO` + four digits fixed by the seed + eight digits unique per booking: demo bookings
+    /// are recognisable wherever they end up.
     fn next_code(&mut self) -> BookingCode {
         let number = (self.booking_number * CODE_MULTIPLIER + self.code_offset) % CODE_SPACE;
         self.booking_number += 1;
-        let mut code = String::with_capacity(14);
-        code.push_str("MP");
+        let mut code = String::with_capacity(16);
+        code.push_str(DEMO_CODE_PREFIX);
         phones::push_digits(&mut code, self.code_tag, 4);
         phones::push_digits(&mut code, number as u32, 8);
         code.parse()
-            .expect("MP and twelve digits is a booking code")
+            .expect("DEMO and twelve digits is a booking code")
     }
 }
 

@@ -71,6 +71,14 @@ pub async fn load_offices(
         .collect())
 }
 
+/// How many bookings in the store are not demo bookings: seeding demo data next to real
+/// applicants would mix made-up people into real notices, so the CLI refuses unless forced.
+pub async fn real_bookings(store: &Store) -> Result<u64, StoreError> {
+    store
+        .count_bookings_without_prefix(super::DEMO_CODE_PREFIX)
+        .await
+}
+
 /// Generates `spec.bookings` bookings over `offices` and writes them, generating the next batch on
 /// a blocking thread while the previous one is written.
 pub async fn seed_bookings(

@@ -13,7 +13,7 @@ mod names;
 mod offices;
 mod phones;
 
-pub use bookings::{bookings, Bookings, SeedOffice, SeedSpec, MAX_BOOKINGS};
+pub use bookings::{bookings, Bookings, SeedOffice, SeedSpec, DEMO_CODE_PREFIX, MAX_BOOKINGS};
 pub use export::{write_bookings_csv, BOOKINGS_CSV_HEADER};
-pub use load::{load_offices, seed_bookings, SeedReport};
+pub use load::{load_offices, real_bookings, seed_bookings, SeedReport};
 pub use offices::{reference_offices, reference_offices_csv, synthetic_offices};

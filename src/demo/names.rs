@@ -221,13 +221,11 @@ const BALINESE_ORDER: &[&str] = &[
     "Wayan", "Putu", "Gede", "Made", "Kadek", "Nyoman", "Komang", "Ketut",
 ];
 
+/// Domains reserved for examples (RFC 2606): demo addresses can never reach a real inbox.
 const MAIL_DOMAINS: &[(&str, u32)] = &[
-    ("gmail.com", 70),
-    ("yahoo.com", 10),
-    ("yahoo.co.id", 8),
-    ("outlook.com", 5),
-    ("hotmail.com", 4),
-    ("ymail.com", 3),
+    ("example.com", 60),
+    ("example.net", 25),
+    ("example.org", 15),
 ];
 
 /// A full name. `family` is kept so a child booked by a parent can carry it on.
@@ -301,8 +299,8 @@ pub(crate) fn relative(rng: &mut impl Rng, of: NameParts, out: &mut String) {
     out.push_str(of.family.unwrap_or_else(|| pick(rng, FAMILY)));
 }
 
-/// Appends an email address made the way people make them: `budi.santoso87@gmail.com`,
-/// `siti_hartono@yahoo.co.id`, `dewi1990@gmail.com`. ASCII only, valid by construction.
+/// Appends an email address made the way people make them, on a reserved domain:
+/// `budi.santoso87@example.com`, `siti_hartono@example.net`. ASCII only, valid by construction.
 pub(crate) fn email(rng: &mut impl Rng, name: NameParts, out: &mut String) {
     push_lower(out, name.given);
     let family = name.family.unwrap_or_else(|| pick(rng, FAMILY));

@@ -245,6 +245,17 @@ impl Store {
         Ok(count as u64)
     }
 
+    /// How many bookings have a code that does not start with `prefix`.
+    pub async fn count_bookings_without_prefix(&self, prefix: &str) -> Result<u64, StoreError> {
+        let count: i64 = on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM bookings WHERE code NOT LIKE $1")
+                .bind(format!("{prefix}%"))
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count as u64)
+    }
+
     /// How many applicants (distinct mobile numbers) the store holds.
     pub async fn count_applicants(&self) -> Result<u64, StoreError> {
         let count: i64 = on_reader!(self, pool => {

@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::plan::PlannerConfig;
 use crate::store::DatabaseUrl;
 
 /// The file read when `--config` is not given, if it exists.
@@ -24,6 +25,7 @@ pub struct Config {
     pub log: String,
     pub import: ImportConfig,
     pub templates: TemplatesConfig,
+    pub planner: PlannerConfig,
 }
 
 /// Settings of the message catalogue.
@@ -51,6 +53,7 @@ impl Default for Config {
             log: "info".into(),
             import: ImportConfig { batch_size: 25_000 },
             templates: TemplatesConfig::default(),
+            planner: PlannerConfig::default(),
         }
     }
 }
@@ -111,6 +114,7 @@ impl Config {
                 self.import.batch_size
             )));
         }
+        self.planner.validate().map_err(ConfigError::Invalid)?;
         if let Some(dir) = &self.templates.dir {
             if !dir.is_dir() {
                 return Err(ConfigError::Invalid(format!(

@@ -2,7 +2,7 @@
 //! immigration office changes state, and staff broadcasts to a filtered audience.
 //!
 //! The modules follow the data: [`import`] brings offices and bookings in, [`state`] records
-//! service state changes, [`render`] turns a notice into the text of each channel, and the store
+//! service state changes, [`plan`] decides who hears what, [`render`] turns a notice into the text of each channel, and the store
 //! ([`store`]) keeps everything on SQLite or PostgreSQL. [`demo`] makes realistic test data.
 #![forbid(unsafe_code)]
 
@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod import;
+pub mod plan;
 pub mod render;
 pub mod state;
 pub mod store;

@@ -37,6 +37,7 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::Import(import) => run_import(&store, &config, import).await?,
         Command::State(state) => run_state(&store, state).await?,
         Command::Demo(demo) => run_demo(&store, demo).await?,
+        Command::Plan { at, json } => run_plan(&store, &config, at, json).await?,
     };
     store.close().await;
     Ok(code)
@@ -130,6 +131,38 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
             let rows = store.service_board(office.as_ref()).await?;
             println!("{}", state::board_table(&offices, &rows, office.as_ref()));
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_plan(
+    store: &Store,
+    config: &Config,
+    at: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let now = match at {
+        Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
+            .with_context(|| {
+                format!("--at {text:?}: write an RFC 3339 instant, e.g. 2024-06-20T09:00:00+07:00")
+            })?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    let events = crate::plan::plan_once(store, &config.planner, now).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&events)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for event in &events {
+        let counts = &event.counts;
+        println!(
+            "{} {}: {} → {}: {} messages planned ({} with no usable channel, {} held for quiet hours)",
+            event.office, event.service, event.from, event.to, counts.messages, counts.unreachable, counts.deferred
+        );
+    }
+    if events.is_empty() {
+        println!("nothing to plan: no state change has settled since the last run");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -38,6 +38,15 @@ pub enum Command {
     /// Set or show the state of office services
     #[command(subcommand)]
     State(StateCommand),
+    /// Plan the messages of every settled state change: who hears what, on which channel, when
+    Plan {
+        /// Plan as of this instant (RFC 3339) [default: now]
+        #[arg(long, value_name = "DATETIME")]
+        at: Option<String>,
+        /// Print the planned events as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Generate demonstration data
     #[command(subcommand)]
     Demo(DemoCommand),

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{epoch, from_epoch, on_reader, on_writer, parse_stored, Store, StoreError, WritePool};
-use crate::domain::{Applicant, Booking, BookingCode, Msisdn};
+use crate::domain::{Applicant, Booking, BookingCode, Channel, Msisdn};
 
 /// How many rows one multi-row statement carries. Both engines accept far more parameters than
 /// this needs (11 per booking); larger statements stop paying off.
@@ -330,6 +330,25 @@ impl Store {
             applicant_id,
             booking,
         }))
+    }
+
+    /// Opts a mobile number out of (or back into) one channel. Returns false for an unknown number.
+    pub async fn set_opt_out(
+        &self,
+        mobile: &Msisdn,
+        channel: Channel,
+        opted_out: bool,
+    ) -> Result<bool, StoreError> {
+        let column = match channel {
+            Channel::Whatsapp => "whatsapp_opted_out",
+            Channel::Sms => "sms_opted_out",
+            Channel::Email => "email_opted_out",
+        };
+        let sql = format!("UPDATE applicants SET {column} = $1 WHERE mobile = $2");
+        let updated = on_writer!(self, pool => {
+            sqlx::query(&sql).bind(opted_out).bind(mobile.e164()).execute(pool).await?.rows_affected()
+        });
+        Ok(updated > 0)
     }
 
     /// One applicant by mobile number.

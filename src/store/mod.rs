@@ -15,6 +15,7 @@
 
 mod bookings;
 mod offices;
+mod plan;
 mod states;
 mod url;
 
@@ -29,6 +30,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use offices::OfficeDirectory;
+pub use plan::{Audience, EventPlan, PlannedCounts, PlannedMessage, SettledChange};
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 

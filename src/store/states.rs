@@ -91,26 +91,11 @@ impl Store {
                     None => change.state == ServiceState::Operational,
                 };
                 if !unchanged {
-                    sqlx::query(
-                        "INSERT INTO service_states (office_code, service, state, reason, expected_at, actor, changed_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)
-                         ON CONFLICT (office_code, service) DO UPDATE SET
-                             state = excluded.state, reason = excluded.reason, expected_at = excluded.expected_at,
-                             actor = excluded.actor, changed_at = excluded.changed_at",
-                    )
-                    .bind(change.office.as_str())
-                    .bind(change.service.as_str())
-                    .bind(change.state.as_str())
-                    .bind(change.reason.as_deref())
-                    .bind(expected_at)
-                    .bind(&change.actor)
-                    .bind(epoch(change.at))
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
+                    let change_id: i64 = sqlx::query_scalar(
                         "INSERT INTO service_state_changes
                              (office_code, service, from_state, to_state, reason, expected_at, actor, changed_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         RETURNING id",
                     )
                     .bind(change.office.as_str())
                     .bind(change.service.as_str())
@@ -120,6 +105,24 @@ impl Store {
                     .bind(expected_at)
                     .bind(&change.actor)
                     .bind(epoch(change.at))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO service_states
+                             (office_code, service, state, reason, expected_at, actor, changed_at, change_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         ON CONFLICT (office_code, service) DO UPDATE SET
+                             state = excluded.state, reason = excluded.reason, expected_at = excluded.expected_at,
+                             actor = excluded.actor, changed_at = excluded.changed_at, change_id = excluded.change_id",
+                    )
+                    .bind(change.office.as_str())
+                    .bind(change.service.as_str())
+                    .bind(change.state.as_str())
+                    .bind(change.reason.as_deref())
+                    .bind(expected_at)
+                    .bind(&change.actor)
+                    .bind(epoch(change.at))
+                    .bind(change_id)
                     .execute(&mut *tx)
                     .await?;
                 }

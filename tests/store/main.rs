@@ -7,4 +7,5 @@ mod bookings;
 mod concurrency;
 mod demo;
 mod offices;
+mod plan;
 mod states;

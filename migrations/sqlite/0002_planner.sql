@@ -1,0 +1,55 @@
+-- Incidents, the settled changes the planner acted on, and the messages it planned (SQLite).
+
+-- What the planner last acted on for each (office, service): a change is settled once it has
+-- stood for the settle time, and only then compared with what applicants were last told.
+ALTER TABLE service_states ADD COLUMN change_id BIGINT;
+ALTER TABLE service_states ADD COLUMN notified_state TEXT NOT NULL DEFAULT 'operational'
+    CHECK (notified_state IN ('operational', 'degraded', 'unavailable'));
+
+-- One office's disruption, from the first service that stops to the last that comes back.
+CREATE TABLE incidents (
+    id          INTEGER PRIMARY KEY,
+    office_code TEXT NOT NULL REFERENCES offices (code),
+    opened_at   BIGINT NOT NULL,
+    resolved_at BIGINT
+);
+CREATE UNIQUE INDEX incidents_one_open_per_office ON incidents (office_code) WHERE resolved_at IS NULL;
+
+-- A settled change that applicants hear about. Replaying the same change finds its event by the
+-- unique key and plans nothing new.
+CREATE TABLE notice_events (
+    id          INTEGER PRIMARY KEY,
+    incident_id BIGINT NOT NULL REFERENCES incidents (id),
+    office_code TEXT NOT NULL REFERENCES offices (code),
+    service     TEXT NOT NULL,
+    from_state  TEXT NOT NULL CHECK (from_state IN ('operational', 'degraded', 'unavailable')),
+    to_state    TEXT NOT NULL CHECK (to_state IN ('operational', 'degraded', 'unavailable')),
+    change_id   BIGINT NOT NULL REFERENCES service_state_changes (id),
+    planned_at  BIGINT NOT NULL,
+    UNIQUE (office_code, service, change_id)
+);
+CREATE INDEX notice_events_incident ON notice_events (incident_id, service);
+
+-- The outbox: one message per applicant per event, on the applicant's first usable channel.
+CREATE TABLE messages (
+    id           INTEGER PRIMARY KEY,
+    event_id     BIGINT NOT NULL REFERENCES notice_events (id),
+    applicant_id BIGINT NOT NULL REFERENCES applicants (id),
+    kind         TEXT NOT NULL,
+    language     TEXT NOT NULL CHECK (language IN ('id', 'en')),
+    channel      TEXT CHECK (channel IN ('whatsapp', 'sms', 'email')), -- NULL: no usable channel
+    status       TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'delivered', 'read',
+                                                 'failed', 'cancelled', 'unreachable')),
+    not_before   BIGINT NOT NULL,   -- quiet hours: not sent before this instant
+    created_at   BIGINT NOT NULL,
+    UNIQUE (event_id, applicant_id)
+);
+CREATE INDEX messages_due ON messages (status, not_before);
+CREATE INDEX messages_applicant ON messages (applicant_id);
+
+-- The bookings a message is about (an applicant with two bookings gets one message listing both).
+CREATE TABLE message_bookings (
+    message_id BIGINT NOT NULL REFERENCES messages (id),
+    booking_id BIGINT NOT NULL REFERENCES bookings (id),
+    PRIMARY KEY (message_id, booking_id)
+);

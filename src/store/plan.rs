@@ -1,0 +1,450 @@
+//! The planner's queries: settled changes, incidents, notice events and the set-based planning of
+//! messages (`INSERT … SELECT`, nothing loaded into memory).
+
+use chrono::{DateTime, Utc};
+
+use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, WritePool};
+use crate::domain::{BookingCode, Channel, Language, Msisdn, OfficeCode, Service, ServiceState};
+use crate::plan::Rule;
+use crate::render::NoticeKind;
+
+/// A change that has stood for the settle time and differs from what applicants were last told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettledChange {
+    pub office: OfficeCode,
+    pub service: Service,
+    /// What applicants were last told.
+    pub from: ServiceState,
+    pub to: ServiceState,
+    pub change_id: i64,
+    pub expected_at: Option<DateTime<Utc>>,
+}
+
+/// Who a planned event's messages go to.
+#[derive(Debug, Clone)]
+pub enum Audience {
+    /// Nobody (a status-page-only service, or a change within the same disruption).
+    Nobody,
+    /// The bookings the rules match, one message per applicant.
+    Bookings {
+        rules: &'static [Rule],
+        window_end: DateTime<Utc>,
+    },
+    /// Everyone told of a disruption of this service in the incident, with the bookings they were
+    /// told about that are still open.
+    ToldOfDisruption { kind: NoticeKind },
+}
+
+/// Everything needed to plan one settled change in one transaction.
+#[derive(Debug, Clone)]
+pub struct EventPlan {
+    pub change: SettledChange,
+    pub audience: Audience,
+    pub now: DateTime<Utc>,
+    /// When the office's quiet hours end, if `now` is inside them.
+    pub quiet_until: Option<DateTime<Utc>>,
+    /// An appointment sooner than `quiet_until + margin` is told at once.
+    pub quiet_margin: chrono::Duration,
+    /// The applicant's channels in order of preference.
+    pub channels: Vec<Channel>,
+}
+
+/// What planning one event wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PlannedCounts {
+    pub event_id: i64,
+    pub incident_id: i64,
+    /// Messages planned now (0 when the event had been planned before: a replay).
+    pub messages: u64,
+    /// Of those, applicants with no usable channel, for staff to phone.
+    pub unreachable: u64,
+    /// Of those, held until the office's quiet hours end.
+    pub deferred: u64,
+}
+
+fn quoted(values: impl IntoIterator<Item = &'static str>) -> String {
+    let list: Vec<String> = values
+        .into_iter()
+        .map(|value| format!("'{value}'"))
+        .collect();
+    list.join(", ")
+}
+
+/// `CASE WHEN <rule 1 matches b> THEN 1 WHEN … END`: the priority of the first rule a booking
+/// matches, NULL when none does. Identifiers are inlined from the closed enums; values are bound
+/// ($2 = now, $3 = end of the window).
+fn rank_sql(rules: &[Rule]) -> String {
+    let mut sql = String::from("CASE");
+    for (rank, rule) in rules.iter().enumerate() {
+        let mut condition = format!(
+            "b.stage IN ({})",
+            quoted(rule.stages.iter().map(|stage| stage.as_str()))
+        );
+        if rule.epassport_only {
+            condition.push_str(" AND b.product = 'epassport'");
+        }
+        if rule.express_only {
+            condition.push_str(" AND b.express = TRUE");
+        }
+        if rule.upcoming_only {
+            condition.push_str(" AND b.appointment_at >= $2 AND b.appointment_at < $3");
+        }
+        sql.push_str(&format!(" WHEN {condition} THEN {}", rank + 1));
+    }
+    sql.push_str(" END");
+    sql
+}
+
+/// `CASE s.rank WHEN 1 THEN 'appointment_unchanged' … END`.
+fn kind_sql(rules: &[Rule]) -> String {
+    let arms: String = rules
+        .iter()
+        .enumerate()
+        .map(|(rank, rule)| format!(" WHEN {} THEN '{}'", rank + 1, rule.kind.as_str()))
+        .collect();
+    format!("CASE s.rank{arms} END")
+}
+
+/// The applicant's first usable channel in preference order, NULL when none is.
+fn channel_sql(channels: &[Channel]) -> String {
+    let mut sql = String::from("CASE");
+    for channel in channels {
+        let usable = match channel {
+            Channel::Whatsapp => "NOT a.whatsapp_opted_out",
+            Channel::Sms => "NOT a.sms_opted_out",
+            Channel::Email => "a.email IS NOT NULL AND NOT a.email_opted_out",
+        };
+        sql.push_str(&format!(" WHEN {usable} THEN '{}'", channel.as_str()));
+    }
+    sql.push_str(" END");
+    sql
+}
+
+/// The columns every planning statement inserts, from a sub-select `s` with `applicant_id`,
+/// `next_at` (the applicant's next appointment, if any) and a kind expression.
+/// $1 = event id, $2 = now, $4 = end of quiet hours (= now outside them), $5 = the margin.
+fn message_columns(kind: &str, channels: &[Channel]) -> String {
+    let channel = channel_sql(channels);
+    format!(
+        "$1, s.applicant_id, {kind}, COALESCE(a.language, 'id'), {channel},
+         CASE WHEN ({channel}) IS NULL THEN 'unreachable' ELSE 'queued' END,
+         CASE WHEN ({channel}) IN ('whatsapp', 'sms') AND $4 > $2
+                   AND (s.next_at IS NULL OR s.next_at >= $4 + $5)
+              THEN $4 ELSE $2 END,
+         $2"
+    )
+}
+
+/// A planned message with the bookings it is about, for previews, reports and tests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedMessage {
+    pub id: i64,
+    pub mobile: Msisdn,
+    pub kind: NoticeKind,
+    pub language: Language,
+    /// `None`: no usable channel; the applicant is on the call list.
+    pub channel: Option<Channel>,
+    pub status: String,
+    pub not_before: DateTime<Utc>,
+    pub bookings: Vec<BookingCode>,
+}
+
+const CLOSED_STAGES: &str = "('picked_up', 'cancelled', 'no_show')";
+
+fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String, String) {
+    let rank = rank_sql(rules);
+    let stages: Vec<&'static str> = rules
+        .iter()
+        .flat_map(|rule| rule.stages.iter().map(|stage| stage.as_str()))
+        .collect();
+    let stages = quoted(stages);
+    // $1 event, $2 now, $3 end of the window, $4 end of quiet hours, $5 margin, $6 office.
+    let messages = format!(
+        "INSERT INTO messages (event_id, applicant_id, kind, language, channel, status, not_before, created_at)
+         SELECT {columns}
+         FROM (SELECT r.applicant_id, MIN(r.rank) AS rank,
+                      MIN(CASE WHEN r.appointment_at >= $2 AND r.appointment_at < $3 THEN r.appointment_at END) AS next_at
+               FROM (SELECT b.applicant_id, b.appointment_at, {rank} AS rank
+                     FROM bookings b
+                     WHERE b.office_code = $6 AND b.stage IN ({stages})) r
+               WHERE r.rank IS NOT NULL
+               GROUP BY r.applicant_id) s
+         JOIN applicants a ON a.id = s.applicant_id
+         WHERE TRUE
+         ON CONFLICT (event_id, applicant_id) DO NOTHING",
+        columns = message_columns(&kind_sql(rules), channels),
+    );
+    // $1 event, $2 now, $3 end of the window, $4 office.
+    let bookings = format!(
+        "INSERT INTO message_bookings (message_id, booking_id)
+         SELECT m.id, b.id
+         FROM messages m
+         JOIN bookings b ON b.applicant_id = m.applicant_id
+         WHERE m.event_id = $1 AND b.office_code = $4 AND b.stage IN ({stages}) AND ({rank}) IS NOT NULL
+           AND $3 >= $2 -- always true; keeps both bound values referenced when no rule has a window
+         ON CONFLICT DO NOTHING"
+    );
+    (messages, bookings)
+}
+
+fn plan_restoration_sql(channels: &[Channel]) -> (String, String) {
+    // $1 event, $2 now, $3 incident, $4 end of quiet hours, $5 margin, $6 service, $7 kind.
+    let messages = format!(
+        "INSERT INTO messages (event_id, applicant_id, kind, language, channel, status, not_before, created_at)
+         SELECT {columns}
+         FROM (SELECT m.applicant_id, MIN(CASE WHEN b.appointment_at >= $2 THEN b.appointment_at END) AS next_at
+               FROM messages m
+               JOIN notice_events e ON e.id = m.event_id
+               JOIN message_bookings mb ON mb.message_id = m.id
+               JOIN bookings b ON b.id = mb.booking_id
+               WHERE e.incident_id = $3 AND e.service = $6 AND e.id <> $1 AND m.kind <> $7
+                 AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}
+               GROUP BY m.applicant_id) s
+         JOIN applicants a ON a.id = s.applicant_id
+         WHERE TRUE
+         ON CONFLICT (event_id, applicant_id) DO NOTHING",
+        columns = message_columns("$7", channels),
+    );
+    // $1 event, $2 incident, $3 service, $4 kind.
+    let bookings = format!(
+        "INSERT INTO message_bookings (message_id, booking_id)
+         SELECT DISTINCT n.id, mb.booking_id
+         FROM messages n
+         JOIN messages m ON m.applicant_id = n.applicant_id AND m.event_id <> n.event_id
+         JOIN notice_events e ON e.id = m.event_id
+         JOIN message_bookings mb ON mb.message_id = m.id
+         JOIN bookings b ON b.id = mb.booking_id
+         WHERE n.event_id = $1 AND e.incident_id = $2 AND e.service = $3 AND m.kind <> $4
+           AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}
+         ON CONFLICT DO NOTHING"
+    );
+    (messages, bookings)
+}
+
+impl Store {
+    /// The messages of one event, by mobile number, each with its bookings in code order.
+    pub async fn planned_messages(&self, event_id: i64) -> Result<Vec<PlannedMessage>, StoreError> {
+        type Row = (
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            i64,
+            String,
+        );
+        let rows: Vec<Row> = on_reader!(self, pool => {
+            sqlx::query_as(
+                "SELECT m.id, a.mobile, m.kind, m.language, m.channel, m.status, m.not_before, b.code
+                 FROM messages m
+                 JOIN applicants a ON a.id = m.applicant_id
+                 JOIN message_bookings mb ON mb.message_id = m.id
+                 JOIN bookings b ON b.id = mb.booking_id
+                 WHERE m.event_id = $1
+                 ORDER BY a.mobile, b.code",
+            )
+            .bind(event_id)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut messages: Vec<PlannedMessage> = Vec::new();
+        for (id, mobile, kind, language, channel, status, not_before, code) in rows {
+            let code = parse_stored("bookings.code", &code)?;
+            match messages.last_mut() {
+                Some(last) if last.id == id => last.bookings.push(code),
+                _ => messages.push(PlannedMessage {
+                    id,
+                    mobile: Msisdn::from_trusted(mobile),
+                    kind: parse_stored("messages.kind", &kind)?,
+                    language: parse_stored("messages.language", &language)?,
+                    channel: channel
+                        .map(|channel| parse_stored("messages.channel", &channel))
+                        .transpose()?,
+                    status,
+                    not_before: super::from_epoch(not_before)?,
+                    bookings: vec![code],
+                }),
+            }
+        }
+        Ok(messages)
+    }
+
+    /// Whether the office has an open incident.
+    pub async fn open_incident(&self, office: &OfficeCode) -> Result<Option<i64>, StoreError> {
+        Ok(on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM incidents WHERE office_code = $1 AND resolved_at IS NULL")
+                .bind(office.as_str())
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// Changes that have stood since `settled_before` and differ from what applicants were last
+    /// told, oldest first. A flap (down and up again within the settle time) is not among them.
+    pub async fn settled_changes(
+        &self,
+        settled_before: DateTime<Utc>,
+    ) -> Result<Vec<SettledChange>, StoreError> {
+        type Row = (String, String, String, String, i64, Option<i64>);
+        let rows: Vec<Row> = on_reader!(self, pool => {
+            sqlx::query_as(
+                "SELECT office_code, service, notified_state, state, change_id, expected_at
+                 FROM service_states
+                 WHERE state <> notified_state AND change_id IS NOT NULL AND changed_at <= $1
+                 ORDER BY changed_at, office_code, service",
+            )
+            .bind(epoch(settled_before))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(office, service, from, to, change_id, expected_at)| {
+                Ok(SettledChange {
+                    office: parse_stored("service_states.office_code", &office)?,
+                    service: parse_stored("service_states.service", &service)?,
+                    from: parse_stored("service_states.notified_state", &from)?,
+                    to: parse_stored("service_states.state", &to)?,
+                    change_id,
+                    expected_at: expected_at.map(super::from_epoch).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Plans one settled change in one transaction: joins or opens the office's incident, records
+    /// the event (found again by its unique key on a replay), plans one message per applicant of
+    /// the audience (the unique key (event, applicant) makes a replay plan nothing), marks the
+    /// change as told, and resolves the incident when every service is told operational.
+    pub async fn plan_event(&self, plan: &EventPlan) -> Result<PlannedCounts, StoreError> {
+        let change = &plan.change;
+        let now = epoch(plan.now);
+        let quiet_until = plan.quiet_until.map_or(now, epoch);
+        let margin = plan.quiet_margin.num_seconds();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO incidents (office_code, opened_at) VALUES ($1, $2)
+                 ON CONFLICT (office_code) WHERE resolved_at IS NULL DO NOTHING",
+            )
+            .bind(change.office.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let incident_id: i64 =
+                sqlx::query_scalar("SELECT id FROM incidents WHERE office_code = $1 AND resolved_at IS NULL")
+                    .bind(change.office.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            sqlx::query(
+                "INSERT INTO notice_events (incident_id, office_code, service, from_state, to_state, change_id, planned_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (office_code, service, change_id) DO NOTHING",
+            )
+            .bind(incident_id)
+            .bind(change.office.as_str())
+            .bind(change.service.as_str())
+            .bind(change.from.as_str())
+            .bind(change.to.as_str())
+            .bind(change.change_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let (event_id, incident_id): (i64, i64) = sqlx::query_as(
+                "SELECT id, incident_id FROM notice_events WHERE office_code = $1 AND service = $2 AND change_id = $3",
+            )
+            .bind(change.office.as_str())
+            .bind(change.service.as_str())
+            .bind(change.change_id)
+            .fetch_one(&mut *tx)
+            .await?;
+
+            let mut messages = 0;
+            match &plan.audience {
+                Audience::Nobody => {}
+                Audience::Bookings { rules, window_end } => {
+                    let (insert_messages, insert_bookings) = plan_bookings_sql(rules, &plan.channels);
+                    messages = sqlx::query(&insert_messages)
+                        .bind(event_id)
+                        .bind(now)
+                        .bind(epoch(*window_end))
+                        .bind(quiet_until)
+                        .bind(margin)
+                        .bind(change.office.as_str())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    sqlx::query(&insert_bookings)
+                        .bind(event_id)
+                        .bind(now)
+                        .bind(epoch(*window_end))
+                        .bind(change.office.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Audience::ToldOfDisruption { kind } => {
+                    let (insert_messages, insert_bookings) = plan_restoration_sql(&plan.channels);
+                    messages = sqlx::query(&insert_messages)
+                        .bind(event_id)
+                        .bind(now)
+                        .bind(incident_id)
+                        .bind(quiet_until)
+                        .bind(margin)
+                        .bind(change.service.as_str())
+                        .bind(kind.as_str())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    sqlx::query(&insert_bookings)
+                        .bind(event_id)
+                        .bind(incident_id)
+                        .bind(change.service.as_str())
+                        .bind(kind.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+
+            // Only the change planned here is marked told; a newer one waits for its own turn.
+            sqlx::query(
+                "UPDATE service_states SET notified_state = state
+                 WHERE office_code = $1 AND service = $2 AND change_id = $3",
+            )
+            .bind(change.office.as_str())
+            .bind(change.service.as_str())
+            .bind(change.change_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "UPDATE incidents SET resolved_at = $1
+                 WHERE id = $2 AND NOT EXISTS (
+                     SELECT 1 FROM service_states
+                     WHERE office_code = $3 AND notified_state IN {NOT_OPERATIONAL})"
+            ))
+            .bind(now)
+            .bind(incident_id)
+            .bind(change.office.as_str())
+            .execute(&mut *tx)
+            .await?;
+            let (unreachable, deferred): (i64, i64) = sqlx::query_as(
+                "SELECT COALESCE(SUM(CASE WHEN status = 'unreachable' THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN not_before > $2 THEN 1 ELSE 0 END), 0)
+                 FROM messages WHERE event_id = $1",
+            )
+            .bind(event_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(PlannedCounts {
+                event_id,
+                incident_id,
+                messages,
+                unreachable: unreachable as u64,
+                deferred: deferred as u64,
+            })
+        })
+    }
+}
+
+const NOT_OPERATIONAL: &str = "('degraded', 'unavailable')";

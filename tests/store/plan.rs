@@ -1,0 +1,497 @@
+//! The planner on both engines: who hears what, once, on which channel, and when.
+
+use chrono::{DateTime, Utc};
+use kabar::domain::{Channel, Msisdn, Service, ServiceState};
+use kabar::plan::{audience_of, plan_once, PlannedEvent, PlannerConfig};
+use kabar::render::NoticeKind;
+use kabar::state::{set_state, StateChange};
+use kabar::store::{EventPlan, PlannedMessage, Store};
+
+use crate::fixtures::{bookings_csv, import_bookings, import_offices};
+use crate::harness::TestStore;
+
+/// Palembang (WIB), Gorontalo (WITA) and Jayapura (WIT) bookings around 2024-06-20.
+const BOOKINGS: &str = "\
+P-A1,PLG,,Budi,0812-1000-0001,,,,2024-06-21 09:00,regular,no,booked,
+P-A2,PLG,,Ani,0812-1000-0001,,,,2024-06-24 10:00,epassport,no,booked,
+P-B1,PLG,,Citra,0812-1000-0002,,,en,2024-06-21 10:00,epassport,yes,booked,
+P-C1,PLG,,Dodi,0812-1000-0003,,,,2024-06-10 09:00,epassport,no,printing,2024-06-10
+P-D1,PLG,,Eka,0812-1000-0004,,,,2024-06-05 09:00,regular,no,ready,2024-06-05
+P-E1,PLG,,Fajar,0812-1000-0005,,,,2024-06-21 09:00,regular,no,cancelled,
+P-F1,PLG,,Gita,0812-1000-0006,,,,2024-07-30 09:00,regular,no,booked,
+P-G1,PLG,,Hadi,0812-1000-0007,hadi@example.com,,,2024-06-21 11:00,regular,no,booked,
+P-H1,PLG,,Indah,0812-1000-0008,,,,2024-06-21 11:30,regular,no,booked,
+P-I1,PLG,,Joko,0812-1000-0012,joko@example.com,,,2024-06-21 13:00,regular,no,booked,
+P-K1,PLG,,Nur,0812-1000-0013,,,,2024-06-19 09:00,regular,no,booked,
+G-A1,GTO,,Kartika,0812-1000-0009,,,,2024-06-21 07:30,regular,no,booked,
+G-B1,GTO,,Lukman,0812-1000-0010,,,,2024-06-25 09:00,regular,no,booked,
+J-A1,JPR,,Maria,0812-1000-0011,,,,2024-06-25 09:00,regular,no,booked,
+";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn mobile(last: u32) -> Msisdn {
+    format!("0812-1000-{last:04}").parse().unwrap()
+}
+
+/// The store with the fixture, and the opt-outs: 7 has left WhatsApp, 8 every channel (and has
+/// no email), 12 WhatsApp and SMS (email remains).
+async fn fixture(db: &TestStore) -> &Store {
+    import_offices(&db.store).await;
+    let report = import_bookings(&db.store, &bookings_csv(BOOKINGS), true).await;
+    assert!(report.is_clean(), "{report}");
+    for (who, channel) in [
+        (7, Channel::Whatsapp),
+        (8, Channel::Whatsapp),
+        (8, Channel::Sms),
+        (12, Channel::Whatsapp),
+        (12, Channel::Sms),
+    ] {
+        assert!(db
+            .store
+            .set_opt_out(&mobile(who), channel, true)
+            .await
+            .unwrap());
+    }
+    &db.store
+}
+
+fn settle(seconds: u64) -> PlannerConfig {
+    PlannerConfig {
+        settle_seconds: seconds,
+        quiet_margin_minutes: 60,
+        ..PlannerConfig::default()
+    }
+}
+
+async fn change(store: &Store, offices: &str, service: Service, state: ServiceState, when: &str) {
+    let change = StateChange {
+        target: offices.parse().unwrap(),
+        service,
+        state,
+        reason: Some("Gangguan Pusat Data Nasional".into()),
+        until: None,
+        actor: "test".into(),
+        at: at(when),
+    };
+    set_state(store, &change).await.unwrap();
+}
+
+/// (last four digits of the mobile, kind, channel, booking codes) of each message.
+type Summary = Vec<(String, NoticeKind, Option<Channel>, Vec<String>)>;
+
+async fn summary(store: &Store, event: &PlannedEvent) -> Summary {
+    let messages: Vec<PlannedMessage> =
+        store.planned_messages(event.counts.event_id).await.unwrap();
+    messages
+        .into_iter()
+        .map(|m| {
+            let last = m.mobile.e164()[m.mobile.e164().len() - 4..].to_owned();
+            (
+                last,
+                m.kind,
+                m.channel,
+                m.bookings
+                    .iter()
+                    .map(|code| code.as_str().to_owned())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn row(
+    last: &str,
+    kind: NoticeKind,
+    channel: Option<Channel>,
+    codes: &[&str],
+) -> (String, NoticeKind, Option<Channel>, Vec<String>) {
+    (
+        last.to_owned(),
+        kind,
+        channel,
+        codes.iter().map(|code| (*code).to_owned()).collect(),
+    )
+}
+
+const NOW: &str = "2024-06-20T03:00:00Z"; // 10:00 WIB, outside quiet hours everywhere
+
+async fn a_printing_outage_tells_each_affected_applicant_once(db: &TestStore) {
+    let store = fixture(db).await;
+    change(
+        store,
+        "PLG",
+        Service::Printing,
+        ServiceState::Unavailable,
+        NOW,
+    )
+    .await;
+    let events = plan_once(store, &settle(0), at(NOW)).await.unwrap();
+    assert_eq!(events.len(), 1);
+    use NoticeKind::{AppointmentUnchanged as Come, IssuanceDelayed as Late};
+    assert_eq!(
+        summary(store, &events[0]).await,
+        [
+            row("0001", Come, Some(Channel::Whatsapp), &["P-A1", "P-A2"]),
+            row("0002", Come, Some(Channel::Whatsapp), &["P-B1"]),
+            row("0003", Late, Some(Channel::Whatsapp), &["P-C1"]),
+            row("0007", Come, Some(Channel::Sms), &["P-G1"]),
+            row("0008", Come, None, &["P-H1"]),
+            row("0012", Come, Some(Channel::Email), &["P-I1"]),
+        ],
+        "ready (0004), cancelled (0005), beyond the horizon (0006) and already past (0013) hear nothing"
+    );
+    assert_eq!(
+        (events[0].counts.messages, events[0].counts.unreachable),
+        (6, 1)
+    );
+    assert!(store
+        .open_incident(&"PLG".parse().unwrap())
+        .await
+        .unwrap()
+        .is_some());
+
+    // Planning again finds nothing settled; replaying the event itself plans nothing new.
+    assert!(plan_once(store, &settle(0), at(NOW))
+        .await
+        .unwrap()
+        .is_empty());
+    let messages = store
+        .planned_messages(events[0].counts.event_id)
+        .await
+        .unwrap();
+    let states = store.service_board(None).await.unwrap();
+    let replay = kabar::store::SettledChange {
+        office: "PLG".parse().unwrap(),
+        service: Service::Printing,
+        from: ServiceState::Operational,
+        to: ServiceState::Unavailable,
+        change_id: events[0].change_id,
+        expected_at: None,
+    };
+    let plan = EventPlan {
+        audience: audience_of(&replay, at(NOW), chrono::Duration::days(14)),
+        change: replay,
+        now: at(NOW),
+        quiet_until: None,
+        quiet_margin: chrono::Duration::hours(1),
+        channels: PlannerConfig::default().channels,
+    };
+    let again = store.plan_event(&plan).await.unwrap();
+    assert_eq!(
+        (again.event_id, again.messages),
+        (events[0].counts.event_id, 0)
+    );
+    assert_eq!(
+        store
+            .planned_messages(events[0].counts.event_id)
+            .await
+            .unwrap(),
+        messages
+    );
+    assert_eq!(store.service_board(None).await.unwrap(), states);
+}
+
+async fn e_passport_and_express_outages_reach_only_their_bookings(db: &TestStore) {
+    let store = fixture(db).await;
+    change(
+        store,
+        "PLG",
+        Service::Epassport,
+        ServiceState::Unavailable,
+        NOW,
+    )
+    .await;
+    change(
+        store,
+        "PLG",
+        Service::Express,
+        ServiceState::Unavailable,
+        NOW,
+    )
+    .await;
+    let events = plan_once(store, &settle(0), at(NOW)).await.unwrap();
+    let by_service = |service: &str| {
+        events
+            .iter()
+            .find(|event| event.service == service)
+            .unwrap()
+    };
+    use NoticeKind::{AppointmentUnchanged as Come, ExpressSuspended, IssuanceDelayed as Late};
+    assert_eq!(
+        summary(store, by_service("epassport")).await,
+        [
+            row("0001", Come, Some(Channel::Whatsapp), &["P-A2"]),
+            row("0002", Come, Some(Channel::Whatsapp), &["P-B1"]),
+            row("0003", Late, Some(Channel::Whatsapp), &["P-C1"]),
+        ],
+        "regular passports proceed"
+    );
+    assert_eq!(
+        summary(store, by_service("express")).await,
+        [row(
+            "0002",
+            ExpressSuspended,
+            Some(Channel::Whatsapp),
+            &["P-B1"]
+        )]
+    );
+}
+
+async fn restoration_tells_exactly_those_told_of_the_disruption(db: &TestStore) {
+    let store = fixture(db).await;
+    change(
+        store,
+        "PLG",
+        Service::Printing,
+        ServiceState::Unavailable,
+        NOW,
+    )
+    .await;
+    change(
+        store,
+        "PLG",
+        Service::Pickup,
+        ServiceState::Unavailable,
+        NOW,
+    )
+    .await;
+    let down = plan_once(store, &settle(0), at(NOW)).await.unwrap();
+    let pickup = down.iter().find(|event| event.service == "pickup").unwrap();
+    assert_eq!(
+        summary(store, pickup).await,
+        [row(
+            "0004",
+            NoticeKind::PickupSuspended,
+            Some(Channel::Whatsapp),
+            &["P-D1"]
+        )]
+    );
+
+    let later = "2024-06-25T02:00:00Z";
+    change(
+        store,
+        "PLG",
+        Service::Printing,
+        ServiceState::Operational,
+        later,
+    )
+    .await;
+    let up = plan_once(store, &settle(0), at(later)).await.unwrap();
+    assert_eq!(up.len(), 1);
+    let restored: Vec<_> = summary(store, &up[0])
+        .await
+        .into_iter()
+        .map(|(who, kind, _, codes)| (who, kind, codes))
+        .collect();
+    let told: Vec<_> = summary(
+        store,
+        down.iter()
+            .find(|event| event.service == "printing")
+            .unwrap(),
+    )
+    .await
+    .into_iter()
+    .map(|(who, _, _, codes)| (who, NoticeKind::ServiceRestored, codes))
+    .collect();
+    assert_eq!(restored, told);
+    assert!(
+        store
+            .open_incident(&"PLG".parse().unwrap())
+            .await
+            .unwrap()
+            .is_some(),
+        "pickup is still down"
+    );
+
+    change(
+        store,
+        "PLG",
+        Service::Pickup,
+        ServiceState::Operational,
+        later,
+    )
+    .await;
+    let open = plan_once(store, &settle(0), at(later)).await.unwrap();
+    assert_eq!(
+        summary(store, &open[0]).await,
+        [row(
+            "0004",
+            NoticeKind::ReadyForPickup,
+            Some(Channel::Whatsapp),
+            &["P-D1"]
+        )]
+    );
+    assert!(
+        store
+            .open_incident(&"PLG".parse().unwrap())
+            .await
+            .unwrap()
+            .is_none(),
+        "every service is back"
+    );
+}
+
+async fn a_flap_within_the_settle_time_sends_nothing(db: &TestStore) {
+    let store = fixture(db).await;
+    let config = settle(120);
+    change(
+        store,
+        "PLG",
+        Service::Biometrics,
+        ServiceState::Unavailable,
+        "2024-06-20T03:00:00Z",
+    )
+    .await;
+    assert!(
+        plan_once(store, &config, at("2024-06-20T03:01:00Z"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "still settling"
+    );
+    change(
+        store,
+        "PLG",
+        Service::Biometrics,
+        ServiceState::Operational,
+        "2024-06-20T03:01:30Z",
+    )
+    .await;
+    assert!(
+        plan_once(store, &config, at("2024-06-20T03:10:00Z"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "down and up: nothing"
+    );
+
+    // Down, degraded, down again within the settle time: one notice.
+    change(
+        store,
+        "PLG",
+        Service::Biometrics,
+        ServiceState::Unavailable,
+        "2024-06-20T04:00:00Z",
+    )
+    .await;
+    change(
+        store,
+        "PLG",
+        Service::Biometrics,
+        ServiceState::Degraded,
+        "2024-06-20T04:00:30Z",
+    )
+    .await;
+    change(
+        store,
+        "PLG",
+        Service::Biometrics,
+        ServiceState::Unavailable,
+        "2024-06-20T04:01:00Z",
+    )
+    .await;
+    let events = plan_once(store, &config, at("2024-06-20T04:05:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].from.as_str(), events[0].to.as_str()),
+        ("operational", "unavailable")
+    );
+    let told = summary(store, &events[0]).await;
+    assert!(told
+        .iter()
+        .all(|(_, kind, _, _)| *kind == NoticeKind::AppointmentPostponed));
+    assert_eq!(
+        told.len(),
+        5,
+        "the five applicants with an upcoming booked appointment at PLG: {told:?}"
+    );
+}
+
+async fn quiet_hours_follow_each_office_zone(db: &TestStore) {
+    let store = fixture(db).await;
+    // 21:30 WIB, 22:30 WITA, 23:30 WIT: quiet everywhere, ending at 07:00 local.
+    let night = "2024-06-20T14:30:00Z";
+    change(
+        store,
+        "PLG,GTO,JPR",
+        Service::Printing,
+        ServiceState::Unavailable,
+        night,
+    )
+    .await;
+    let events = plan_once(store, &settle(0), at(night)).await.unwrap();
+    assert_eq!(events.len(), 3);
+    let mut not_before = Vec::new();
+    for event in &events {
+        for message in store.planned_messages(event.counts.event_id).await.unwrap() {
+            let last = message.mobile.e164()[message.mobile.e164().len() - 4..].to_owned();
+            not_before.push((last, message.not_before.to_rfc3339()));
+        }
+    }
+    not_before.sort();
+    assert_eq!(
+        not_before,
+        [
+            ("0001".to_owned(), "2024-06-21T00:00:00+00:00".to_owned()), // 07:00 WIB
+            ("0002".to_owned(), "2024-06-21T00:00:00+00:00".to_owned()),
+            ("0003".to_owned(), "2024-06-21T00:00:00+00:00".to_owned()),
+            ("0007".to_owned(), "2024-06-21T00:00:00+00:00".to_owned()), // SMS waits too
+            ("0008".to_owned(), "2024-06-20T14:30:00+00:00".to_owned()), // nothing to send
+            ("0009".to_owned(), "2024-06-20T14:30:00+00:00".to_owned()), // 07:30 WITA appointment: now
+            ("0010".to_owned(), "2024-06-20T23:00:00+00:00".to_owned()), // 07:00 WITA
+            ("0011".to_owned(), "2024-06-20T22:00:00+00:00".to_owned()), // 07:00 WIT
+            ("0012".to_owned(), "2024-06-20T14:30:00+00:00".to_owned()), // email is not held
+        ]
+    );
+    let deferred: u64 = events.iter().map(|event| event.counts.deferred).sum();
+    assert_eq!(deferred, 6);
+}
+
+async fn opted_out_channels_are_skipped_and_the_unreachable_counted(db: &TestStore) {
+    let store = fixture(db).await;
+    let config = PlannerConfig {
+        channels: vec![Channel::Sms, Channel::Email],
+        ..settle(0)
+    };
+    change(
+        store,
+        "PLG",
+        Service::Biometrics,
+        ServiceState::Unavailable,
+        NOW,
+    )
+    .await;
+    let events = plan_once(store, &config, at(NOW)).await.unwrap();
+    let channels: Vec<_> = summary(store, &events[0])
+        .await
+        .into_iter()
+        .map(|(who, _, channel, _)| (who, channel))
+        .collect();
+    assert_eq!(
+        channels,
+        [
+            ("0001".to_owned(), Some(Channel::Sms)),
+            ("0002".to_owned(), Some(Channel::Sms)),
+            ("0007".to_owned(), Some(Channel::Sms)),
+            ("0008".to_owned(), None),
+            ("0012".to_owned(), Some(Channel::Email)),
+        ]
+    );
+    assert_eq!(events[0].counts.unreachable, 1);
+}
+
+crate::store_tests!(
+    a_printing_outage_tells_each_affected_applicant_once,
+    e_passport_and_express_outages_reach_only_their_bookings,
+    restoration_tells_exactly_those_told_of_the_disruption,
+    a_flap_within_the_settle_time_sends_nothing,
+    quiet_hours_follow_each_office_zone,
+    opted_out_channels_are_skipped_and_the_unreachable_counted,
+);

@@ -1,5 +1,10 @@
 -- Incidents, the settled changes the planner acted on, and the messages it planned (PostgreSQL).
 
+-- The planner finds an office's affected bookings by stage and appointment; the index carries
+-- every column it reads, so planning never visits the table.
+DROP INDEX bookings_office_stage_appointment;
+CREATE INDEX bookings_planner ON bookings (office_code, stage, appointment_at, applicant_id, product, express);
+
 -- What the planner last acted on for each (office, service): a change is settled once it has
 -- stood for the settle time, and only then compared with what applicants were last told.
 ALTER TABLE service_states ADD COLUMN change_id BIGINT;
@@ -45,7 +50,6 @@ CREATE TABLE messages (
     UNIQUE (event_id, applicant_id)
 );
 CREATE INDEX messages_due ON messages (status, not_before);
-CREATE INDEX messages_applicant ON messages (applicant_id);
 
 -- The bookings a message is about (an applicant with two bookings gets one message listing both).
 CREATE TABLE message_bookings (

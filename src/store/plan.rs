@@ -174,13 +174,14 @@ fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String, String) {
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
         columns = message_columns(&kind_sql(rules), channels),
     );
-    // $1 event, $2 now, $3 end of the window, $4 office.
+    // $1 event, $2 now, $3 end of the window, $4 office. The same index scan as above, each
+    // booking joined to its applicant's message by the unique (event, applicant) key.
     let bookings = format!(
         "INSERT INTO message_bookings (message_id, booking_id)
          SELECT m.id, b.id
-         FROM messages m
-         JOIN bookings b ON b.applicant_id = m.applicant_id
-         WHERE m.event_id = $1 AND b.office_code = $4 AND b.stage IN ({stages}) AND ({rank}) IS NOT NULL
+         FROM bookings b
+         JOIN messages m ON m.event_id = $1 AND m.applicant_id = b.applicant_id
+         WHERE b.office_code = $4 AND b.stage IN ({stages}) AND ({rank}) IS NOT NULL
            AND $3 >= $2 -- always true; keeps both bound values referenced when no rule has a window
          ON CONFLICT DO NOTHING"
     );

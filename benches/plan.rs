@@ -1,0 +1,71 @@
+//! Planning benchmark: seeds N bookings (default 2,000,000) over ~150 offices, declares the
+//! national printing outage of 2024-06-20, and times the planner turning it into messages (one
+//! event per office, each planned in the database). Prints the time, the messages planned and the
+//! peak resident memory.
+//!
+//!     cargo bench --bench plan                          # 2,000,000 bookings on SQLite
+//!     cargo bench --bench plan -- --bookings 20000      # the CI smoke run
+//!     KABAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/postgres cargo bench --bench plan -- --engine postgres
+
+mod common;
+
+use std::time::Instant;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use common::{arg, peak_rss_mib, BenchStore};
+use kabar::demo::{self, SeedSpec};
+use kabar::domain::{Service, ServiceState};
+use kabar::plan::{plan_once, PlannerConfig};
+use kabar::state::{set_state, StateChange, Target};
+
+#[tokio::main]
+async fn main() {
+    let bookings: usize = arg("--bookings", 2_000_000);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let bench = BenchStore::open(dir.path()).await;
+    let store = &bench.store;
+
+    let started = Instant::now();
+    let offices = demo::load_offices(store, Some(arg("--offices", 150)), 11).await.expect("offices");
+    let spec = SeedSpec::new(bookings, 11, NaiveDate::from_ymd_opt(2024, 6, 17).expect("a date"));
+    let seeded = demo::seed_bookings(store, &spec, &offices, false).await.expect("seed");
+    println!(
+        "{}: seeded {} bookings ({} applicants) over {} offices in {:.1} s",
+        bench.engine,
+        seeded.bookings,
+        seeded.applicants,
+        seeded.offices,
+        started.elapsed().as_secs_f64()
+    );
+
+    // Thursday 2024-06-20, 10:00 WIB: printing stops everywhere.
+    let now: DateTime<Utc> = "2024-06-20T03:00:00Z".parse().expect("an instant");
+    let outage = StateChange {
+        target: Target::All,
+        service: Service::Printing,
+        state: ServiceState::Unavailable,
+        reason: Some("Gangguan Pusat Data Nasional".into()),
+        until: None,
+        actor: "bench".into(),
+        at: now,
+    };
+    set_state(store, &outage).await.expect("the outage");
+    let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
+    let started = Instant::now();
+    let events = plan_once(store, &config, now).await.expect("plan");
+    let seconds = started.elapsed().as_secs_f64();
+    let messages: u64 = events.iter().map(|event| event.counts.messages).sum();
+    let unreachable: u64 = events.iter().map(|event| event.counts.unreachable).sum();
+    println!(
+        "{}: national printing outage planned in {seconds:.2} s: {} events, {messages} messages \
+         ({unreachable} with no usable channel) = {:.0} messages/s; peak RSS {:.0} MiB",
+        bench.engine,
+        events.len(),
+        messages as f64 / seconds,
+        peak_rss_mib()
+    );
+    let started = Instant::now();
+    let replay = plan_once(store, &config, now).await.expect("plan again");
+    println!("{}: planning again: {} events in {:.3} s", bench.engine, replay.len(), started.elapsed().as_secs_f64());
+    bench.finish().await;
+}

@@ -1,7 +1,7 @@
 //! The message catalogue as the planner and `kabar templates` use it: every kind, channel and
 //! language rendered with realistic data, `check` on the built-in and on broken overrides.
 
-use kabar::domain::{parse_local_datetime, Channel, Language, Product, Service, TimeZone};
+use kabar::domain::{parse_local_datetime, Channel, Language, Product, Service, Stage, TimeZone};
 use kabar::render::{
     check, preview, render, short_office_name, BookingLine, BroadcastText, Catalogue, Encoding,
     Localized, NoticeContext, NoticeKind, OfficeContact, PickupHours, Problem, Rendered,
@@ -32,6 +32,7 @@ fn nunukan_family() -> NoticeContext {
                 appointment_at: at("2024-06-25 09:00"),
                 product: Product::Epassport,
                 express: true,
+                stage: Stage::Booked,
                 rescheduled_to: None,
             },
             BookingLine {
@@ -41,6 +42,7 @@ fn nunukan_family() -> NoticeContext {
                 appointment_at: at("2024-06-25 10:30"),
                 product: Product::Regular,
                 express: false,
+                stage: Stage::Booked,
                 rescheduled_to: None,
             },
         ],
@@ -377,4 +379,74 @@ fn preview_serialises_for_json_and_prints_for_people() {
 fn a_catalogue_can_be_shared_between_tasks() {
     fn shareable<T: Send + Sync>() {}
     shareable::<Catalogue>();
+}
+
+/// The words a status update uses for "come as booked" and "no need to come", per language.
+fn come_and_stay_away(language: Language) -> (&'static str, &'static str) {
+    match language {
+        Language::Id => ("silakan datang", "tidak perlu datang"),
+        Language::En => ("please come", "no need to come"),
+    }
+}
+
+#[test]
+fn status_updates_after_the_interview_do_not_ask_the_applicant_to_come() {
+    let catalogue = Catalogue::builtin();
+    for service in [Service::Printing, Service::Epassport, Service::Express] {
+        for stage in [Stage::Booked, Stage::Attended, Stage::Printing] {
+            let mut context = nunukan_family();
+            context.service = Some(service);
+            for booking in &mut context.bookings {
+                booking.stage = stage;
+            }
+            for &language in Language::ALL {
+                let (come, stay_away) = come_and_stay_away(language);
+                for &channel in Channel::ALL {
+                    let what = format!("{service} {stage} {channel} {language}");
+                    let rendered = render(
+                        &catalogue,
+                        NoticeKind::StatusUpdate,
+                        channel,
+                        language,
+                        &context,
+                    )
+                    .unwrap_or_else(|err| panic!("{what}: {err}"));
+                    let text = visible_text(&rendered).to_lowercase();
+                    let (say, never) = if stage == Stage::Booked {
+                        (come, stay_away)
+                    } else {
+                        (stay_away, come)
+                    };
+                    assert!(text.contains(say), "{what}: no {say:?} in\n{text}");
+                    assert!(!text.contains(never), "{what}: {never:?} in\n{text}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_status_update_for_a_family_at_two_stages_tells_each_booking_its_own_advice() {
+    let catalogue = Catalogue::builtin();
+    let mut context = nunukan_family();
+    context.service = Some(Service::Printing);
+    context.bookings[0].stage = Stage::Printing;
+    let Rendered::Sms(sms) = render(
+        &catalogue,
+        NoticeKind::StatusUpdate,
+        Channel::Sms,
+        Language::Id,
+        &context,
+    )
+    .unwrap() else {
+        panic!("not an SMS");
+    };
+    assert!(
+        sms.text.contains("silakan datang: NNK24062502B.")
+            && sms
+                .text
+                .contains("Paspor NNK24062501A terbit lebih lambat, tidak perlu datang."),
+        "{}",
+        sms.text
+    );
 }

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{BookingCode, Language, Product, Service, TimeZone};
+use crate::domain::{BookingCode, Language, Product, Service, Stage, TimeZone};
 
 /// Staff-written text in Indonesian, with an optional English version. English readers get the
 /// Indonesian text when no translation was written: an untranslated notice beats no notice.
@@ -67,6 +67,9 @@ pub struct BookingLine {
     pub appointment_at: DateTime<Utc>,
     pub product: Product,
     pub express: bool,
+    /// Where the application stands. `Booked` means the appointment (biometrics and interview) is
+    /// still ahead; any later stage means it is past: the two hear different advice.
+    pub stage: Stage,
     /// The new slot when the office moved a postponed appointment; `None` while it is not known.
     pub rescheduled_to: Option<DateTime<Utc>>,
 }

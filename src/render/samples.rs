@@ -10,7 +10,7 @@ use super::context::{
     PickupHours,
 };
 use super::kind::NoticeKind;
-use crate::domain::{parse_local_datetime, Product, Service, TimeZone};
+use crate::domain::{parse_local_datetime, Product, Service, Stage, TimeZone};
 
 /// The context `kabar templates preview` shows for `kind`: the longest realistic one.
 pub fn context(kind: NoticeKind) -> NoticeContext {
@@ -39,6 +39,14 @@ pub fn variants(kind: NoticeKind) -> Vec<(String, NoticeContext)> {
         let mut long = full(soekarno_hatta());
         long.service = service;
         out.push((format!("two bookings, all facts{name}"), long.clone()));
+        let mut mixed = long.clone();
+        mixed.bookings[1].stage = Stage::Printing;
+        out.push((
+            format!("one booked, one past the interview{name}"),
+            mixed.clone(),
+        ));
+        mixed.bookings[0].stage = Stage::Attended;
+        out.push((format!("two past the interview{name}"), mixed));
         for booking in &mut long.bookings {
             booking.rescheduled_to = Some(at("2024-07-01 09:00", jakarta()));
         }
@@ -113,6 +121,7 @@ fn full(office: OfficeContact) -> NoticeContext {
                 appointment_at: at("2024-06-24 09:00", zone),
                 product: Product::Epassport,
                 express: true,
+                stage: Stage::Booked,
                 rescheduled_to: None,
             },
             BookingLine {
@@ -122,6 +131,7 @@ fn full(office: OfficeContact) -> NoticeContext {
                 appointment_at: at("2024-06-24 09:30", zone),
                 product: Product::Regular,
                 express: false,
+                stage: Stage::Booked,
                 rescheduled_to: None,
             },
         ],

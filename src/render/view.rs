@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::context::NoticeContext;
 use super::dates;
-use crate::domain::{Language, Product, Service};
+use crate::domain::{Language, Product, Service, Stage};
 
 /// Variables that may be absent; `{{#if}}` on any other missing name is an error (a misspelling).
 pub const OPTIONAL: &[&str] = &[
@@ -28,6 +28,8 @@ pub const OPTIONAL: &[&str] = &[
     "unsubscribe_url",
     "rescheduled_to",
     "rescheduled_to_short",
+    "awaiting_codes",
+    "interviewed_codes",
 ];
 
 /// The variables of `context` in `language`, as the templates see them.
@@ -45,6 +47,7 @@ pub fn build(context: &NoticeContext, language: Language) -> Value {
                 "when_short": dates::short(booking.appointment_at, zone, language),
                 "product": product_name(booking.product, language),
                 "express": booking.express,
+                "awaiting_appointment": awaiting_appointment(booking.stage),
             });
             if let Some(new_slot) = booking.rescheduled_to {
                 line["rescheduled_to"] = dates::long(new_slot, zone, language).into();
@@ -54,6 +57,17 @@ pub fn build(context: &NoticeContext, language: Language) -> Value {
         })
         .collect();
     let codes: Vec<&str> = context.bookings.iter().map(|b| b.code.as_str()).collect();
+    let (awaiting, interviewed): (Vec<_>, Vec<_>) = context
+        .bookings
+        .iter()
+        .partition(|b| awaiting_appointment(b.stage));
+    let join = |bookings: Vec<&super::context::BookingLine>| {
+        bookings
+            .iter()
+            .map(|b| b.code.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
 
     let mut view = Map::new();
     let mut set = |key: &str, value: Value| {
@@ -70,6 +84,14 @@ pub fn build(context: &NoticeContext, language: Language) -> Value {
     set("several_bookings", (codes.len() > 1).into());
     set("bookings", bookings.into());
     set("opt_out", context.opt_out.get(language).into());
+    // Who still has the appointment ahead and who is past it: an outage after the interview
+    // means "your passport will be late, no need to come", before it "come as booked".
+    if !awaiting.is_empty() {
+        set("awaiting_codes", join(awaiting).into());
+    }
+    if !interviewed.is_empty() {
+        set("interviewed_codes", join(interviewed).into());
+    }
     if let Some(website) = &context.office.website {
         set("office_website", website.clone().into());
     }
@@ -108,6 +130,11 @@ pub fn build(context: &NoticeContext, language: Language) -> Value {
         set("unsubscribe_url", url.as_str().into());
     }
     Value::Object(view)
+}
+
+/// Whether the biometrics and interview are still ahead.
+fn awaiting_appointment(stage: Stage) -> bool {
+    stage == Stage::Booked
 }
 
 /// The service as the applicant calls it.
@@ -168,9 +195,11 @@ fn product_name(product: Product, language: Language) -> &'static str {
 /// test keeps it equal to what [`build`] produces for the samples).
 pub const ALL: &[&str] = &[
     "applicant_name",
+    "awaiting_codes",
     "booking_codes",
     "booking_count",
     "bookings",
+    "bookings.awaiting_appointment",
     "bookings.code",
     "bookings.express",
     "bookings.holder_name",
@@ -183,6 +212,7 @@ pub const ALL: &[&str] = &[
     "broadcast_text",
     "expected_restoration",
     "expected_restoration_short",
+    "interviewed_codes",
     "language",
     "office_address",
     "office_instagram",

@@ -3,8 +3,8 @@
 
 use kabar::domain::{parse_local_datetime, Channel, Language, Product, Service, Stage, TimeZone};
 use kabar::render::{
-    check, preview, render, short_office_name, BookingLine, BroadcastText, Catalogue, Encoding,
-    Localized, NoticeContext, NoticeKind, OfficeContact, PickupHours, Problem, Rendered,
+    check, preview, render, samples, short_office_name, BookingLine, BroadcastText, Catalogue,
+    Encoding, Localized, NoticeContext, NoticeKind, OfficeContact, PickupHours, Problem, Rendered,
     SMS_SEGMENT_BUDGET,
 };
 
@@ -449,4 +449,60 @@ fn a_status_update_for_a_family_at_two_stages_tells_each_booking_its_own_advice(
         "{}",
         sms.text
     );
+}
+
+/// The first word written twice in a row ("Layanan layanan", "service service"), ignoring case
+/// and markup; a word followed by punctuation ("visa, visa") is not a doubling.
+fn doubled_word(text: &str) -> Option<String> {
+    let mut plain = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            _ if !in_tag => plain.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<String> = plain.split_whitespace().map(str::to_lowercase).collect();
+    words.windows(2).find_map(|pair| {
+        let bare = pair[1].trim_end_matches(|c: char| !c.is_alphanumeric());
+        let is_word = !pair[0].is_empty() && pair[0].chars().all(char::is_alphabetic);
+        (is_word && pair[0] == bare).then(|| format!("{} {}", pair[0], pair[1]))
+    })
+}
+
+#[test]
+fn no_message_says_a_word_twice() {
+    assert_eq!(
+        doubled_word("<p>Layanan</p> layanan izin"),
+        Some("layanan layanan".into())
+    );
+    assert_eq!(doubled_word("the visa, visa"), None);
+    let catalogue = Catalogue::builtin();
+    for &kind in NoticeKind::ALL {
+        let mut contexts: Vec<(String, NoticeContext)> = samples::variants(kind);
+        for &service in Service::ALL {
+            let mut context = nunukan_family();
+            context.service = Some(service);
+            contexts.push((format!("Nunukan, service {service}"), context));
+        }
+        for (label, context) in &contexts {
+            for &language in Language::ALL {
+                for &channel in Channel::ALL {
+                    let what = format!("{kind} {channel} {language} ({label})");
+                    let text = visible_text(
+                        &render(&catalogue, kind, channel, language, context)
+                            .unwrap_or_else(|err| panic!("{what}: {err}")),
+                    );
+                    if let Some(doubled) = doubled_word(&text) {
+                        panic!("{what}: {doubled:?} in\n{text}");
+                    }
+                }
+            }
+        }
+    }
 }

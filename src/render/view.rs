@@ -137,7 +137,8 @@ fn awaiting_appointment(stage: Stage) -> bool {
     stage == Stage::Booked
 }
 
-/// The service as the applicant calls it.
+/// The service as the applicant calls it: a bare noun, because the templates say "Layanan
+/// {{service}}" / "the {{service}} service" ("layanan layanan izin tinggal" otherwise).
 pub fn service_name(service: Service, language: Language) -> &'static str {
     match (service, language) {
         (Service::Registration, Language::Id) => "pendaftaran M-Paspor",
@@ -148,18 +149,18 @@ pub fn service_name(service: Service, language: Language) -> &'static str {
         (Service::Printing, Language::En) => "passport printing",
         (Service::Epassport, Language::Id) => "penerbitan paspor elektronik",
         (Service::Epassport, Language::En) => "e-passport issuance",
-        (Service::Express, Language::Id) => "layanan percepatan paspor",
-        (Service::Express, Language::En) => "express passport service",
+        (Service::Express, Language::Id) => "percepatan paspor",
+        (Service::Express, Language::En) => "express passport",
         (Service::Pickup, Language::Id) => "pengambilan paspor",
         (Service::Pickup, Language::En) => "passport pickup",
-        (Service::StayPermit, Language::Id) => "layanan izin tinggal",
-        (Service::StayPermit, Language::En) => "stay permit service",
+        (Service::StayPermit, Language::Id) => "izin tinggal",
+        (Service::StayPermit, Language::En) => "stay permit",
         (Service::BorderCrossing, Language::Id) => "pemeriksaan perlintasan",
-        (Service::BorderCrossing, Language::En) => "border crossing checks",
-        (Service::Visa, Language::Id) => "layanan visa",
-        (Service::Visa, Language::En) => "visa service",
-        (Service::TravelBan, Language::Id) => "layanan cegah dan tangkal",
-        (Service::TravelBan, Language::En) => "travel ban service",
+        (Service::BorderCrossing, Language::En) => "border crossing",
+        (Service::Visa, Language::Id) => "visa",
+        (Service::Visa, Language::En) => "visa",
+        (Service::TravelBan, Language::Id) => "cegah dan tangkal",
+        (Service::TravelBan, Language::En) => "travel ban",
     }
 }
 

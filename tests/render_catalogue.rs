@@ -506,3 +506,42 @@ fn no_message_says_a_word_twice() {
         }
     }
 }
+
+#[test]
+fn express_suspension_never_promises_a_same_day_passport_by_rebooking() {
+    let catalogue = Catalogue::builtin();
+    for (label, context) in samples::variants(NoticeKind::ExpressSuspended) {
+        for &language in Language::ALL {
+            let (wrong, right): (&[&str], &[&str]) = match language {
+                Language::Id => (
+                    &["hari yang sama", "harus cepat"],
+                    &["jadwal", "ke tanggal setelah", "percepatan dibuka", "abari"],
+                ),
+                Language::En => (
+                    &["on the same day", "need it fast"],
+                    &["move", "after", "reopens", "tell you"],
+                ),
+            };
+            for &channel in Channel::ALL {
+                let what = format!("{channel} {language} ({label})");
+                let text = visible_text(
+                    &render(
+                        &catalogue,
+                        NoticeKind::ExpressSuspended,
+                        channel,
+                        language,
+                        &context,
+                    )
+                    .unwrap(),
+                )
+                .to_lowercase();
+                for phrase in wrong {
+                    assert!(!text.contains(phrase), "{what}: {phrase:?} in\n{text}");
+                }
+                for phrase in right {
+                    assert!(text.contains(phrase), "{what}: no {phrase:?} in\n{text}");
+                }
+            }
+        }
+    }
+}

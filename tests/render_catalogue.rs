@@ -4,8 +4,8 @@
 use kabar::domain::{parse_local_datetime, Channel, Language, Product, Service, Stage, TimeZone};
 use kabar::render::{
     check, preview, render, samples, short_office_name, BookingLine, BroadcastText, Catalogue,
-    Encoding, Localized, NoticeContext, NoticeKind, OfficeContact, PickupHours, Problem, Rendered,
-    SMS_SEGMENT_BUDGET,
+    Encoding, Localized, NoticeContext, NoticeKind, OfficeContact, PickupHours, Problem,
+    RenderError, Rendered, SMS_SEGMENT_BUDGET,
 };
 
 /// Nunukan is in WITA: a date printed in WIB (the server's habit) would be an hour early.
@@ -544,4 +544,75 @@ fn express_suspension_never_promises_a_same_day_passport_by_rebooking() {
             }
         }
     }
+}
+
+#[test]
+fn staff_text_is_put_on_one_line_for_whatsapp() {
+    let catalogue = Catalogue::builtin();
+    let mut context = nunukan_family();
+    context.broadcast = Some(BroadcastText {
+        text: Localized::id_only(
+            "Pengambilan paspor dibuka Sabtu.\n\nBawa bukti bayar.\tTerima kasih.     Salam.",
+        ),
+        sender: "Seksi\nLalu Lintas".to_owned(),
+    });
+    let Rendered::Whatsapp(wa) = render(
+        &catalogue,
+        NoticeKind::Broadcast,
+        Channel::Whatsapp,
+        Language::Id,
+        &context,
+    )
+    .unwrap() else {
+        panic!("not WhatsApp");
+    };
+    assert_eq!(wa.params[1], "Seksi Lalu Lintas");
+    assert_eq!(
+        wa.params[3],
+        "Pengambilan paspor dibuka Sabtu. Bawa bukti bayar. Terima kasih. Salam."
+    );
+    // SMS and email keep the staff's line breaks.
+    let Rendered::Email(email) = render(
+        &catalogue,
+        NoticeKind::Broadcast,
+        Channel::Email,
+        Language::Id,
+        &context,
+    )
+    .unwrap() else {
+        panic!("not an email");
+    };
+    assert!(email.text.contains("Sabtu.\n\nBawa"), "{}", email.text);
+}
+
+#[test]
+fn a_whatsapp_body_over_1024_characters_is_refused_at_render_time() {
+    let catalogue = Catalogue::builtin();
+    let mut context = nunukan_family();
+    context.broadcast = Some(BroadcastText {
+        text: Localized::id_only("Pengumuman penting. ".repeat(50)),
+        sender: "Kepala Kantor".to_owned(),
+    });
+    let err = render(
+        &catalogue,
+        NoticeKind::Broadcast,
+        Channel::Whatsapp,
+        Language::Id,
+        &context,
+    )
+    .unwrap_err();
+    let RenderError::Unsendable(problem) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(problem.file, "templates/id/broadcast/whatsapp.toml");
+    assert!(problem.message.contains("WhatsApp allows 1024"), "{err}");
+    // The SMS and email channels have no such limit here.
+    assert!(render(
+        &catalogue,
+        NoticeKind::Broadcast,
+        Channel::Email,
+        Language::Id,
+        &context
+    )
+    .is_ok());
 }

@@ -160,3 +160,44 @@ fn syntax_errors_unknown_files_and_one_sided_overrides() {
     assert!(matches!(err, RenderError::UnknownOverride { .. }), "{err}");
     assert!(err.to_string().contains("appointment_postpned"), "{err}");
 }
+
+#[test]
+fn a_whatsapp_parameter_that_renders_empty_is_refused_at_render_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "name = \"kabar_broadcast\"\nlanguage = \"id\"\nparams = [\n  '{{applicant_name}}',\n  '{{#if reason}}{{reason}}{{/if}}',\n]\nbody = \"\"\"\nHalo {{1}}, karena {{2}}. Terima kasih.\n\"\"\"\n";
+    let path = write(dir.path(), "id/broadcast/whatsapp.toml", spec);
+    write(
+        dir.path(),
+        "en/broadcast/whatsapp.toml",
+        &spec.replace("\"id\"", "\"en\""),
+    );
+    let catalogue = Catalogue::with_overrides(dir.path()).unwrap();
+    let mut context = samples::context(NoticeKind::Broadcast);
+    context.reason = None;
+    let err = render(
+        &catalogue,
+        NoticeKind::Broadcast,
+        Channel::Whatsapp,
+        Language::Id,
+        &context,
+    )
+    .unwrap_err();
+    let RenderError::Unsendable(problem) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(
+        (problem.file.as_str(), problem.line),
+        (path.to_str().unwrap(), Some(5))
+    );
+    assert!(problem.message.contains("{{2}} renders empty"), "{err}");
+
+    // `check` finds the same, with the sample that shows it.
+    let problems = check(&catalogue);
+    assert!(
+        problems.iter().any(|p| p.file == problem.file
+            && p.line == Some(5)
+            && p.message.contains("renders empty")
+            && p.message.contains("sample: one booking")),
+        "{problems:#?}"
+    );
+}

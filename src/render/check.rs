@@ -13,9 +13,6 @@ use crate::domain::{Channel, Language};
 /// An SMS may cost at most this many GSM-7 segments.
 pub const SMS_SEGMENT_BUDGET: usize = 2;
 
-/// WhatsApp's limit on a template body with its parameters filled in.
-const WHATSAPP_BODY_LIMIT: usize = 1024;
-
 /// Every problem of the catalogue, sorted by file and line; empty when it is fit to ship.
 pub fn check(catalogue: &Catalogue) -> Vec<Problem> {
     let mut problems: BTreeSet<Problem> = catalogue.syntax_problems().iter().cloned().collect();
@@ -39,6 +36,10 @@ pub fn check(catalogue: &Catalogue) -> Vec<Problem> {
                 for &channel in Channel::ALL {
                     let problem = match render(catalogue, kind, channel, language, &context) {
                         Err(RenderError::Template(problem)) => Some(problem),
+                        Err(RenderError::Unsendable(mut problem)) => {
+                            problem.message = format!("{} (sample: {label})", problem.message);
+                            Some(problem)
+                        }
                         Err(other) => Some(Problem::new(
                             catalogue.display(&file_key(language, kind, Part::Sms)),
                             None,
@@ -152,35 +153,8 @@ fn over_limits(
                 )
             })
         }
-        Rendered::Whatsapp(message) => {
-            let key = file_key(language, kind, Part::Whatsapp);
-            let spec = catalogue.whatsapp(&key).ok()?;
-            let file = catalogue.display(&key);
-            for (index, value) in message.params.iter().enumerate() {
-                if let Some(problem) = whatsapp::param_problem(value) {
-                    let line = spec.params.get(index).map(|(_, line)| *line);
-                    return Some(Problem::new(
-                        file,
-                        line,
-                        format!(
-                            "parameter {{{{{}}}}} {problem} (sample: {sample})",
-                            index + 1
-                        ),
-                    ));
-                }
-            }
-            let length = message.text.chars().count();
-            (length > WHATSAPP_BODY_LIMIT).then(|| {
-                Problem::new(
-                    file,
-                    Some(spec.body_line),
-                    format!(
-                        "the filled body is {length} characters (sample: {sample}); WhatsApp \
-                         allows {WHATSAPP_BODY_LIMIT}"
-                    ),
-                )
-            })
-        }
+        // `render` refuses a WhatsApp message Meta would refuse (`RenderError::Unsendable`).
+        Rendered::Whatsapp(_) => None,
         Rendered::Email(message) => message.subject.is_empty().then(|| {
             Problem::new(
                 catalogue.display(&file_key(language, kind, Part::EmailSubject)),

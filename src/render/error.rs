@@ -54,4 +54,8 @@ pub enum RenderError {
     /// A template is broken or does not fit the context: a syntax error, a missing variable.
     #[error("{0}")]
     Template(Problem),
+    /// The message rendered but the channel would refuse it: a WhatsApp parameter that is empty
+    /// or spans lines, a WhatsApp body over 1,024 characters. The problem names the template.
+    #[error("{0}")]
+    Unsendable(Problem),
 }

@@ -40,6 +40,7 @@ mod view;
 mod whatsapp;
 
 use serde::Serialize;
+use serde_json::Value;
 
 pub use catalogue::{expected_files, file_key, layout_key, Catalogue, Origin, Part};
 pub use check::{check, SMS_SEGMENT_BUDGET};
@@ -142,6 +143,12 @@ pub fn render(
         Channel::Whatsapp => {
             let key = file_key(language, kind, Part::Whatsapp);
             let spec = catalogue.whatsapp(&key)?;
+            let mut view = view;
+            for staff_written in ["broadcast_text", "sender"] {
+                if let Some(Value::String(text)) = view.get_mut(staff_written) {
+                    *text = whatsapp::one_line(text);
+                }
+            }
             let params = (0..spec.params.len())
                 .map(|index| {
                     let value =
@@ -149,10 +156,20 @@ pub fn render(
                     Ok(value.trim().to_owned())
                 })
                 .collect::<Result<Vec<_>, RenderError>>()?;
+            let text = whatsapp::fill(&spec.body, &params);
+            // The same rules `check` applies to the samples, applied to every real message:
+            // Meta would refuse it anyway, later and with a less useful error.
+            if let Some((line, message)) = whatsapp::message_problem(spec, &params, &text) {
+                return Err(RenderError::Unsendable(Problem::new(
+                    catalogue.display(&key),
+                    line,
+                    message,
+                )));
+            }
             Ok(Rendered::Whatsapp(WhatsappMessage {
                 template: spec.name.clone(),
                 language: spec.language.clone(),
-                text: whatsapp::fill(&spec.body, &params),
+                text,
                 params,
             }))
         }
@@ -183,7 +200,7 @@ pub fn render(
     }
 }
 
-fn with_content(view: &serde_json::Value, subject: &str, content: &str) -> serde_json::Value {
+fn with_content(view: &Value, subject: &str, content: &str) -> Value {
     let mut view = view.clone();
     view["subject"] = subject.into();
     view["content"] = content.into();

@@ -125,6 +125,37 @@ pub(crate) fn lint(spec: &WhatsappSpec) -> Vec<(usize, String)> {
     problems
 }
 
+/// WhatsApp's limit on a template body with its parameters filled in, in characters.
+pub(crate) const BODY_LIMIT: usize = 1024;
+
+/// Why WhatsApp would refuse this filled template, with the line of the spec to point at:
+/// the first bad parameter, or a body over [`BODY_LIMIT`].
+pub(crate) fn message_problem(
+    spec: &WhatsappSpec,
+    params: &[String],
+    text: &str,
+) -> Option<(Option<usize>, String)> {
+    for (index, value) in params.iter().enumerate() {
+        if let Some(problem) = param_problem(value) {
+            let line = spec.params.get(index).map(|(_, line)| *line);
+            return Some((line, format!("parameter {{{{{}}}}} {problem}", index + 1)));
+        }
+    }
+    let length = text.chars().count();
+    (length > BODY_LIMIT).then(|| {
+        (
+            Some(spec.body_line),
+            format!("the filled body is {length} characters; WhatsApp allows {BODY_LIMIT}"),
+        )
+    })
+}
+
+/// Staff-written text on one line with single spaces, as a WhatsApp parameter must be: a
+/// broadcast typed with paragraphs would otherwise be refused by Meta.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Meta refuses a parameter that is empty or spans lines.
 pub(crate) fn param_problem(value: &str) -> Option<&'static str> {
     if value.trim().is_empty() {

@@ -616,3 +616,57 @@ fn a_whatsapp_body_over_1024_characters_is_refused_at_render_time() {
     )
     .is_ok());
 }
+
+#[test]
+fn a_family_of_four_gets_a_compact_sms_within_budget() {
+    let catalogue = Catalogue::builtin();
+    let mut context = nunukan_family();
+    let zone = context.office.timezone;
+    let mut more = context.bookings.clone();
+    for (booking, code) in more.iter_mut().zip(["NNK24062503C", "NNK24062504D"]) {
+        booking.code = code.parse().unwrap();
+    }
+    context.bookings.extend(more);
+    for booking in &mut context.bookings {
+        booking.rescheduled_to = Some(parse_local_datetime("2024-07-02 13:00", zone).unwrap());
+    }
+    for &kind in NoticeKind::ALL {
+        let services = match kind {
+            NoticeKind::ServiceRestored | NoticeKind::StatusUpdate => {
+                vec![Service::Biometrics, Service::Printing, Service::Pickup]
+            }
+            _ => vec![service_for(kind).unwrap_or(Service::Printing)],
+        };
+        for service in services {
+            context.service = Some(service);
+            for &language in Language::ALL {
+                let what = format!("{kind} {service} {language}");
+                let Rendered::Sms(sms) = render(&catalogue, kind, Channel::Sms, language, &context)
+                    .unwrap_or_else(|err| panic!("{what}: {err}"))
+                else {
+                    panic!("not an SMS");
+                };
+                assert!(
+                    sms.segments <= SMS_SEGMENT_BUDGET,
+                    "{what}: {} segments\n{}",
+                    sms.segments,
+                    sms.text
+                );
+                if kind != NoticeKind::Broadcast {
+                    for code in ["NNK24062501A", "NNK24062504D"] {
+                        assert!(sms.text.contains(code), "{what}: no {code}\n{}", sms.text);
+                    }
+                }
+            }
+        }
+    }
+    // `check` renders a four-booking sample of every kind.
+    for &kind in NoticeKind::ALL {
+        assert!(
+            samples::variants(kind)
+                .iter()
+                .any(|(_, context)| context.bookings.len() == 4),
+            "{kind}"
+        );
+    }
+}

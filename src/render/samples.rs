@@ -1,7 +1,8 @@
 //! Realistic sample contexts, for previews and for checking templates: the longest office name
-//! in use, two bookings with long holder and unit names, and every optional fact present; plus
-//! the lean variants (one booking, nothing optional) so that both sides of every `{{#if}}` are
-//! rendered by [`super::check`].
+//! in use, two bookings with long holder and unit names, and every optional fact present; a
+//! family of four (the compact form of `many_bookings`); bookings before and after the interview;
+//! plus the lean variants (one booking, nothing optional) so that both sides of every `{{#if}}`
+//! are rendered by [`super::check`].
 
 use chrono::{DateTime, Utc};
 
@@ -47,10 +48,20 @@ pub fn variants(kind: NoticeKind) -> Vec<(String, NoticeContext)> {
         ));
         mixed.bookings[0].stage = Stage::Attended;
         out.push((format!("two past the interview{name}"), mixed));
+        let mut four = with_four_bookings(long.clone());
+        out.push((format!("four bookings, all facts{name}"), four.clone()));
+        four.bookings[2].stage = Stage::Printing;
+        four.bookings[3].stage = Stage::Attended;
+        out.push((format!("four bookings, two past the interview{name}"), four));
         for booking in &mut long.bookings {
             booking.rescheduled_to = Some(at("2024-07-01 09:00", jakarta()));
         }
-        out.push((format!("two bookings, both rescheduled{name}"), long));
+        out.push((
+            format!("two bookings, both rescheduled{name}"),
+            long.clone(),
+        ));
+        let four = with_four_bookings(long);
+        out.push((format!("four bookings, all rescheduled{name}"), four));
         let mut lean = lean(kind, nunukan());
         lean.service = service;
         out.push((format!("one booking, no optional facts{name}"), lean));
@@ -171,6 +182,30 @@ fn full(office: OfficeContact) -> NoticeContext {
                 .expect("a valid URL"),
         ),
     }
+}
+
+/// A family of four: the two bookings of `context` and two more like them, half an hour apart.
+fn with_four_bookings(mut context: NoticeContext) -> NoticeContext {
+    let more: Vec<BookingLine> = context
+        .bookings
+        .iter()
+        .zip(["MP2406SHX7K29QC", "MP2406SHX7K29QD"])
+        .zip([
+            "Fatimah Azzahra Ramadhani Putri",
+            "Abdurrahman Hafizh Ramadhan Saputra",
+        ])
+        .map(|((booking, code), holder)| BookingLine {
+            code: code.parse().expect("a valid code"),
+            holder_name: holder.to_owned(),
+            appointment_at: booking.appointment_at + chrono::Duration::minutes(60),
+            rescheduled_to: booking
+                .rescheduled_to
+                .map(|at| at + chrono::Duration::minutes(60)),
+            ..booking.clone()
+        })
+        .collect();
+    context.bookings.extend(more);
+    context
 }
 
 /// One booking, and only the facts `kind` cannot do without.

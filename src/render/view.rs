@@ -11,6 +11,9 @@ use super::context::NoticeContext;
 use super::dates;
 use crate::domain::{Language, Product, Service, Stage};
 
+/// More bookings than this get the compact form (`many_bookings`).
+pub const MANY_BOOKINGS: usize = 2;
+
 /// Variables that may be absent; `{{#if}}` on any other missing name is an error (a misspelling).
 pub const OPTIONAL: &[&str] = &[
     "service",
@@ -82,6 +85,9 @@ pub fn build(context: &NoticeContext, language: Language) -> Value {
     set("booking_codes", codes.join(", ").into());
     set("booking_count", codes.len().into());
     set("several_bookings", (codes.len() > 1).into());
+    // Beyond two bookings an SMS lists codes only and WhatsApp leaves out the units: a family
+    // of four with dates, times and unit names would not fit two segments or 1,024 characters.
+    set("many_bookings", (codes.len() > MANY_BOOKINGS).into());
     set("bookings", bookings.into());
     set("opt_out", context.opt_out.get(language).into());
     // Who still has the appointment ahead and who is past it: an outage after the interview
@@ -215,6 +221,7 @@ pub const ALL: &[&str] = &[
     "expected_restoration_short",
     "interviewed_codes",
     "language",
+    "many_bookings",
     "office_address",
     "office_instagram",
     "office_name",

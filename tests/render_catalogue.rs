@@ -670,3 +670,59 @@ fn a_family_of_four_gets_a_compact_sms_within_budget() {
         );
     }
 }
+
+#[test]
+fn emails_offer_the_unsubscribe_link_never_reply_stop() {
+    let catalogue = Catalogue::builtin();
+    for &kind in NoticeKind::ALL {
+        for (label, context) in samples::variants(kind) {
+            for &language in Language::ALL {
+                let what = format!("{kind} {language} ({label})");
+                let Rendered::Email(email) =
+                    render(&catalogue, kind, Channel::Email, language, &context)
+                        .unwrap_or_else(|err| panic!("{what}: {err}"))
+                else {
+                    panic!("not an email");
+                };
+                let url = context.unsubscribe_url.as_ref().unwrap().as_str();
+                for part in [&email.text, &email.html] {
+                    assert!(part.contains(url), "{what}: no link in\n{part}");
+                    for reply in ["STOP", "Balas", "Reply", "BERHENTI"] {
+                        assert!(!part.contains(reply), "{what}: {reply:?} in\n{part}");
+                    }
+                }
+            }
+        }
+    }
+    // SMS and WhatsApp keep the reply instruction.
+    let context = nunukan_family();
+    let sms = render(
+        &catalogue,
+        NoticeKind::StatusUpdate,
+        Channel::Sms,
+        Language::Id,
+        &samples::context(NoticeKind::StatusUpdate),
+    )
+    .unwrap();
+    assert!(visible_text(&sms).contains("Balas STOP"));
+
+    let mut without_link = context;
+    without_link.unsubscribe_url = None;
+    let err = render(
+        &catalogue,
+        NoticeKind::ReadyForPickup,
+        Channel::Email,
+        Language::En,
+        &without_link,
+    )
+    .unwrap_err();
+    assert!(matches!(err, RenderError::NoUnsubscribeLink), "{err}");
+    assert!(render(
+        &catalogue,
+        NoticeKind::ReadyForPickup,
+        Channel::Whatsapp,
+        Language::En,
+        &without_link,
+    )
+    .is_ok());
+}

@@ -107,9 +107,11 @@ pub struct NoticeContext {
     pub expected_restoration: Option<DateTime<Utc>>,
     pub pickup: Option<PickupHours>,
     pub broadcast: Option<BroadcastText>,
-    /// How to stop receiving messages on this channel, e.g. "Balas STOP untuk berhenti".
+    /// How to stop receiving SMS or WhatsApp messages, e.g. "Balas STOP untuk berhenti". Not used
+    /// in email, where replying STOP does nothing: emails carry `unsubscribe_url` instead.
     pub opt_out: Localized,
-    /// One-click unsubscribe link for email (`List-Unsubscribe`).
+    /// One-click unsubscribe link (`List-Unsubscribe` and the link in the footer); required for
+    /// email, where rendering without it fails.
     pub unsubscribe_url: Option<url::Url>,
 }
 

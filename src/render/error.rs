@@ -54,6 +54,13 @@ pub enum RenderError {
     /// A template is broken or does not fit the context: a syntax error, a missing variable.
     #[error("{0}")]
     Template(Problem),
+    /// Every email carries a one-click unsubscribe link (RFC 8058); "reply STOP" does not work by
+    /// email.
+    #[error(
+        "an email needs an unsubscribe link: set NoticeContext::unsubscribe_url for the email \
+         channel"
+    )]
+    NoUnsubscribeLink,
     /// The message rendered but the channel would refuse it: a WhatsApp parameter that is empty
     /// or spans lines, a WhatsApp body over 1,024 characters. The problem names the template.
     #[error("{0}")]

@@ -20,9 +20,11 @@
 //!   the full name of a Kelas I TPI office alone is 67 characters. The full names are in WhatsApp
 //!   and email. Every built-in SMS fits two GSM-7 segments with the longest realistic values
 //!   ([`check`] enforces it on the sample data in [`samples`]).
-//! - **The opt-out instruction** ends every WhatsApp message, every email, and the SMS of the kinds
-//!   the applicant did not ask for (`status_update`, `broadcast`); the other SMS carry news about
-//!   the applicant's own booking and spend their characters on it.
+//! - **The opt-out instruction** is per channel. "Reply STOP" (`opt_out`) ends every WhatsApp
+//!   message and the SMS of the kinds the applicant did not ask for (`status_update`,
+//!   `broadcast`); the other SMS carry news about the applicant's own booking and spend their
+//!   characters on it. An email ends with its one-click unsubscribe link instead, so rendering an
+//!   email without `unsubscribe_url` fails, and `opt_out` is not even in an email's variables.
 //! - **Dates are pre-formatted variables** (`when`, `when_short`, `expected_restoration`) rather
 //!   than a helper, so a template cannot print a time in the wrong zone.
 
@@ -126,7 +128,10 @@ pub fn render(
     language: Language,
     context: &NoticeContext,
 ) -> Result<Rendered, RenderError> {
-    let view = view::build(context, language);
+    if channel == Channel::Email && context.unsubscribe_url.is_none() {
+        return Err(RenderError::NoUnsubscribeLink);
+    }
+    let view = view::build(context, language, channel);
     match channel {
         Channel::Sms => {
             let raw = catalogue.render_text(&file_key(language, kind, Part::Sms), &view)?;

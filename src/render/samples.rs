@@ -214,7 +214,6 @@ fn lean(kind: NoticeKind, office: OfficeContact) -> NoticeContext {
     context.bookings.truncate(1);
     context.reason = None;
     context.expected_restoration = None;
-    context.unsubscribe_url = None;
     context.pickup = Some(PickupHours {
         hours: Localized::new(
             "Senin-Jumat 08.00-15.00 WITA",

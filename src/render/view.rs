@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::context::NoticeContext;
 use super::dates;
-use crate::domain::{Language, Product, Service, Stage};
+use crate::domain::{Channel, Language, Product, Service, Stage};
 
 /// More bookings than this get the compact form (`many_bookings`).
 pub const MANY_BOOKINGS: usize = 2;
@@ -35,8 +35,8 @@ pub const OPTIONAL: &[&str] = &[
     "interviewed_codes",
 ];
 
-/// The variables of `context` in `language`, as the templates see them.
-pub fn build(context: &NoticeContext, language: Language) -> Value {
+/// The variables of `context` in `language` on `channel`, as the templates see them.
+pub fn build(context: &NoticeContext, language: Language, channel: Channel) -> Value {
     let zone = context.office.timezone;
     let bookings: Vec<Value> = context
         .bookings
@@ -89,7 +89,11 @@ pub fn build(context: &NoticeContext, language: Language) -> Value {
     // of four with dates, times and unit names would not fit two segments or 1,024 characters.
     set("many_bookings", (codes.len() > MANY_BOOKINGS).into());
     set("bookings", bookings.into());
-    set("opt_out", context.opt_out.get(language).into());
+    // "Reply STOP" works on SMS and WhatsApp only; an email carries the unsubscribe link, and a
+    // template that puts `opt_out` in an email fails instead of telling readers to reply STOP.
+    if channel != Channel::Email {
+        set("opt_out", context.opt_out.get(language).into());
+    }
     // Who still has the appointment ahead and who is past it: an outage after the interview
     // means "your passport will be late, no need to come", before it "come as booked".
     if !awaiting.is_empty() {
@@ -278,7 +282,9 @@ mod tests {
         for &kind in NoticeKind::ALL {
             for (_, context) in samples::variants(kind) {
                 for language in Language::ALL {
-                    seen.extend(variable_names(&build(&context, *language)));
+                    for channel in Channel::ALL {
+                        seen.extend(variable_names(&build(&context, *language, *channel)));
+                    }
                 }
             }
         }

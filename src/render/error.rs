@@ -46,6 +46,11 @@ pub enum RenderError {
         source: std::io::Error,
     },
     #[error(
+        "the template override directory {path} does not exist; create it, or set templates.dir \
+         (KABAR_TEMPLATES_DIR) to the directory that holds your overrides"
+    )]
+    NoOverrideDir { path: PathBuf },
+    #[error(
         "{path}: there is no built-in template of that name, so it would never be used; \
          name overrides like the built-in files, e.g. id/appointment_postponed/sms.hbs \
          (run `kabar templates check` to list problems)"

@@ -178,12 +178,36 @@ fn every_kind_channel_and_language_states_the_key_facts() {
                         assert_eq!(wa.template, format!("kabar_{kind}"));
                         assert_eq!(wa.language, language.as_str());
                         assert!(wa.params.iter().all(|p| !p.is_empty() && !p.contains('\n')));
-                        for param in &wa.params {
-                            assert!(
-                                wa.text.contains(param.as_str()),
-                                "{what}: {param:?} not in body"
-                            );
+                        // Each parameter where its placeholder is: {{1}} first, then {{2}}, ...
+                        // (the bodies number their placeholders in reading order).
+                        let mut from = 0;
+                        for (index, param) in wa.params.iter().enumerate() {
+                            let at = wa.text[from..].find(param.as_str()).unwrap_or_else(|| {
+                                panic!(
+                                    "{what}: {{{{{}}}}} = {param:?} not in order in\n{}",
+                                    index + 1,
+                                    wa.text
+                                )
+                            });
+                            from += at + param.len();
                         }
+                        // And the parameters every kind has, at the words that introduce them:
+                        // a list swapped against the body's meaning fails here.
+                        let (greeting, call, opt_out) = match language {
+                            Language::Id => (
+                                "Halo Siti Rahmawati,\n",
+                                "telepon (0556) 21 000.",
+                                "\n_Balas STOP untuk berhenti._",
+                            ),
+                            Language::En => (
+                                "Hello Siti Rahmawati,\n",
+                                "call (0556) 21 000.",
+                                "\n_Reply STOP to opt out._",
+                            ),
+                        };
+                        assert!(wa.text.starts_with(greeting), "{what}\n{}", wa.text);
+                        assert!(wa.text.contains(call), "{what}\n{}", wa.text);
+                        assert!(wa.text.ends_with(opt_out), "{what}\n{}", wa.text);
                     }
                     Rendered::Email(email) => {
                         assert!(!email.subject.contains('\n'));
@@ -725,4 +749,51 @@ fn emails_offer_the_unsubscribe_link_never_reply_stop() {
         &without_link,
     )
     .is_ok());
+}
+
+/// The whole local text of one WhatsApp template per language, so that parameters put in the
+/// wrong placeholder (or a placeholder dropped from the body) fail.
+#[test]
+fn whatsapp_parameters_fill_their_own_placeholders() {
+    let catalogue = Catalogue::builtin();
+    let mut context = nunukan_family();
+    context.service = Some(Service::Pickup);
+    let expected = [
+        (
+            Language::Id,
+            "Halo Siti Rahmawati,\n\n\
+             Kantor Imigrasi Kelas II TPI Nunukan memberitahukan bahwa pengambilan paspor \
+             dihentikan sementara karena gangguan Pusat Data Nasional. Paspor Anda aman di kantor \
+             kami: NNK24062501A atas nama Siti Rahmawati; NNK24062502B atas nama Ahmad Fauzan.\n\n\
+             Mohon *jangan datang* untuk mengambil paspor sampai kami mengabari Anda. Layanan \
+             diperkirakan pulih Senin, 1 Juli 2024 pukul 08.00 WITA. Kami akan mengirim kabar lagi \
+             saat pengambilan dibuka.\n\n\
+             Pertanyaan: telepon (0556) 21 000.\n\n\
+             _Balas STOP untuk berhenti._",
+        ),
+        (
+            Language::En,
+            "Hello Siti Rahmawati,\n\n\
+             Kantor Imigrasi Kelas II TPI Nunukan informs you that passport pickup is stopped \
+             because of an outage at the National Data Centre. Your passport is safe with us: \
+             NNK24062501A for Siti Rahmawati; NNK24062502B for Ahmad Fauzan.\n\n\
+             Please *do not come* to collect it until we tell you. We expect the service back by \
+             Monday 1 July 2024 at 08:00 WITA. We will write again when pickup reopens.\n\n\
+             Questions: call (0556) 21 000.\n\n\
+             _Reply STOP to opt out._",
+        ),
+    ];
+    for (language, text) in expected {
+        let Rendered::Whatsapp(wa) = render(
+            &catalogue,
+            NoticeKind::PickupSuspended,
+            Channel::Whatsapp,
+            language,
+            &context,
+        )
+        .unwrap() else {
+            panic!("not WhatsApp");
+        };
+        assert_eq!(wa.text, text, "{language}");
+    }
 }

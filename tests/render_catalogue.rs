@@ -797,3 +797,38 @@ fn whatsapp_parameters_fill_their_own_placeholders() {
         assert_eq!(wa.text, text, "{language}");
     }
 }
+
+#[test]
+fn samples_for_an_e_passport_outage_hold_e_passport_applications_only() {
+    let catalogue = Catalogue::builtin();
+    for &kind in NoticeKind::ALL {
+        for (label, context) in samples::variants(kind) {
+            match context.service {
+                Some(Service::Epassport) => {
+                    assert!(
+                        context
+                            .bookings
+                            .iter()
+                            .all(|b| b.product == Product::Epassport),
+                        "{kind} ({label})"
+                    );
+                    for &language in Language::ALL {
+                        let email =
+                            render(&catalogue, kind, Channel::Email, language, &context).unwrap();
+                        let text = visible_text(&email);
+                        for regular in ["paspor biasa", "regular passport"] {
+                            assert!(!text.contains(regular), "{kind} ({label}): {regular}");
+                        }
+                    }
+                }
+                Some(Service::Express) => {
+                    assert!(
+                        context.bookings.iter().all(|b| b.express),
+                        "{kind} ({label})"
+                    )
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -99,6 +99,10 @@ pub struct NoticeContext {
     pub applicant_name: String,
     pub office: OfficeContact,
     /// At least one; every booking of the applicant this notice concerns, in appointment order.
+    /// The planner filters them by what the service touches, and the templates trust it: for an
+    /// e-passport outage only e-passport applications (regular passports are still issued), for
+    /// an express suspension only bookings with the express option, for pickup only applications
+    /// ready for pickup.
     pub bookings: Vec<BookingLine>,
     /// The service that stopped, slowed, or (for `service_restored`) came back.
     pub service: Option<Service>,

@@ -23,7 +23,7 @@ pub fn context(kind: NoticeKind) -> NoticeContext {
     ) {
         context.bookings[0].rescheduled_to = Some(at("2024-07-01 09:00", jakarta()));
     }
-    context
+    concerned_only(context)
 }
 
 /// Every context [`super::check`] renders `kind` with, each with a label for messages.
@@ -66,7 +66,23 @@ pub fn variants(kind: NoticeKind) -> Vec<(String, NoticeContext)> {
         lean.service = service;
         out.push((format!("one booking, no optional facts{name}"), lean));
     }
-    out
+    out.into_iter()
+        .map(|(label, context)| (label, concerned_only(context)))
+        .collect()
+}
+
+/// The bookings as the planner would choose them for the context's service: an e-passport
+/// outage concerns e-passport applications only (regular ones proceed), an express suspension
+/// only bookings with the express option.
+fn concerned_only(mut context: NoticeContext) -> NoticeContext {
+    for booking in &mut context.bookings {
+        match context.service {
+            Some(Service::Epassport) => booking.product = Product::Epassport,
+            Some(Service::Express) => booking.express = true,
+            _ => {}
+        }
+    }
+    context
 }
 
 /// The services a kind is sent for (empty when it is about no service).

@@ -832,3 +832,41 @@ fn samples_for_an_e_passport_outage_hold_e_passport_applications_only() {
         }
     }
 }
+
+#[test]
+fn debug_output_of_a_message_never_holds_its_words() {
+    let catalogue = Catalogue::builtin();
+    let mut context = nunukan_family();
+    context.service = Some(Service::Biometrics);
+    for &channel in Channel::ALL {
+        let rendered = render(
+            &catalogue,
+            NoticeKind::AppointmentPostponed,
+            channel,
+            Language::Id,
+            &context,
+        )
+        .unwrap();
+        let debug = format!("{rendered:?} {:#?}", rendered);
+        for secret in [
+            "Siti Rahmawati",
+            "Ahmad Fauzan",
+            "NNK24062501A",
+            "Nunukan",
+            "abc123",
+            "STOP",
+        ] {
+            assert!(!debug.contains(secret), "{channel}: {secret:?} in {debug}");
+        }
+        assert!(debug.contains("<redacted: "), "{debug}");
+        if let Rendered::Sms(sms) = &rendered {
+            assert!(
+                debug.contains(&format!("segments: {}", sms.segments)),
+                "{debug}"
+            );
+        }
+        if let Rendered::Whatsapp(wa) = &rendered {
+            assert!(debug.contains(&wa.template), "{debug}");
+        }
+    }
+}

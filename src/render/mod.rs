@@ -41,6 +41,8 @@ pub mod sms;
 mod view;
 mod whatsapp;
 
+use std::fmt;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -59,6 +61,11 @@ pub use sms::Encoding;
 use crate::domain::{Channel, Language};
 
 /// A notice ready for a provider.
+///
+/// The words name the applicant, their family and their bookings: personal data under UU 27/2022,
+/// which must never reach a log. `Debug` therefore shows only the shape of a message (template,
+/// lengths, segments), never its text; print the fields themselves only where the text is meant
+/// to be seen (`kabar templates preview`, the provider call).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "channel", rename_all = "snake_case")]
 pub enum Rendered {
@@ -68,7 +75,8 @@ pub enum Rendered {
 }
 
 /// An SMS as it will be sent (typographic punctuation already replaced) and what it costs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `Debug` leaves the text out.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct SmsMessage {
     pub text: String,
     pub encoding: Encoding,
@@ -78,8 +86,9 @@ pub struct SmsMessage {
     pub characters: usize,
 }
 
-/// A WhatsApp template call, and the text the applicant will see.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A WhatsApp template call, and the text the applicant will see. `Debug` leaves the parameters
+/// and the text out.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct WhatsappMessage {
     /// The approved template's name, e.g. `kabar_appointment_postponed`.
     pub template: String,
@@ -87,12 +96,12 @@ pub struct WhatsappMessage {
     pub language: String,
     /// The body parameters, in order (`{{1}}`, `{{2}}`, …).
     pub params: Vec<String>,
-    /// The body with the parameters put in, for previews and logs.
+    /// The body with the parameters put in: what the applicant sees, for previews. Never log it.
     pub text: String,
 }
 
-/// An email with both parts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An email with both parts. `Debug` leaves the subject, the bodies and the unsubscribe link out.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct EmailMessage {
     pub subject: String,
     pub text: String,
@@ -100,8 +109,9 @@ pub struct EmailMessage {
     pub list_unsubscribe: Option<ListUnsubscribe>,
 }
 
-/// The headers of RFC 2369 and RFC 8058 one-click unsubscribe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The headers of RFC 2369 and RFC 8058 one-click unsubscribe. The URL identifies the recipient
+/// (anyone holding it can unsubscribe them), so `Debug` leaves it out.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct ListUnsubscribe {
     pub url: String,
     /// The `List-Unsubscribe` value: `<https://…>`.
@@ -117,6 +127,65 @@ impl ListUnsubscribe {
             header: format!("<{url}>"),
             post: "List-Unsubscribe=One-Click".to_owned(),
         }
+    }
+}
+
+/// `<redacted: N characters>`, standing in for a text in `Debug` output.
+struct Redacted(usize);
+
+impl Redacted {
+    fn of(text: &str) -> Self {
+        Redacted(text.chars().count())
+    }
+}
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<redacted: {} characters>", self.0)
+    }
+}
+
+impl fmt::Debug for SmsMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsMessage")
+            .field("text", &Redacted::of(&self.text))
+            .field("encoding", &self.encoding)
+            .field("segments", &self.segments)
+            .field("units", &self.units)
+            .field("characters", &self.characters)
+            .finish()
+    }
+}
+
+impl fmt::Debug for WhatsappMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let params: Vec<Redacted> = self.params.iter().map(|p| Redacted::of(p)).collect();
+        f.debug_struct("WhatsappMessage")
+            .field("template", &self.template)
+            .field("language", &self.language)
+            .field("params", &params)
+            .field("text", &Redacted::of(&self.text))
+            .finish()
+    }
+}
+
+impl fmt::Debug for EmailMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmailMessage")
+            .field("subject", &Redacted::of(&self.subject))
+            .field("text", &Redacted::of(&self.text))
+            .field("html", &Redacted::of(&self.html))
+            .field("list_unsubscribe", &self.list_unsubscribe)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ListUnsubscribe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListUnsubscribe")
+            .field("url", &Redacted::of(&self.url))
+            .field("post", &self.post)
+            .finish_non_exhaustive()
     }
 }
 

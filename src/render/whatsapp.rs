@@ -4,7 +4,7 @@
 //! receives the template name, its language code and the ordered body parameters, never free
 //! text. So a `whatsapp.toml` holds exactly what was submitted for approval (`body`, with Meta's
 //! `{{1}}`, `{{2}}` placeholders) plus, for each placeholder in order, the handlebars expression
-//! kabar renders to fill it (`params`). The local text (previews, logs) is the body with the
+//! kabar renders to fill it (`params`). The local text (for previews; never logged) is the body with the
 //! rendered parameters put in, which is what the applicant sees on their phone.
 //!
 //! Meta's rules checked here: placeholders numbered 1..n without gaps, as many parameters as

@@ -196,7 +196,7 @@ fn every_kind_channel_and_language_states_the_key_facts() {
                         let (greeting, call, opt_out) = match language {
                             Language::Id => (
                                 "Halo Siti Rahmawati,\n",
-                                "telepon (0556) 21 000.",
+                                "Informasi: hubungi (0556) 21 000.",
                                 "\n_Balas STOP untuk berhenti._",
                             ),
                             Language::En => (
@@ -768,13 +768,13 @@ fn whatsapp_parameters_fill_their_own_placeholders() {
              Mohon *jangan datang* untuk mengambil paspor sampai kami mengabari Anda. Layanan \
              diperkirakan pulih Senin, 1 Juli 2024 pukul 08.00 WITA. Kami akan mengirim kabar lagi \
              saat pengambilan dibuka.\n\n\
-             Pertanyaan: telepon (0556) 21 000.\n\n\
+             Informasi: hubungi (0556) 21 000.\n\n\
              _Balas STOP untuk berhenti._",
         ),
         (
             Language::En,
             "Hello Siti Rahmawati,\n\n\
-             Kantor Imigrasi Kelas II TPI Nunukan informs you that passport pickup is stopped \
+             Kantor Imigrasi Kelas II TPI Nunukan informs you that passport pickup is suspended \
              because of an outage at the National Data Centre. Your passport is safe with us: \
              NNK24062501A for Siti Rahmawati; NNK24062502B for Ahmad Fauzan.\n\n\
              Please *do not come* to collect it until we tell you. We expect the service back by \
@@ -869,4 +869,51 @@ fn debug_output_of_a_message_never_holds_its_words() {
             assert!(debug.contains(&wa.template), "{debug}");
         }
     }
+}
+
+#[test]
+fn the_reviewed_wording_is_used_everywhere() {
+    let retired = [
+        "Mohon belum datang",
+        "yang memilih percepatan",
+        "Pertanyaan: telepon",
+        "has stopped",
+        "is processed again",
+        "can be chosen again",
+    ];
+    let mut wanted = vec![
+        ("Mohon jangan datang dulu", false),
+        ("Jadwal Anda dengan layanan percepatan", false),
+        ("Informasi: hubungi", false),
+        ("is suspended", false),
+        ("is being processed again", false),
+        ("Express service is available again", false),
+    ];
+    let catalogue = Catalogue::builtin();
+    for &kind in NoticeKind::ALL {
+        for (label, context) in samples::variants(kind) {
+            for &language in Language::ALL {
+                for &channel in Channel::ALL {
+                    let text = visible_text(
+                        &render(&catalogue, kind, channel, language, &context).unwrap(),
+                    );
+                    for phrase in retired {
+                        assert!(
+                            !text.contains(phrase),
+                            "{kind} {channel} {language} ({label}): {phrase:?}\n{text}"
+                        );
+                    }
+                    for (phrase, seen) in &mut wanted {
+                        *seen |= text.contains(*phrase);
+                    }
+                }
+            }
+        }
+    }
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(_, seen)| !seen)
+        .map(|(p, _)| *p)
+        .collect();
+    assert!(missing.is_empty(), "never said: {missing:?}");
 }

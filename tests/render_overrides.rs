@@ -6,7 +6,7 @@ use std::path::Path;
 
 use kabar::domain::{Channel, Language};
 use kabar::render::{
-    check, render, samples, Catalogue, NoticeKind, Problem, RenderError, Rendered,
+    check, render, samples, Catalogue, NoticeKind, Origin, Problem, RenderError, Rendered,
 };
 
 fn write(dir: &Path, relative: &str, text: &str) -> std::path::PathBuf {
@@ -159,4 +159,130 @@ fn syntax_errors_unknown_files_and_one_sided_overrides() {
     let err = Catalogue::with_overrides(typo.path()).unwrap_err();
     assert!(matches!(err, RenderError::UnknownOverride { .. }), "{err}");
     assert!(err.to_string().contains("appointment_postpned"), "{err}");
+}
+
+#[test]
+fn a_whatsapp_parameter_that_renders_empty_is_refused_at_render_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "name = \"kabar_broadcast\"\nlanguage = \"id\"\nparams = [\n  '{{applicant_name}}',\n  '{{#if reason}}{{reason}}{{/if}}',\n]\nbody = \"\"\"\nHalo {{1}}, karena {{2}}. Terima kasih.\n\"\"\"\n";
+    let path = write(dir.path(), "id/broadcast/whatsapp.toml", spec);
+    write(
+        dir.path(),
+        "en/broadcast/whatsapp.toml",
+        &spec.replace("\"id\"", "\"en\""),
+    );
+    let catalogue = Catalogue::with_overrides(dir.path()).unwrap();
+    let mut context = samples::context(NoticeKind::Broadcast);
+    context.reason = None;
+    let err = render(
+        &catalogue,
+        NoticeKind::Broadcast,
+        Channel::Whatsapp,
+        Language::Id,
+        &context,
+    )
+    .unwrap_err();
+    let RenderError::Unsendable(problem) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(
+        (problem.file.as_str(), problem.line),
+        (path.to_str().unwrap(), Some(5))
+    );
+    assert!(problem.message.contains("{{2}} renders empty"), "{err}");
+
+    // `check` finds the same, with the sample that shows it.
+    let problems = check(&catalogue);
+    assert!(
+        problems.iter().any(|p| p.file == problem.file
+            && p.line == Some(5)
+            && p.message.contains("renders empty")
+            && p.message.contains("sample: one booking")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_missing_override_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("templat");
+    let err = Catalogue::with_overrides(&missing).unwrap_err();
+    assert!(matches!(err, RenderError::NoOverrideDir { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&missing.display().to_string()) && message.contains("does not exist"),
+        "{message}"
+    );
+}
+
+#[test]
+fn hidden_files_and_editor_locks_are_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "id/broadcast/.sms.hbs.swp", "binary swap");
+    write(
+        dir.path(),
+        "id/broadcast/.sms.hbs",
+        "{{office_short}} hidden",
+    );
+    write(dir.path(), ".git/templates/sms.hbs", "not a template");
+    write(dir.path(), ".DS_Store", "");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        "kabar@laptop.12345:1719000000",
+        dir.path().join("id/broadcast/.#sms.hbs"),
+    )
+    .unwrap();
+    let catalogue = Catalogue::with_overrides(dir.path()).unwrap();
+    assert!(
+        catalogue
+            .origins()
+            .all(|(_, origin)| matches!(origin, Origin::Builtin)),
+        "a hidden file was used as an override"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symbolic_links_to_files_and_directories_are_followed() {
+    let shared = tempfile::tempdir().unwrap();
+    write(
+        shared.path(),
+        "id/ready_for_pickup/sms.hbs",
+        "{{office_short}}: paspor {{booking_codes}} siap diambil.",
+    );
+    let en_sms = write(
+        shared.path(),
+        "en-source/sms.hbs",
+        "{{office_short}}: passport {{booking_codes}} is ready.",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // A linked language directory, and a linked file inside a real one.
+    std::os::unix::fs::symlink(shared.path().join("id"), dir.path().join("id")).unwrap();
+    fs::create_dir_all(dir.path().join("en/ready_for_pickup")).unwrap();
+    std::os::unix::fs::symlink(&en_sms, dir.path().join("en/ready_for_pickup/sms.hbs")).unwrap();
+    // A link back up the tree is not followed for ever.
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("en/ready_for_pickup/loop")).unwrap();
+
+    let catalogue = Catalogue::with_overrides(dir.path()).unwrap();
+    let overridden: Vec<&str> = catalogue
+        .origins()
+        .filter(|(_, origin)| matches!(origin, Origin::Override(_)))
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(
+        overridden,
+        ["en/ready_for_pickup/sms.hbs", "id/ready_for_pickup/sms.hbs"]
+    );
+    let context = samples::context(NoticeKind::ReadyForPickup);
+    let Rendered::Sms(sms) = render(
+        &catalogue,
+        NoticeKind::ReadyForPickup,
+        Channel::Sms,
+        Language::Id,
+        &context,
+    )
+    .unwrap() else {
+        panic!("not an SMS");
+    };
+    assert!(sms.text.ends_with("siap diambil."), "{}", sms.text);
 }

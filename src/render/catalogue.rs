@@ -120,11 +120,27 @@ impl Catalogue {
 
     /// The built-in templates with every file found under `dir` (same relative path, e.g.
     /// `id/appointment_postponed/sms.hbs`) in place of the built-in one. Files that are neither
-    /// `.hbs` nor `.toml` (a README, an editor's backup) are ignored.
+    /// `.hbs` nor `.toml` (a README, an editor's backup) are ignored, and so are hidden files and
+    /// directories (`.git`, an editor's `.#sms.hbs` lock or `.sms.hbs.swp`); symbolic links are
+    /// followed.
     pub fn with_overrides(dir: &Path) -> Result<Catalogue, RenderError> {
         let mut sources = builtin_sources();
+        match std::fs::metadata(dir) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(RenderError::NoOverrideDir {
+                    path: dir.to_owned(),
+                })
+            }
+            Err(source) => {
+                return Err(RenderError::Io {
+                    path: dir.to_owned(),
+                    source,
+                })
+            }
+            Ok(_) => {}
+        }
         let mut found = Vec::new();
-        collect_files(dir, &mut found)?;
+        collect_files(dir, &mut found, &mut Vec::new())?;
         for path in found {
             let relative = path.strip_prefix(dir).unwrap_or(&path);
             let key = relative
@@ -347,23 +363,40 @@ fn builtin_sources() -> BTreeMap<String, Source> {
     sources
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RenderError> {
-    let io = |source| RenderError::Io {
-        path: dir.to_owned(),
-        source,
+/// The files under `dir`, following symbolic links; `ancestors` holds the real paths of the
+/// directories above, so that a link back up the tree is not followed for ever.
+fn collect_files(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    ancestors: &mut Vec<PathBuf>,
+) -> Result<(), RenderError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| RenderError::Io { path, source }
     };
+    let real = std::fs::canonicalize(dir).map_err(io(dir))?;
+    if ancestors.contains(&real) {
+        return Ok(());
+    }
+    ancestors.push(real);
     let mut entries = std::fs::read_dir(dir)
-        .map_err(io)?
+        .map_err(io(dir))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(io)?;
+        .map_err(io(dir))?;
     entries.sort_by_key(|entry| entry.path());
     for entry in entries {
+        // Hidden: `.git`, editors' lock files (`.#sms.hbs`, often a dangling link) and swap files.
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         let path = entry.path();
-        if entry.file_type().map_err(io)?.is_dir() {
-            collect_files(&path, out)?;
+        // `metadata` follows links, where `DirEntry::file_type` would report the link itself.
+        if std::fs::metadata(&path).map_err(io(&path))?.is_dir() {
+            collect_files(&path, out, ancestors)?;
         } else {
             out.push(path);
         }
     }
+    ancestors.pop();
     Ok(())
 }

@@ -13,9 +13,6 @@ use crate::domain::{Channel, Language};
 /// An SMS may cost at most this many GSM-7 segments.
 pub const SMS_SEGMENT_BUDGET: usize = 2;
 
-/// WhatsApp's limit on a template body with its parameters filled in.
-const WHATSAPP_BODY_LIMIT: usize = 1024;
-
 /// Every problem of the catalogue, sorted by file and line; empty when it is fit to ship.
 pub fn check(catalogue: &Catalogue) -> Vec<Problem> {
     let mut problems: BTreeSet<Problem> = catalogue.syntax_problems().iter().cloned().collect();
@@ -38,11 +35,8 @@ pub fn check(catalogue: &Catalogue) -> Vec<Problem> {
             for &language in Language::ALL {
                 for &channel in Channel::ALL {
                     let problem = match render(catalogue, kind, channel, language, &context) {
-                        Err(RenderError::Template(problem)) => Some(problem),
-                        Err(other) => Some(Problem::new(
-                            catalogue.display(&file_key(language, kind, Part::Sms)),
-                            None,
-                            other.to_string(),
+                        Err(err) => Some(render_problem(
+                            catalogue, kind, channel, language, err, &label,
                         )),
                         Ok(rendered) => over_limits(catalogue, kind, language, &rendered, &label),
                     };
@@ -55,6 +49,37 @@ pub fn check(catalogue: &Catalogue) -> Vec<Problem> {
         }
     }
     problems.into_iter().collect()
+}
+
+/// A failed rendering as a problem: template errors already name their file and line; any other
+/// error is reported against the file of the channel that failed.
+fn render_problem(
+    catalogue: &Catalogue,
+    kind: NoticeKind,
+    channel: Channel,
+    language: Language,
+    err: RenderError,
+    sample: &str,
+) -> Problem {
+    match err {
+        RenderError::Template(problem) => problem,
+        RenderError::Unsendable(mut problem) => {
+            problem.message = format!("{} (sample: {sample})", problem.message);
+            problem
+        }
+        other => {
+            let part = match channel {
+                Channel::Sms => Part::Sms,
+                Channel::Whatsapp => Part::Whatsapp,
+                Channel::Email => Part::EmailText,
+            };
+            Problem::new(
+                catalogue.display(&file_key(language, kind, part)),
+                None,
+                format!("{other} (sample: {sample})"),
+            )
+        }
+    }
 }
 
 /// An operator who changes the Indonesian text and forgets the English one leaves English
@@ -152,35 +177,8 @@ fn over_limits(
                 )
             })
         }
-        Rendered::Whatsapp(message) => {
-            let key = file_key(language, kind, Part::Whatsapp);
-            let spec = catalogue.whatsapp(&key).ok()?;
-            let file = catalogue.display(&key);
-            for (index, value) in message.params.iter().enumerate() {
-                if let Some(problem) = whatsapp::param_problem(value) {
-                    let line = spec.params.get(index).map(|(_, line)| *line);
-                    return Some(Problem::new(
-                        file,
-                        line,
-                        format!(
-                            "parameter {{{{{}}}}} {problem} (sample: {sample})",
-                            index + 1
-                        ),
-                    ));
-                }
-            }
-            let length = message.text.chars().count();
-            (length > WHATSAPP_BODY_LIMIT).then(|| {
-                Problem::new(
-                    file,
-                    Some(spec.body_line),
-                    format!(
-                        "the filled body is {length} characters (sample: {sample}); WhatsApp \
-                         allows {WHATSAPP_BODY_LIMIT}"
-                    ),
-                )
-            })
-        }
+        // `render` refuses a WhatsApp message Meta would refuse (`RenderError::Unsendable`).
+        Rendered::Whatsapp(_) => None,
         Rendered::Email(message) => message.subject.is_empty().then(|| {
             Problem::new(
                 catalogue.display(&file_key(language, kind, Part::EmailSubject)),
@@ -188,5 +186,32 @@ fn over_limits(
                 "the subject renders empty",
             )
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_errors_are_reported_against_the_file_of_their_channel() {
+        let catalogue = Catalogue::builtin();
+        for (channel, file) in [
+            (Channel::Sms, "templates/en/broadcast/sms.hbs"),
+            (Channel::Whatsapp, "templates/en/broadcast/whatsapp.toml"),
+            (Channel::Email, "templates/en/broadcast/email_body.txt.hbs"),
+        ] {
+            let problem = render_problem(
+                &catalogue,
+                NoticeKind::Broadcast,
+                channel,
+                Language::En,
+                RenderError::NoUnsubscribeLink,
+                "lean",
+            );
+            assert_eq!(problem.file, file, "{channel}");
+            assert!(problem.message.contains("unsubscribe"), "{problem}");
+            assert!(problem.message.ends_with("(sample: lean)"), "{problem}");
+        }
     }
 }

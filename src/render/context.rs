@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{BookingCode, Language, Product, Service, TimeZone};
+use crate::domain::{BookingCode, Language, Product, Service, Stage, TimeZone};
 
 /// Staff-written text in Indonesian, with an optional English version. English readers get the
 /// Indonesian text when no translation was written: an untranslated notice beats no notice.
@@ -67,6 +67,9 @@ pub struct BookingLine {
     pub appointment_at: DateTime<Utc>,
     pub product: Product,
     pub express: bool,
+    /// Where the application stands. `Booked` means the appointment (biometrics and interview) is
+    /// still ahead; any later stage means it is past: the two hear different advice.
+    pub stage: Stage,
     /// The new slot when the office moved a postponed appointment; `None` while it is not known.
     pub rescheduled_to: Option<DateTime<Utc>>,
 }
@@ -96,6 +99,10 @@ pub struct NoticeContext {
     pub applicant_name: String,
     pub office: OfficeContact,
     /// At least one; every booking of the applicant this notice concerns, in appointment order.
+    /// The planner filters them by what the service touches, and the templates trust it: for an
+    /// e-passport outage only e-passport applications (regular passports are still issued), for
+    /// an express suspension only bookings with the express option, for pickup only applications
+    /// ready for pickup.
     pub bookings: Vec<BookingLine>,
     /// The service that stopped, slowed, or (for `service_restored`) came back.
     pub service: Option<Service>,
@@ -104,9 +111,11 @@ pub struct NoticeContext {
     pub expected_restoration: Option<DateTime<Utc>>,
     pub pickup: Option<PickupHours>,
     pub broadcast: Option<BroadcastText>,
-    /// How to stop receiving messages on this channel, e.g. "Balas STOP untuk berhenti".
+    /// How to stop receiving SMS or WhatsApp messages, e.g. "Balas STOP untuk berhenti". Not used
+    /// in email, where replying STOP does nothing: emails carry `unsubscribe_url` instead.
     pub opt_out: Localized,
-    /// One-click unsubscribe link for email (`List-Unsubscribe`).
+    /// One-click unsubscribe link (`List-Unsubscribe` and the link in the footer); required for
+    /// email, where rendering without it fails.
     pub unsubscribe_url: Option<url::Url>,
 }
 

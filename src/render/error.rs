@@ -46,6 +46,11 @@ pub enum RenderError {
         source: std::io::Error,
     },
     #[error(
+        "the template override directory {path} does not exist; create it, or set templates.dir \
+         (KABAR_TEMPLATES_DIR) to the directory that holds your overrides"
+    )]
+    NoOverrideDir { path: PathBuf },
+    #[error(
         "{path}: there is no built-in template of that name, so it would never be used; \
          name overrides like the built-in files, e.g. id/appointment_postponed/sms.hbs \
          (run `kabar templates check` to list problems)"
@@ -54,4 +59,15 @@ pub enum RenderError {
     /// A template is broken or does not fit the context: a syntax error, a missing variable.
     #[error("{0}")]
     Template(Problem),
+    /// Every email carries a one-click unsubscribe link (RFC 8058); "reply STOP" does not work by
+    /// email.
+    #[error(
+        "an email needs an unsubscribe link: set NoticeContext::unsubscribe_url for the email \
+         channel"
+    )]
+    NoUnsubscribeLink,
+    /// The message rendered but the channel would refuse it: a WhatsApp parameter that is empty
+    /// or spans lines, a WhatsApp body over 1,024 characters. The problem names the template.
+    #[error("{0}")]
+    Unsendable(Problem),
 }

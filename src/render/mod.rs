@@ -20,9 +20,11 @@
 //!   the full name of a Kelas I TPI office alone is 67 characters. The full names are in WhatsApp
 //!   and email. Every built-in SMS fits two GSM-7 segments with the longest realistic values
 //!   ([`check`] enforces it on the sample data in [`samples`]).
-//! - **The opt-out instruction** ends every WhatsApp message, every email, and the SMS of the kinds
-//!   the applicant did not ask for (`status_update`, `broadcast`); the other SMS carry news about
-//!   the applicant's own booking and spend their characters on it.
+//! - **The opt-out instruction** is per channel. "Reply STOP" (`opt_out`) ends every WhatsApp
+//!   message and the SMS of the kinds the applicant did not ask for (`status_update`,
+//!   `broadcast`); the other SMS carry news about the applicant's own booking and spend their
+//!   characters on it. An email ends with its one-click unsubscribe link instead, so rendering an
+//!   email without `unsubscribe_url` fails, and `opt_out` is not even in an email's variables.
 //! - **Dates are pre-formatted variables** (`when`, `when_short`, `expected_restoration`) rather
 //!   than a helper, so a template cannot print a time in the wrong zone.
 
@@ -39,7 +41,10 @@ pub mod sms;
 mod view;
 mod whatsapp;
 
+use std::fmt;
+
 use serde::Serialize;
+use serde_json::Value;
 
 pub use catalogue::{expected_files, file_key, layout_key, Catalogue, Origin, Part};
 pub use check::{check, SMS_SEGMENT_BUDGET};
@@ -56,6 +61,11 @@ pub use sms::Encoding;
 use crate::domain::{Channel, Language};
 
 /// A notice ready for a provider.
+///
+/// The words name the applicant, their family and their bookings: personal data under UU 27/2022,
+/// which must never reach a log. `Debug` therefore shows only the shape of a message (template,
+/// lengths, segments), never its text; print the fields themselves only where the text is meant
+/// to be seen (`kabar templates preview`, the provider call).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "channel", rename_all = "snake_case")]
 pub enum Rendered {
@@ -65,7 +75,8 @@ pub enum Rendered {
 }
 
 /// An SMS as it will be sent (typographic punctuation already replaced) and what it costs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `Debug` leaves the text out.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct SmsMessage {
     pub text: String,
     pub encoding: Encoding,
@@ -75,8 +86,9 @@ pub struct SmsMessage {
     pub characters: usize,
 }
 
-/// A WhatsApp template call, and the text the applicant will see.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A WhatsApp template call, and the text the applicant will see. `Debug` leaves the parameters
+/// and the text out.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct WhatsappMessage {
     /// The approved template's name, e.g. `kabar_appointment_postponed`.
     pub template: String,
@@ -84,12 +96,12 @@ pub struct WhatsappMessage {
     pub language: String,
     /// The body parameters, in order (`{{1}}`, `{{2}}`, …).
     pub params: Vec<String>,
-    /// The body with the parameters put in, for previews and logs.
+    /// The body with the parameters put in: what the applicant sees, for previews. Never log it.
     pub text: String,
 }
 
-/// An email with both parts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An email with both parts. `Debug` leaves the subject, the bodies and the unsubscribe link out.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct EmailMessage {
     pub subject: String,
     pub text: String,
@@ -97,8 +109,9 @@ pub struct EmailMessage {
     pub list_unsubscribe: Option<ListUnsubscribe>,
 }
 
-/// The headers of RFC 2369 and RFC 8058 one-click unsubscribe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The headers of RFC 2369 and RFC 8058 one-click unsubscribe. The URL identifies the recipient
+/// (anyone holding it can unsubscribe them), so `Debug` leaves it out.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct ListUnsubscribe {
     pub url: String,
     /// The `List-Unsubscribe` value: `<https://…>`.
@@ -117,6 +130,65 @@ impl ListUnsubscribe {
     }
 }
 
+/// `<redacted: N characters>`, standing in for a text in `Debug` output.
+struct Redacted(usize);
+
+impl Redacted {
+    fn of(text: &str) -> Self {
+        Redacted(text.chars().count())
+    }
+}
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<redacted: {} characters>", self.0)
+    }
+}
+
+impl fmt::Debug for SmsMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsMessage")
+            .field("text", &Redacted::of(&self.text))
+            .field("encoding", &self.encoding)
+            .field("segments", &self.segments)
+            .field("units", &self.units)
+            .field("characters", &self.characters)
+            .finish()
+    }
+}
+
+impl fmt::Debug for WhatsappMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let params: Vec<Redacted> = self.params.iter().map(|p| Redacted::of(p)).collect();
+        f.debug_struct("WhatsappMessage")
+            .field("template", &self.template)
+            .field("language", &self.language)
+            .field("params", &params)
+            .field("text", &Redacted::of(&self.text))
+            .finish()
+    }
+}
+
+impl fmt::Debug for EmailMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmailMessage")
+            .field("subject", &Redacted::of(&self.subject))
+            .field("text", &Redacted::of(&self.text))
+            .field("html", &Redacted::of(&self.html))
+            .field("list_unsubscribe", &self.list_unsubscribe)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ListUnsubscribe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListUnsubscribe")
+            .field("url", &Redacted::of(&self.url))
+            .field("post", &self.post)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Renders `kind` for one applicant on one channel in one language.
 pub fn render(
     catalogue: &Catalogue,
@@ -125,7 +197,10 @@ pub fn render(
     language: Language,
     context: &NoticeContext,
 ) -> Result<Rendered, RenderError> {
-    let view = view::build(context, language);
+    if channel == Channel::Email && context.unsubscribe_url.is_none() {
+        return Err(RenderError::NoUnsubscribeLink);
+    }
+    let view = view::build(context, language, channel);
     match channel {
         Channel::Sms => {
             let raw = catalogue.render_text(&file_key(language, kind, Part::Sms), &view)?;
@@ -142,6 +217,12 @@ pub fn render(
         Channel::Whatsapp => {
             let key = file_key(language, kind, Part::Whatsapp);
             let spec = catalogue.whatsapp(&key)?;
+            let mut view = view;
+            for staff_written in ["broadcast_text", "sender"] {
+                if let Some(Value::String(text)) = view.get_mut(staff_written) {
+                    *text = whatsapp::one_line(text);
+                }
+            }
             let params = (0..spec.params.len())
                 .map(|index| {
                     let value =
@@ -149,10 +230,20 @@ pub fn render(
                     Ok(value.trim().to_owned())
                 })
                 .collect::<Result<Vec<_>, RenderError>>()?;
+            let text = whatsapp::fill(&spec.body, &params);
+            // The same rules `check` applies to the samples, applied to every real message:
+            // Meta would refuse it anyway, later and with a less useful error.
+            if let Some((line, message)) = whatsapp::message_problem(spec, &params, &text) {
+                return Err(RenderError::Unsendable(Problem::new(
+                    catalogue.display(&key),
+                    line,
+                    message,
+                )));
+            }
             Ok(Rendered::Whatsapp(WhatsappMessage {
                 template: spec.name.clone(),
                 language: spec.language.clone(),
-                text: whatsapp::fill(&spec.body, &params),
+                text,
                 params,
             }))
         }
@@ -183,7 +274,7 @@ pub fn render(
     }
 }
 
-fn with_content(view: &serde_json::Value, subject: &str, content: &str) -> serde_json::Value {
+fn with_content(view: &Value, subject: &str, content: &str) -> Value {
     let mut view = view.clone();
     view["subject"] = subject.into();
     view["content"] = content.into();

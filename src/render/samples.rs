@@ -1,7 +1,8 @@
 //! Realistic sample contexts, for previews and for checking templates: the longest office name
-//! in use, two bookings with long holder and unit names, and every optional fact present; plus
-//! the lean variants (one booking, nothing optional) so that both sides of every `{{#if}}` are
-//! rendered by [`super::check`].
+//! in use, two bookings with long holder and unit names, and every optional fact present; a
+//! family of four (the compact form of `many_bookings`); bookings before and after the interview;
+//! plus the lean variants (one booking, nothing optional) so that both sides of every `{{#if}}`
+//! are rendered by [`super::check`].
 
 use chrono::{DateTime, Utc};
 
@@ -10,7 +11,7 @@ use super::context::{
     PickupHours,
 };
 use super::kind::NoticeKind;
-use crate::domain::{parse_local_datetime, Product, Service, TimeZone};
+use crate::domain::{parse_local_datetime, Product, Service, Stage, TimeZone};
 
 /// The context `kabar templates preview` shows for `kind`: the longest realistic one.
 pub fn context(kind: NoticeKind) -> NoticeContext {
@@ -22,7 +23,7 @@ pub fn context(kind: NoticeKind) -> NoticeContext {
     ) {
         context.bookings[0].rescheduled_to = Some(at("2024-07-01 09:00", jakarta()));
     }
-    context
+    concerned_only(context)
 }
 
 /// Every context [`super::check`] renders `kind` with, each with a label for messages.
@@ -39,15 +40,49 @@ pub fn variants(kind: NoticeKind) -> Vec<(String, NoticeContext)> {
         let mut long = full(soekarno_hatta());
         long.service = service;
         out.push((format!("two bookings, all facts{name}"), long.clone()));
+        let mut mixed = long.clone();
+        mixed.bookings[1].stage = Stage::Printing;
+        out.push((
+            format!("one booked, one past the interview{name}"),
+            mixed.clone(),
+        ));
+        mixed.bookings[0].stage = Stage::Attended;
+        out.push((format!("two past the interview{name}"), mixed));
+        let mut four = with_four_bookings(long.clone());
+        out.push((format!("four bookings, all facts{name}"), four.clone()));
+        four.bookings[2].stage = Stage::Printing;
+        four.bookings[3].stage = Stage::Attended;
+        out.push((format!("four bookings, two past the interview{name}"), four));
         for booking in &mut long.bookings {
             booking.rescheduled_to = Some(at("2024-07-01 09:00", jakarta()));
         }
-        out.push((format!("two bookings, both rescheduled{name}"), long));
+        out.push((
+            format!("two bookings, both rescheduled{name}"),
+            long.clone(),
+        ));
+        let four = with_four_bookings(long);
+        out.push((format!("four bookings, all rescheduled{name}"), four));
         let mut lean = lean(kind, nunukan());
         lean.service = service;
         out.push((format!("one booking, no optional facts{name}"), lean));
     }
-    out
+    out.into_iter()
+        .map(|(label, context)| (label, concerned_only(context)))
+        .collect()
+}
+
+/// The bookings as the planner would choose them for the context's service: an e-passport
+/// outage concerns e-passport applications only (regular ones proceed), an express suspension
+/// only bookings with the express option.
+fn concerned_only(mut context: NoticeContext) -> NoticeContext {
+    for booking in &mut context.bookings {
+        match context.service {
+            Some(Service::Epassport) => booking.product = Product::Epassport,
+            Some(Service::Express) => booking.express = true,
+            _ => {}
+        }
+    }
+    context
 }
 
 /// The services a kind is sent for (empty when it is about no service).
@@ -113,6 +148,7 @@ fn full(office: OfficeContact) -> NoticeContext {
                 appointment_at: at("2024-06-24 09:00", zone),
                 product: Product::Epassport,
                 express: true,
+                stage: Stage::Booked,
                 rescheduled_to: None,
             },
             BookingLine {
@@ -122,6 +158,7 @@ fn full(office: OfficeContact) -> NoticeContext {
                 appointment_at: at("2024-06-24 09:30", zone),
                 product: Product::Regular,
                 express: false,
+                stage: Stage::Booked,
                 rescheduled_to: None,
             },
         ],
@@ -163,13 +200,36 @@ fn full(office: OfficeContact) -> NoticeContext {
     }
 }
 
+/// A family of four: the two bookings of `context` and two more like them, half an hour apart.
+fn with_four_bookings(mut context: NoticeContext) -> NoticeContext {
+    let more: Vec<BookingLine> = context
+        .bookings
+        .iter()
+        .zip(["MP2406SHX7K29QC", "MP2406SHX7K29QD"])
+        .zip([
+            "Fatimah Azzahra Ramadhani Putri",
+            "Abdurrahman Hafizh Ramadhan Saputra",
+        ])
+        .map(|((booking, code), holder)| BookingLine {
+            code: code.parse().expect("a valid code"),
+            holder_name: holder.to_owned(),
+            appointment_at: booking.appointment_at + chrono::Duration::minutes(60),
+            rescheduled_to: booking
+                .rescheduled_to
+                .map(|at| at + chrono::Duration::minutes(60)),
+            ..booking.clone()
+        })
+        .collect();
+    context.bookings.extend(more);
+    context
+}
+
 /// One booking, and only the facts `kind` cannot do without.
 fn lean(kind: NoticeKind, office: OfficeContact) -> NoticeContext {
     let mut context = full(office);
     context.bookings.truncate(1);
     context.reason = None;
     context.expected_restoration = None;
-    context.unsubscribe_url = None;
     context.pickup = Some(PickupHours {
         hours: Localized::new(
             "Senin-Jumat 08.00-15.00 WITA",

@@ -9,7 +9,10 @@ use serde_json::{json, Map, Value};
 
 use super::context::NoticeContext;
 use super::dates;
-use crate::domain::{Language, Product, Service};
+use crate::domain::{Channel, Language, Product, Service, Stage};
+
+/// More bookings than this get the compact form (`many_bookings`).
+pub const MANY_BOOKINGS: usize = 2;
 
 /// Variables that may be absent; `{{#if}}` on any other missing name is an error (a misspelling).
 pub const OPTIONAL: &[&str] = &[
@@ -28,10 +31,12 @@ pub const OPTIONAL: &[&str] = &[
     "unsubscribe_url",
     "rescheduled_to",
     "rescheduled_to_short",
+    "awaiting_codes",
+    "interviewed_codes",
 ];
 
-/// The variables of `context` in `language`, as the templates see them.
-pub fn build(context: &NoticeContext, language: Language) -> Value {
+/// The variables of `context` in `language` on `channel`, as the templates see them.
+pub fn build(context: &NoticeContext, language: Language, channel: Channel) -> Value {
     let zone = context.office.timezone;
     let bookings: Vec<Value> = context
         .bookings
@@ -45,6 +50,7 @@ pub fn build(context: &NoticeContext, language: Language) -> Value {
                 "when_short": dates::short(booking.appointment_at, zone, language),
                 "product": product_name(booking.product, language),
                 "express": booking.express,
+                "awaiting_appointment": awaiting_appointment(booking.stage),
             });
             if let Some(new_slot) = booking.rescheduled_to {
                 line["rescheduled_to"] = dates::long(new_slot, zone, language).into();
@@ -54,6 +60,17 @@ pub fn build(context: &NoticeContext, language: Language) -> Value {
         })
         .collect();
     let codes: Vec<&str> = context.bookings.iter().map(|b| b.code.as_str()).collect();
+    let (awaiting, interviewed): (Vec<_>, Vec<_>) = context
+        .bookings
+        .iter()
+        .partition(|b| awaiting_appointment(b.stage));
+    let join = |bookings: Vec<&super::context::BookingLine>| {
+        bookings
+            .iter()
+            .map(|b| b.code.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
 
     let mut view = Map::new();
     let mut set = |key: &str, value: Value| {
@@ -68,8 +85,23 @@ pub fn build(context: &NoticeContext, language: Language) -> Value {
     set("booking_codes", codes.join(", ").into());
     set("booking_count", codes.len().into());
     set("several_bookings", (codes.len() > 1).into());
+    // Beyond two bookings an SMS lists codes only and WhatsApp leaves out the units: a family
+    // of four with dates, times and unit names would not fit two segments or 1,024 characters.
+    set("many_bookings", (codes.len() > MANY_BOOKINGS).into());
     set("bookings", bookings.into());
-    set("opt_out", context.opt_out.get(language).into());
+    // "Reply STOP" works on SMS and WhatsApp only; an email carries the unsubscribe link, and a
+    // template that puts `opt_out` in an email fails instead of telling readers to reply STOP.
+    if channel != Channel::Email {
+        set("opt_out", context.opt_out.get(language).into());
+    }
+    // Who still has the appointment ahead and who is past it: an outage after the interview
+    // means "your passport will be late, no need to come", before it "come as booked".
+    if !awaiting.is_empty() {
+        set("awaiting_codes", join(awaiting).into());
+    }
+    if !interviewed.is_empty() {
+        set("interviewed_codes", join(interviewed).into());
+    }
     if let Some(website) = &context.office.website {
         set("office_website", website.clone().into());
     }
@@ -110,7 +142,13 @@ pub fn build(context: &NoticeContext, language: Language) -> Value {
     Value::Object(view)
 }
 
-/// The service as the applicant calls it.
+/// Whether the biometrics and interview are still ahead.
+fn awaiting_appointment(stage: Stage) -> bool {
+    stage == Stage::Booked
+}
+
+/// The service as the applicant calls it: a bare noun, because the templates say "Layanan
+/// {{service}}" / "the {{service}} service" ("layanan layanan izin tinggal" otherwise).
 pub fn service_name(service: Service, language: Language) -> &'static str {
     match (service, language) {
         (Service::Registration, Language::Id) => "pendaftaran M-Paspor",
@@ -121,18 +159,18 @@ pub fn service_name(service: Service, language: Language) -> &'static str {
         (Service::Printing, Language::En) => "passport printing",
         (Service::Epassport, Language::Id) => "penerbitan paspor elektronik",
         (Service::Epassport, Language::En) => "e-passport issuance",
-        (Service::Express, Language::Id) => "layanan percepatan paspor",
-        (Service::Express, Language::En) => "express passport service",
+        (Service::Express, Language::Id) => "percepatan paspor",
+        (Service::Express, Language::En) => "express passport",
         (Service::Pickup, Language::Id) => "pengambilan paspor",
         (Service::Pickup, Language::En) => "passport pickup",
-        (Service::StayPermit, Language::Id) => "layanan izin tinggal",
-        (Service::StayPermit, Language::En) => "stay permit service",
+        (Service::StayPermit, Language::Id) => "izin tinggal",
+        (Service::StayPermit, Language::En) => "stay permit",
         (Service::BorderCrossing, Language::Id) => "pemeriksaan perlintasan",
-        (Service::BorderCrossing, Language::En) => "border crossing checks",
-        (Service::Visa, Language::Id) => "layanan visa",
-        (Service::Visa, Language::En) => "visa service",
-        (Service::TravelBan, Language::Id) => "layanan cegah dan tangkal",
-        (Service::TravelBan, Language::En) => "travel ban service",
+        (Service::BorderCrossing, Language::En) => "border crossing",
+        (Service::Visa, Language::Id) => "visa",
+        (Service::Visa, Language::En) => "visa",
+        (Service::TravelBan, Language::Id) => "cegah dan tangkal",
+        (Service::TravelBan, Language::En) => "travel ban",
     }
 }
 
@@ -168,9 +206,11 @@ fn product_name(product: Product, language: Language) -> &'static str {
 /// test keeps it equal to what [`build`] produces for the samples).
 pub const ALL: &[&str] = &[
     "applicant_name",
+    "awaiting_codes",
     "booking_codes",
     "booking_count",
     "bookings",
+    "bookings.awaiting_appointment",
     "bookings.code",
     "bookings.express",
     "bookings.holder_name",
@@ -183,7 +223,9 @@ pub const ALL: &[&str] = &[
     "broadcast_text",
     "expected_restoration",
     "expected_restoration_short",
+    "interviewed_codes",
     "language",
+    "many_bookings",
     "office_address",
     "office_instagram",
     "office_name",
@@ -240,7 +282,9 @@ mod tests {
         for &kind in NoticeKind::ALL {
             for (_, context) in samples::variants(kind) {
                 for language in Language::ALL {
-                    seen.extend(variable_names(&build(&context, *language)));
+                    for channel in Channel::ALL {
+                        seen.extend(variable_names(&build(&context, *language, *channel)));
+                    }
                 }
             }
         }

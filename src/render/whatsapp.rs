@@ -4,7 +4,7 @@
 //! receives the template name, its language code and the ordered body parameters, never free
 //! text. So a `whatsapp.toml` holds exactly what was submitted for approval (`body`, with Meta's
 //! `{{1}}`, `{{2}}` placeholders) plus, for each placeholder in order, the handlebars expression
-//! kabar renders to fill it (`params`). The local text (previews, logs) is the body with the
+//! kabar renders to fill it (`params`). The local text (for previews; never logged) is the body with the
 //! rendered parameters put in, which is what the applicant sees on their phone.
 //!
 //! Meta's rules checked here: placeholders numbered 1..n without gaps, as many parameters as
@@ -123,6 +123,37 @@ pub(crate) fn lint(spec: &WhatsappSpec) -> Vec<(usize, String)> {
         ));
     }
     problems
+}
+
+/// WhatsApp's limit on a template body with its parameters filled in, in characters.
+pub(crate) const BODY_LIMIT: usize = 1024;
+
+/// Why WhatsApp would refuse this filled template, with the line of the spec to point at:
+/// the first bad parameter, or a body over [`BODY_LIMIT`].
+pub(crate) fn message_problem(
+    spec: &WhatsappSpec,
+    params: &[String],
+    text: &str,
+) -> Option<(Option<usize>, String)> {
+    for (index, value) in params.iter().enumerate() {
+        if let Some(problem) = param_problem(value) {
+            let line = spec.params.get(index).map(|(_, line)| *line);
+            return Some((line, format!("parameter {{{{{}}}}} {problem}", index + 1)));
+        }
+    }
+    let length = text.chars().count();
+    (length > BODY_LIMIT).then(|| {
+        (
+            Some(spec.body_line),
+            format!("the filled body is {length} characters; WhatsApp allows {BODY_LIMIT}"),
+        )
+    })
+}
+
+/// Staff-written text on one line with single spaces, as a WhatsApp parameter must be: a
+/// broadcast typed with paragraphs would otherwise be refused by Meta.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Meta refuses a parameter that is empty or spans lines.

@@ -113,6 +113,7 @@ pub async fn seed_bookings(
         bar.inc(batch.len() as u64);
     }
     generator.await.expect("the generating thread panicked");
+    store.analyze().await?;
     bar.finish_and_clear();
     Ok(SeedReport {
         offices: offices.len(),

@@ -84,6 +84,9 @@ const EXPRESS: usize = 10;
 const STAGE: usize = 11;
 const APPLIED: usize = 12;
 
+/// An import that writes this many rows refreshes the query planner's statistics.
+const ANALYZE_AFTER: u64 = 10_000;
+
 /// A batch of parsed rows on its way from the parsing thread to the writer.
 struct Batch {
     bookings: Vec<Booking>,
@@ -316,6 +319,9 @@ pub async fn import_bookings(
     }
     report.ignored_columns = parser.await.expect("the parsing thread panicked")?;
     let inserted = store.count_bookings().await?.saturating_sub(before);
+    if affected >= ANALYZE_AFTER {
+        store.analyze().await?;
+    }
     report.counts = UpsertCounts::from_affected(valid, affected, inserted);
     bar.finish_and_clear();
     report.elapsed = started.elapsed();

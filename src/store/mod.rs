@@ -108,6 +108,11 @@ pub(crate) trait WritePool {
     /// order, once each. SQLite resolves every `$N` by a linear search of the statement's named
     /// parameters, which makes binding thousands of them quadratic; an anonymous `?` is positional.
     fn placeholder(n: usize) -> String;
+
+    /// Statements that open a planning transaction. Each planning statement touches a few hundred
+    /// applicants of one office; with PostgreSQL's default `random_page_cost` (4, for spinning
+    /// disks) it would rather scan every applicant than look those up, once per office.
+    const PLANNING_SETTINGS: &'static [&'static str];
 }
 
 impl WritePool for SqlitePool {
@@ -116,6 +121,8 @@ impl WritePool for SqlitePool {
     fn placeholder(_: usize) -> String {
         "?".to_owned()
     }
+
+    const PLANNING_SETTINGS: &'static [&'static str] = &[];
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         // IMMEDIATE takes the write lock up front, so a transaction that reads before it writes
@@ -130,6 +137,8 @@ impl WritePool for PgPool {
     fn placeholder(n: usize) -> String {
         format!("${n}")
     }
+
+    const PLANNING_SETTINGS: &'static [&'static str] = &["SET LOCAL random_page_cost = 1.1"];
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.begin().await
@@ -197,6 +206,15 @@ impl Store {
             Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
+        Ok(())
+    }
+
+    /// Refreshes the query planner's statistics after a bulk load, so the planner's set-based
+    /// statements get good plans at once instead of after the next automatic analysis.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        on_writer!(self, pool => {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        });
         Ok(())
     }
 

@@ -149,6 +149,11 @@ pub struct PlannedMessage {
     pub bookings: Vec<BookingCode>,
 }
 
+/// The planning settings of the engine behind `pool`.
+fn planning_settings_of<P: WritePool>(_: &P) -> &'static [&'static str] {
+    P::PLANNING_SETTINGS
+}
+
 const CLOSED_STAGES: &str = "('picked_up', 'cancelled', 'no_show')";
 
 fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String, String) {
@@ -324,6 +329,9 @@ impl Store {
         let margin = plan.quiet_margin.num_seconds();
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            for setting in planning_settings_of(pool) {
+                sqlx::query(setting).execute(&mut *tx).await?;
+            }
             sqlx::query(
                 "INSERT INTO incidents (office_code, opened_at) VALUES ($1, $2)
                  ON CONFLICT (office_code) WHERE resolved_at IS NULL DO NOTHING",

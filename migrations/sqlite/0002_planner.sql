@@ -20,18 +20,23 @@ CREATE TABLE incidents (
 );
 CREATE UNIQUE INDEX incidents_one_open_per_office ON incidents (office_code) WHERE resolved_at IS NULL;
 
--- A settled change that applicants hear about. Replaying the same change finds its event by the
--- unique key and plans nothing new.
+-- What applicants hear about: a settled change of one service (change_id), or the periodic
+-- update of an open incident on one local day (slot, e.g. '2024-06-21'). Replaying either finds the
+-- event by its unique key and plans nothing new.
 CREATE TABLE notice_events (
     id          INTEGER PRIMARY KEY,
     incident_id BIGINT NOT NULL REFERENCES incidents (id),
     office_code TEXT NOT NULL REFERENCES offices (code),
-    service     TEXT NOT NULL,
-    from_state  TEXT NOT NULL CHECK (from_state IN ('operational', 'degraded', 'unavailable')),
-    to_state    TEXT NOT NULL CHECK (to_state IN ('operational', 'degraded', 'unavailable')),
-    change_id   BIGINT NOT NULL REFERENCES service_state_changes (id),
+    service     TEXT,
+    from_state  TEXT CHECK (from_state IN ('operational', 'degraded', 'unavailable')),
+    to_state    TEXT CHECK (to_state IN ('operational', 'degraded', 'unavailable')),
+    change_id   BIGINT REFERENCES service_state_changes (id),
+    slot        TEXT,
     planned_at  BIGINT NOT NULL,
-    UNIQUE (office_code, service, change_id)
+    CHECK ((change_id IS NOT NULL AND service IS NOT NULL AND slot IS NULL)
+        OR (change_id IS NULL AND slot IS NOT NULL)),
+    UNIQUE (office_code, service, change_id),
+    UNIQUE (office_code, slot)
 );
 CREATE INDEX notice_events_incident ON notice_events (incident_id, service);
 

@@ -156,9 +156,14 @@ async fn run_plan(
     }
     for event in &events {
         let counts = &event.counts;
+        let what = match (&event.service, &event.from, &event.to, &event.slot) {
+            (Some(service), Some(from), Some(to), _) => format!("{service}: {from} → {to}"),
+            (_, _, _, Some(slot)) => format!("status update of {slot}"),
+            _ => String::new(),
+        };
         println!(
-            "{} {}: {} → {}: {} messages planned ({} with no usable channel, {} held for quiet hours)",
-            event.office, event.service, event.from, event.to, counts.messages, counts.unreachable, counts.deferred
+            "{} {what}: {} messages planned ({} with no usable channel, {} held for quiet hours)",
+            event.office, counts.messages, counts.unreachable, counts.deferred
         );
     }
     if events.is_empty() {

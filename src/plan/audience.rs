@@ -81,6 +81,10 @@ pub fn rules(service: Service, state: ServiceState) -> &'static [Rule] {
     }
 }
 
+/// The periodic update of an open incident (the Palembang practice): everyone booked for the next
+/// day at the office hears where things stand.
+pub const STATUS_UPDATE: &[Rule] = &[rule(NoticeKind::StatusUpdate, &[Stage::Booked], true)];
+
 /// The notice that closes the loop for those told of a disruption of `service`.
 pub fn restoration_kind(service: Service) -> NoticeKind {
     match service {

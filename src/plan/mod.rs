@@ -13,14 +13,16 @@ mod quiet;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveTime, TimeZone as _, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use audience::{restoration_kind, rules, Rule};
+pub use audience::{restoration_kind, rules, Rule, STATUS_UPDATE};
 pub use quiet::QuietHours;
 
-use crate::domain::{Channel, OfficeCode};
-use crate::store::{Audience, EventPlan, PlannedCounts, SettledChange, Store, StoreError};
+use crate::domain::{Channel, OfficeCode, TimeZone};
+use crate::store::{
+    Audience, EventPlan, OfficeDirectory, PlannedCounts, SettledChange, Store, StoreError, Trigger,
+};
 
 /// How the planner behaves (`[planner]` in `kabar.toml`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,6 +40,31 @@ pub struct PlannerConfig {
     pub quiet_margin_minutes: u32,
     /// The applicant's channels, most preferred first.
     pub channels: Vec<Channel>,
+    /// While an incident is open, applicants booked for the next day hear where things stand at
+    /// this local time, from the day after the incident opened.
+    #[serde(with = "hh_mm")]
+    pub status_update_time: NaiveTime,
+}
+
+/// `HH:MM` in configuration files.
+mod hh_mm {
+    use chrono::NaiveTime;
+
+    pub fn serialize<S: serde::Serializer>(
+        time: &NaiveTime,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&time.format("%H:%M"))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<NaiveTime, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+        NaiveTime::parse_from_str(&text, "%H:%M").map_err(|_| {
+            serde::de::Error::custom(format!("{text:?} is not a time; write HH:MM, e.g. 17:00"))
+        })
+    }
 }
 
 impl Default for PlannerConfig {
@@ -49,6 +76,7 @@ impl Default for PlannerConfig {
             office_quiet_hours: BTreeMap::new(),
             quiet_margin_minutes: 180,
             channels: vec![Channel::Whatsapp, Channel::Sms, Channel::Email],
+            status_update_time: NaiveTime::from_hms_opt(17, 0, 0).expect("a valid time"),
         }
     }
 }
@@ -81,17 +109,43 @@ impl PlannerConfig {
     }
 }
 
-/// One planned event.
+/// One planned event: a settled change, or a status update.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedEvent {
     pub office: String,
-    pub service: String,
-    pub from: String,
-    pub to: String,
-    /// The state change the event settles.
-    pub change_id: i64,
+    /// For a change: the service, what applicants were last told, the new state, the change.
+    pub service: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub change_id: Option<i64>,
+    /// For a status update: the office's local day.
+    pub slot: Option<String>,
     #[serde(flatten)]
     pub counts: PlannedCounts,
+}
+
+impl PlannedEvent {
+    fn new(trigger: &Trigger, counts: PlannedCounts) -> Self {
+        let mut event = PlannedEvent {
+            office: trigger.office().to_string(),
+            service: None,
+            from: None,
+            to: None,
+            change_id: None,
+            slot: None,
+            counts,
+        };
+        match trigger {
+            Trigger::Change(change) => {
+                event.service = Some(change.service.to_string());
+                event.from = Some(change.from.to_string());
+                event.to = Some(change.to.to_string());
+                event.change_id = Some(change.change_id);
+            }
+            Trigger::StatusUpdate { slot, .. } => event.slot = Some(slot.to_string()),
+        }
+        event
+    }
 }
 
 /// Who the audience of a settled change is: applicants hear when a service starts hurting their
@@ -108,6 +162,7 @@ pub fn audience_of(change: &SettledChange, now: DateTime<Utc>, horizon: Duration
                 .unwrap_or(now + horizon);
             Audience::Bookings {
                 rules: after,
+                window_start: now,
                 window_end,
             }
         }
@@ -118,8 +173,8 @@ pub fn audience_of(change: &SettledChange, now: DateTime<Utc>, horizon: Duration
     }
 }
 
-/// Plans every change settled by `now`. Safe to run again at any time, from any number of
-/// workers: a replayed event plans nothing new.
+/// Plans every change settled by `now`, then the status updates that are due. Safe to run again at
+/// any time, from any number of workers: a replayed event plans nothing new.
 pub async fn plan_once(
     store: &Store,
     config: &PlannerConfig,
@@ -127,43 +182,100 @@ pub async fn plan_once(
 ) -> Result<Vec<PlannedEvent>, StoreError> {
     let settle = Duration::seconds(i64::try_from(config.settle_seconds).unwrap_or(i64::MAX / 2));
     let settled = store.settled_changes(now - settle).await?;
-    if settled.is_empty() {
+    let incidents = store.open_incidents().await?;
+    if settled.is_empty() && incidents.is_empty() {
         return Ok(Vec::new());
     }
     let offices = store.office_directory().await?;
     let horizon = Duration::days(i64::from(config.horizon_days));
-    let mut planned = Vec::with_capacity(settled.len());
+    let mut plans = Vec::new();
     for change in settled {
-        let quiet_until = offices.office(&change.office).and_then(|office| {
-            config
-                .quiet_hours_of(&change.office)
-                .ends_after(now, office.timezone)
-        });
-        let plan = EventPlan {
-            audience: audience_of(&change, now, horizon),
-            change,
-            now,
-            quiet_until,
-            quiet_margin: Duration::minutes(i64::from(config.quiet_margin_minutes)),
-            channels: config.channels.clone(),
+        plans.push((audience_of(&change, now, horizon), Trigger::Change(change)));
+    }
+    for incident in incidents {
+        let Some(zone) = offices
+            .office(&incident.office)
+            .map(|office| office.timezone)
+        else {
+            continue;
         };
+        if let Some((slot, window_start, window_end)) =
+            status_update_due(config, zone, incident.opened_at, now)
+        {
+            let audience = Audience::Bookings {
+                rules: STATUS_UPDATE,
+                window_start,
+                window_end,
+            };
+            plans.push((
+                audience,
+                Trigger::StatusUpdate {
+                    office: incident.office,
+                    slot,
+                },
+            ));
+        }
+    }
+    let mut planned = Vec::with_capacity(plans.len());
+    for (audience, trigger) in plans {
+        let plan = event_plan(config, &offices, trigger, audience, now);
         let counts = store.plan_event(&plan).await?;
         tracing::info!(
-            office = %plan.change.office,
-            service = %plan.change.service,
-            to = %plan.change.to,
+            office = %plan.trigger.office(),
             messages = counts.messages,
             unreachable = counts.unreachable,
             "planned notice event"
         );
-        planned.push(PlannedEvent {
-            office: plan.change.office.to_string(),
-            service: plan.change.service.to_string(),
-            from: plan.change.from.to_string(),
-            to: plan.change.to.to_string(),
-            change_id: plan.change.change_id,
-            counts,
-        });
+        planned.push(PlannedEvent::new(&plan.trigger, counts));
     }
     Ok(planned)
+}
+
+fn event_plan(
+    config: &PlannerConfig,
+    offices: &OfficeDirectory,
+    trigger: Trigger,
+    audience: Audience,
+    now: DateTime<Utc>,
+) -> EventPlan {
+    let office = trigger.office();
+    let quiet_until = offices.office(office).and_then(|known| {
+        config
+            .quiet_hours_of(office)
+            .ends_after(now, known.timezone)
+    });
+    EventPlan {
+        trigger,
+        audience,
+        now,
+        quiet_until,
+        quiet_margin: Duration::minutes(i64::from(config.quiet_margin_minutes)),
+        channels: config.channels.clone(),
+    }
+}
+
+/// The status update due at an office whose incident opened at `opened_at`: its local day, and
+/// the next local day, whose appointments it is for. Due once the local time passes the update
+/// time, from the day after the incident opened (that day's applicants were just told).
+pub fn status_update_due(
+    config: &PlannerConfig,
+    zone: TimeZone,
+    opened_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<(chrono::NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
+    let local = now.with_timezone(&zone.0);
+    let today = local.date_naive();
+    if local.time() < config.status_update_time
+        || opened_at.with_timezone(&zone.0).date_naive() >= today
+    {
+        return None;
+    }
+    let midnight = |day: chrono::NaiveDate| {
+        zone.0
+            .from_local_datetime(&day.and_time(NaiveTime::MIN))
+            .earliest()
+            .map(|start| start.with_timezone(&Utc))
+    };
+    let tomorrow = today.succ_opt()?;
+    Some((today, midnight(tomorrow)?, midnight(tomorrow.succ_opt()?)?))
 }

@@ -30,7 +30,9 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use offices::OfficeDirectory;
-pub use plan::{Audience, EventPlan, PlannedCounts, PlannedMessage, SettledChange};
+pub use plan::{
+    Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger,
+};
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 

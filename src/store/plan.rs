@@ -1,7 +1,7 @@
 //! The planner's queries: settled changes, incidents, notice events and the set-based planning of
 //! messages (`INSERT … SELECT`, nothing loaded into memory).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, WritePool};
 use crate::domain::{BookingCode, Channel, Language, Msisdn, OfficeCode, Service, ServiceState};
@@ -20,14 +20,42 @@ pub struct SettledChange {
     pub expected_at: Option<DateTime<Utc>>,
 }
 
+/// What an event is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// A settled change of one service.
+    Change(SettledChange),
+    /// The periodic update of the office's open incident on one local day.
+    StatusUpdate { office: OfficeCode, slot: NaiveDate },
+}
+
+impl Trigger {
+    pub fn office(&self) -> &OfficeCode {
+        match self {
+            Trigger::Change(change) => &change.office,
+            Trigger::StatusUpdate { office, .. } => office,
+        }
+    }
+}
+
+/// An office's open incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenIncident {
+    pub id: i64,
+    pub office: OfficeCode,
+    pub opened_at: DateTime<Utc>,
+}
+
 /// Who a planned event's messages go to.
 #[derive(Debug, Clone)]
 pub enum Audience {
     /// Nobody (a status-page-only service, or a change within the same disruption).
     Nobody,
-    /// The bookings the rules match, one message per applicant.
+    /// The bookings the rules match, one message per applicant; rules with `upcoming_only` take
+    /// appointments from `window_start` to `window_end`.
     Bookings {
         rules: &'static [Rule],
+        window_start: DateTime<Utc>,
         window_end: DateTime<Utc>,
     },
     /// Everyone told of a disruption of this service in the incident, with the bookings they were
@@ -35,10 +63,10 @@ pub enum Audience {
     ToldOfDisruption { kind: NoticeKind },
 }
 
-/// Everything needed to plan one settled change in one transaction.
+/// Everything needed to plan one event in one transaction.
 #[derive(Debug, Clone)]
 pub struct EventPlan {
-    pub change: SettledChange,
+    pub trigger: Trigger,
     pub audience: Audience,
     pub now: DateTime<Utc>,
     /// When the office's quiet hours end, if `now` is inside them.
@@ -54,7 +82,8 @@ pub struct EventPlan {
 pub struct PlannedCounts {
     pub event_id: i64,
     pub incident_id: i64,
-    /// Messages planned now (0 when the event had been planned before: a replay).
+    /// Messages planned now (0 when the event had been planned before: a replay, or a status
+    /// update for an office whose incident has just closed).
     pub messages: u64,
     /// Of those, applicants with no usable channel, for staff to phone.
     pub unreachable: u64,
@@ -71,9 +100,9 @@ fn quoted(values: impl IntoIterator<Item = &'static str>) -> String {
 }
 
 /// `CASE WHEN <rule 1 matches b> THEN 1 WHEN … END`: the priority of the first rule a booking
-/// matches, NULL when none does. Identifiers are inlined from the closed enums; values are bound
-/// ($2 = now, $3 = end of the window).
-fn rank_sql(rules: &[Rule]) -> String {
+/// matches, NULL when none does. Identifiers are inlined from the closed enums; the window's
+/// bounds are the placeholders `start` and `end`.
+fn rank_sql(rules: &[Rule], start: &str, end: &str) -> String {
     let mut sql = String::from("CASE");
     for (rank, rule) in rules.iter().enumerate() {
         let mut condition = format!(
@@ -87,7 +116,9 @@ fn rank_sql(rules: &[Rule]) -> String {
             condition.push_str(" AND b.express = TRUE");
         }
         if rule.upcoming_only {
-            condition.push_str(" AND b.appointment_at >= $2 AND b.appointment_at < $3");
+            condition.push_str(&format!(
+                " AND b.appointment_at >= {start} AND b.appointment_at < {end}"
+            ));
         }
         sql.push_str(&format!(" WHEN {condition} THEN {}", rank + 1));
     }
@@ -157,13 +188,14 @@ fn planning_settings_of<P: WritePool>(_: &P) -> &'static [&'static str] {
 const CLOSED_STAGES: &str = "('picked_up', 'cancelled', 'no_show')";
 
 fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String, String) {
-    let rank = rank_sql(rules);
+    let rank = rank_sql(rules, "$7", "$3");
     let stages: Vec<&'static str> = rules
         .iter()
         .flat_map(|rule| rule.stages.iter().map(|stage| stage.as_str()))
         .collect();
     let stages = quoted(stages);
-    // $1 event, $2 now, $3 end of the window, $4 end of quiet hours, $5 margin, $6 office.
+    // $1 event, $2 now, $3 end of the window, $4 end of quiet hours, $5 margin, $6 office,
+    // $7 start of the window.
     let messages = format!(
         "INSERT INTO messages (event_id, applicant_id, kind, language, channel, status, not_before, created_at)
          SELECT {columns}
@@ -179,8 +211,9 @@ fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String, String) {
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
         columns = message_columns(&kind_sql(rules), channels),
     );
-    // $1 event, $2 now, $3 end of the window, $4 office. The same index scan as above, each
-    // booking joined to its applicant's message by the unique (event, applicant) key.
+    // $1 event, $2 start of the window, $3 end of the window, $4 office. The same index scan as
+    // above, each booking joined to its applicant's message by the unique (event, applicant) key.
+    let rank = rank_sql(rules, "$2", "$3");
     let bookings = format!(
         "INSERT INTO message_bookings (message_id, booking_id)
          SELECT m.id, b.id
@@ -276,6 +309,24 @@ impl Store {
         Ok(messages)
     }
 
+    /// Every open incident, by office.
+    pub async fn open_incidents(&self) -> Result<Vec<OpenIncident>, StoreError> {
+        let rows: Vec<(i64, String, i64)> = on_reader!(self, pool => {
+            sqlx::query_as("SELECT id, office_code, opened_at FROM incidents WHERE resolved_at IS NULL ORDER BY office_code")
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(id, office, opened_at)| {
+                Ok(OpenIncident {
+                    id,
+                    office: parse_stored("incidents.office_code", &office)?,
+                    opened_at: super::from_epoch(opened_at)?,
+                })
+            })
+            .collect()
+    }
+
     /// Whether the office has an open incident.
     pub async fn open_incident(&self, office: &OfficeCode) -> Result<Option<i64>, StoreError> {
         Ok(on_reader!(self, pool => {
@@ -323,7 +374,7 @@ impl Store {
     /// the audience (the unique key (event, applicant) makes a replay plan nothing), marks the
     /// change as told, and resolves the incident when every service is told operational.
     pub async fn plan_event(&self, plan: &EventPlan) -> Result<PlannedCounts, StoreError> {
-        let change = &plan.change;
+        let office = plan.trigger.office();
         let now = epoch(plan.now);
         let quiet_until = plan.quiet_until.map_or(now, epoch);
         let margin = plan.quiet_margin.num_seconds();
@@ -332,46 +383,69 @@ impl Store {
             for setting in planning_settings_of(pool) {
                 sqlx::query(setting).execute(&mut *tx).await?;
             }
-            sqlx::query(
-                "INSERT INTO incidents (office_code, opened_at) VALUES ($1, $2)
-                 ON CONFLICT (office_code) WHERE resolved_at IS NULL DO NOTHING",
-            )
-            .bind(change.office.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let incident_id: i64 =
+            if let Trigger::Change(_) = plan.trigger {
+                sqlx::query(
+                    "INSERT INTO incidents (office_code, opened_at) VALUES ($1, $2)
+                     ON CONFLICT (office_code) WHERE resolved_at IS NULL DO NOTHING",
+                )
+                .bind(office.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let incident_id: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM incidents WHERE office_code = $1 AND resolved_at IS NULL")
-                    .bind(change.office.as_str())
-                    .fetch_one(&mut *tx)
+                    .bind(office.as_str())
+                    .fetch_optional(&mut *tx)
                     .await?;
-            sqlx::query(
-                "INSERT INTO notice_events (incident_id, office_code, service, from_state, to_state, change_id, planned_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (office_code, service, change_id) DO NOTHING",
-            )
+            // A status update for an incident that closed meanwhile has nobody to tell.
+            let Some(incident_id) = incident_id else {
+                tx.commit().await?;
+                return Ok(PlannedCounts::default());
+            };
+            let (service, from, to, change_id, slot) = match &plan.trigger {
+                Trigger::Change(change) => (
+                    Some(change.service.as_str()),
+                    Some(change.from.as_str()),
+                    Some(change.to.as_str()),
+                    Some(change.change_id),
+                    None,
+                ),
+                Trigger::StatusUpdate { slot, .. } => (None, None, None, None, Some(slot.to_string())),
+            };
+            let conflict = if slot.is_some() { "(office_code, slot)" } else { "(office_code, service, change_id)" };
+            sqlx::query(&format!(
+                "INSERT INTO notice_events
+                     (incident_id, office_code, service, from_state, to_state, change_id, slot, planned_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT {conflict} DO NOTHING"
+            ))
             .bind(incident_id)
-            .bind(change.office.as_str())
-            .bind(change.service.as_str())
-            .bind(change.from.as_str())
-            .bind(change.to.as_str())
-            .bind(change.change_id)
+            .bind(office.as_str())
+            .bind(service)
+            .bind(from)
+            .bind(to)
+            .bind(change_id)
+            .bind(slot.as_deref())
             .bind(now)
             .execute(&mut *tx)
             .await?;
             let (event_id, incident_id): (i64, i64) = sqlx::query_as(
-                "SELECT id, incident_id FROM notice_events WHERE office_code = $1 AND service = $2 AND change_id = $3",
+                "SELECT id, incident_id FROM notice_events
+                 WHERE office_code = $1
+                   AND ((change_id = $2 AND service = $3) OR slot = $4)",
             )
-            .bind(change.office.as_str())
-            .bind(change.service.as_str())
-            .bind(change.change_id)
+            .bind(office.as_str())
+            .bind(change_id)
+            .bind(service)
+            .bind(slot.as_deref())
             .fetch_one(&mut *tx)
             .await?;
 
             let mut messages = 0;
             match &plan.audience {
                 Audience::Nobody => {}
-                Audience::Bookings { rules, window_end } => {
+                Audience::Bookings { rules, window_start, window_end } => {
                     let (insert_messages, insert_bookings) = plan_bookings_sql(rules, &plan.channels);
                     messages = sqlx::query(&insert_messages)
                         .bind(event_id)
@@ -379,19 +453,21 @@ impl Store {
                         .bind(epoch(*window_end))
                         .bind(quiet_until)
                         .bind(margin)
-                        .bind(change.office.as_str())
+                        .bind(office.as_str())
+                        .bind(epoch(*window_start))
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
                     sqlx::query(&insert_bookings)
                         .bind(event_id)
-                        .bind(now)
+                        .bind(epoch(*window_start))
                         .bind(epoch(*window_end))
-                        .bind(change.office.as_str())
+                        .bind(office.as_str())
                         .execute(&mut *tx)
                         .await?;
                 }
                 Audience::ToldOfDisruption { kind } => {
+                    let service = service.unwrap_or_default();
                     let (insert_messages, insert_bookings) = plan_restoration_sql(&plan.channels);
                     messages = sqlx::query(&insert_messages)
                         .bind(event_id)
@@ -399,7 +475,7 @@ impl Store {
                         .bind(incident_id)
                         .bind(quiet_until)
                         .bind(margin)
-                        .bind(change.service.as_str())
+                        .bind(service)
                         .bind(kind.as_str())
                         .execute(&mut *tx)
                         .await?
@@ -407,23 +483,25 @@ impl Store {
                     sqlx::query(&insert_bookings)
                         .bind(event_id)
                         .bind(incident_id)
-                        .bind(change.service.as_str())
+                        .bind(service)
                         .bind(kind.as_str())
                         .execute(&mut *tx)
                         .await?;
                 }
             }
 
-            // Only the change planned here is marked told; a newer one waits for its own turn.
-            sqlx::query(
-                "UPDATE service_states SET notified_state = state
-                 WHERE office_code = $1 AND service = $2 AND change_id = $3",
-            )
-            .bind(change.office.as_str())
-            .bind(change.service.as_str())
-            .bind(change.change_id)
-            .execute(&mut *tx)
-            .await?;
+            if let Trigger::Change(change) = &plan.trigger {
+                // Only the change planned here is marked told; a newer one waits for its own turn.
+                sqlx::query(
+                    "UPDATE service_states SET notified_state = state
+                     WHERE office_code = $1 AND service = $2 AND change_id = $3",
+                )
+                .bind(office.as_str())
+                .bind(change.service.as_str())
+                .bind(change.change_id)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(&format!(
                 "UPDATE incidents SET resolved_at = $1
                  WHERE id = $2 AND NOT EXISTS (
@@ -432,7 +510,7 @@ impl Store {
             ))
             .bind(now)
             .bind(incident_id)
-            .bind(change.office.as_str())
+            .bind(office.as_str())
             .execute(&mut *tx)
             .await?;
             let (unreachable, deferred): (i64, i64) = sqlx::query_as(

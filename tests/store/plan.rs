@@ -5,7 +5,7 @@ use kabar::domain::{Channel, Msisdn, Service, ServiceState};
 use kabar::plan::{audience_of, plan_once, PlannedEvent, PlannerConfig};
 use kabar::render::NoticeKind;
 use kabar::state::{set_state, StateChange};
-use kabar::store::{EventPlan, PlannedMessage, Store};
+use kabar::store::{EventPlan, PlannedMessage, Store, Trigger};
 
 use crate::fixtures::{bookings_csv, import_bookings, import_offices};
 use crate::harness::TestStore;
@@ -170,12 +170,12 @@ async fn a_printing_outage_tells_each_affected_applicant_once(db: &TestStore) {
         service: Service::Printing,
         from: ServiceState::Operational,
         to: ServiceState::Unavailable,
-        change_id: events[0].change_id,
+        change_id: events[0].change_id.unwrap(),
         expected_at: None,
     };
     let plan = EventPlan {
         audience: audience_of(&replay, at(NOW), chrono::Duration::days(14)),
-        change: replay,
+        trigger: Trigger::Change(replay),
         now: at(NOW),
         quiet_until: None,
         quiet_margin: chrono::Duration::hours(1),
@@ -218,7 +218,7 @@ async fn e_passport_and_express_outages_reach_only_their_bookings(db: &TestStore
     let by_service = |service: &str| {
         events
             .iter()
-            .find(|event| event.service == service)
+            .find(|event| event.service.as_deref() == Some(service))
             .unwrap()
     };
     use NoticeKind::{AppointmentUnchanged as Come, ExpressSuspended, IssuanceDelayed as Late};
@@ -261,7 +261,10 @@ async fn restoration_tells_exactly_those_told_of_the_disruption(db: &TestStore) 
     )
     .await;
     let down = plan_once(store, &settle(0), at(NOW)).await.unwrap();
-    let pickup = down.iter().find(|event| event.service == "pickup").unwrap();
+    let pickup = down
+        .iter()
+        .find(|event| event.service.as_deref() == Some("pickup"))
+        .unwrap();
     assert_eq!(
         summary(store, pickup).await,
         [row(
@@ -291,7 +294,7 @@ async fn restoration_tells_exactly_those_told_of_the_disruption(db: &TestStore) 
     let told: Vec<_> = summary(
         store,
         down.iter()
-            .find(|event| event.service == "printing")
+            .find(|event| event.service.as_deref() == Some("printing"))
             .unwrap(),
     )
     .await
@@ -400,8 +403,8 @@ async fn a_flap_within_the_settle_time_sends_nothing(db: &TestStore) {
         .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(
-        (events[0].from.as_str(), events[0].to.as_str()),
-        ("operational", "unavailable")
+        (events[0].from.as_deref(), events[0].to.as_deref()),
+        (Some("operational"), Some("unavailable"))
     );
     let told = summary(store, &events[0]).await;
     assert!(told
@@ -487,7 +490,67 @@ async fn opted_out_channels_are_skipped_and_the_unreachable_counted(db: &TestSto
     assert_eq!(events[0].counts.unreachable, 1);
 }
 
+async fn open_incidents_send_a_status_update_the_evening_before(db: &TestStore) {
+    let store = fixture(db).await;
+    change(
+        store,
+        "PLG",
+        Service::Biometrics,
+        ServiceState::Unavailable,
+        NOW,
+    )
+    .await;
+    plan_once(store, &settle(0), at(NOW)).await.unwrap();
+    // 17:30 WIB on the day the incident opened: those applicants were just told.
+    assert!(plan_once(store, &settle(0), at("2024-06-20T10:30:00Z"))
+        .await
+        .unwrap()
+        .is_empty());
+    // 16:00 WIB on 06-23: not yet.
+    assert!(plan_once(store, &settle(0), at("2024-06-23T09:00:00Z"))
+        .await
+        .unwrap()
+        .is_empty());
+    // 17:05 WIB on 06-23: everyone booked at Palembang for 06-24 hears where things stand.
+    let evening = at("2024-06-23T10:05:00Z");
+    let events = plan_once(store, &settle(0), evening).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].slot.as_deref(), Some("2024-06-23"));
+    assert_eq!(
+        summary(store, &events[0]).await,
+        [row(
+            "0001",
+            NoticeKind::StatusUpdate,
+            Some(Channel::Whatsapp),
+            &["P-A2"]
+        )]
+    );
+    let again = plan_once(store, &settle(0), evening).await.unwrap();
+    assert_eq!(
+        (again[0].counts.event_id, again[0].counts.messages),
+        (events[0].counts.event_id, 0)
+    );
+
+    // Once the office is back, the updates stop.
+    change(
+        store,
+        "PLG",
+        Service::Biometrics,
+        ServiceState::Operational,
+        "2024-06-24T01:00:00Z",
+    )
+    .await;
+    plan_once(store, &settle(0), at("2024-06-24T01:00:00Z"))
+        .await
+        .unwrap();
+    assert!(plan_once(store, &settle(0), at("2024-06-24T10:05:00Z"))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 crate::store_tests!(
+    open_incidents_send_a_status_update_the_evening_before,
     a_printing_outage_tells_each_affected_applicant_once,
     e_passport_and_express_outages_reach_only_their_bookings,
     restoration_tells_exactly_those_told_of_the_disruption,

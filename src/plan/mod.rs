@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use audience::{restoration_kind, rules, Rule, STATUS_UPDATE};
 pub use quiet::QuietHours;
 
-use crate::domain::{Channel, OfficeCode, TimeZone};
+use crate::domain::{Channel, OfficeCode, Service, ServiceState, TimeZone};
 use crate::store::{
     Audience, EventPlan, OfficeDirectory, PlannedCounts, SettledChange, Store, StoreError, Trigger,
 };
@@ -150,16 +150,24 @@ impl PlannedEvent {
 
 /// Who the audience of a settled change is: applicants hear when a service starts hurting their
 /// bookings and when it stops; a change within the same disruption (degraded ↔ unavailable
-/// printing) tells nobody again.
-pub fn audience_of(change: &SettledChange, now: DateTime<Utc>, horizon: Duration) -> Audience {
+/// printing) tells nobody again. `others` is the current state of the office's other services: a
+/// booking still held up by one of them (an e-passport when only regular printing is back, as in
+/// Gorontalo on 2024-06-25) hears nothing yet.
+pub fn audience_of(
+    change: &SettledChange,
+    others: &[(Service, ServiceState)],
+    now: DateTime<Utc>,
+    horizon: Duration,
+) -> Audience {
     let before = rules(change.service, change.from);
     let after = rules(change.service, change.to);
+    let default_end = now + horizon;
     match (before.is_empty(), after.is_empty()) {
         (true, false) => {
             let window_end = change
                 .expected_at
                 .filter(|expected| *expected > now)
-                .unwrap_or(now + horizon);
+                .unwrap_or(default_end);
             Audience::Bookings {
                 rules: after,
                 window_start: now,
@@ -168,6 +176,13 @@ pub fn audience_of(change: &SettledChange, now: DateTime<Utc>, horizon: Duration
         }
         (false, true) => Audience::ToldOfDisruption {
             kind: restoration_kind(change.service),
+            still_down: others
+                .iter()
+                .filter(|(service, _)| *service != change.service)
+                .map(|(service, state)| rules(*service, *state))
+                .filter(|rules| !rules.is_empty())
+                .collect(),
+            window_end: default_end,
         },
         _ => Audience::Nobody,
     }
@@ -188,9 +203,18 @@ pub async fn plan_once(
     }
     let offices = store.office_directory().await?;
     let horizon = Duration::days(i64::from(config.horizon_days));
+    let board = store.service_board(None).await?;
     let mut plans = Vec::new();
     for change in settled {
-        plans.push((audience_of(&change, now, horizon), Trigger::Change(change)));
+        let others: Vec<(Service, ServiceState)> = board
+            .iter()
+            .filter(|row| row.office == change.office)
+            .map(|row| (row.service, row.state))
+            .collect();
+        plans.push((
+            audience_of(&change, &others, now, horizon),
+            Trigger::Change(change),
+        ));
     }
     for incident in incidents {
         let Some(zone) = offices

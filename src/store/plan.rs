@@ -59,8 +59,13 @@ pub enum Audience {
         window_end: DateTime<Utc>,
     },
     /// Everyone told of a disruption of this service in the incident, with the bookings they were
-    /// told about that are still open.
-    ToldOfDisruption { kind: NoticeKind },
+    /// told about that are still open and not held up by another service that is still down
+    /// (`still_down`: the rules of those services, with appointments up to `window_end`).
+    ToldOfDisruption {
+        kind: NoticeKind,
+        still_down: Vec<&'static [Rule]>,
+        window_end: DateTime<Utc>,
+    },
 }
 
 /// Everything needed to plan one event in one transaction.
@@ -226,8 +231,22 @@ fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String, String) {
     (messages, bookings)
 }
 
-fn plan_restoration_sql(channels: &[Channel]) -> (String, String) {
-    // $1 event, $2 now, $3 incident, $4 end of quiet hours, $5 margin, $6 service, $7 kind.
+/// ` AND NOT (<booking b matches a rule of a service still down>)`, or nothing.
+fn not_held_up_sql(still_down: &[&[Rule]], start: &str, end: &str) -> String {
+    if still_down.is_empty() {
+        return String::new();
+    }
+    let held: Vec<String> = still_down
+        .iter()
+        .map(|rules| format!("({}) IS NOT NULL", rank_sql(rules, start, end)))
+        .collect();
+    format!(" AND NOT ({})", held.join(" OR "))
+}
+
+fn plan_restoration_sql(channels: &[Channel], still_down: &[&[Rule]]) -> (String, String) {
+    // $1 event, $2 now, $3 incident, $4 end of quiet hours, $5 margin, $6 service, $7 kind,
+    // $8 end of the window of the services still down (bound only when there are some).
+    let held_up = not_held_up_sql(still_down, "$2", "$8");
     let messages = format!(
         "INSERT INTO messages (event_id, applicant_id, kind, language, channel, status, not_before, created_at)
          SELECT {columns}
@@ -237,14 +256,15 @@ fn plan_restoration_sql(channels: &[Channel]) -> (String, String) {
                JOIN message_bookings mb ON mb.message_id = m.id
                JOIN bookings b ON b.id = mb.booking_id
                WHERE e.incident_id = $3 AND e.service = $6 AND e.id <> $1 AND m.kind <> $7
-                 AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}
+                 AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}{held_up}
                GROUP BY m.applicant_id) s
          JOIN applicants a ON a.id = s.applicant_id
          WHERE TRUE
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
         columns = message_columns("$7", channels),
     );
-    // $1 event, $2 incident, $3 service, $4 kind.
+    // $1 event, $2 incident, $3 service, $4 kind, $5 now, $6 end of the window (when bound).
+    let held_up = not_held_up_sql(still_down, "$5", "$6");
     let bookings = format!(
         "INSERT INTO message_bookings (message_id, booking_id)
          SELECT DISTINCT n.id, mb.booking_id
@@ -254,7 +274,7 @@ fn plan_restoration_sql(channels: &[Channel]) -> (String, String) {
          JOIN message_bookings mb ON mb.message_id = m.id
          JOIN bookings b ON b.id = mb.booking_id
          WHERE n.event_id = $1 AND e.incident_id = $2 AND e.service = $3 AND m.kind <> $4
-           AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}
+           AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}{held_up}
          ON CONFLICT DO NOTHING"
     );
     (messages, bookings)
@@ -466,27 +486,30 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                Audience::ToldOfDisruption { kind } => {
+                Audience::ToldOfDisruption { kind, still_down, window_end } => {
                     let service = service.unwrap_or_default();
-                    let (insert_messages, insert_bookings) = plan_restoration_sql(&plan.channels);
-                    messages = sqlx::query(&insert_messages)
+                    let (insert_messages, insert_bookings) = plan_restoration_sql(&plan.channels, still_down);
+                    let mut query = sqlx::query(&insert_messages)
                         .bind(event_id)
                         .bind(now)
                         .bind(incident_id)
                         .bind(quiet_until)
                         .bind(margin)
                         .bind(service)
-                        .bind(kind.as_str())
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    sqlx::query(&insert_bookings)
+                        .bind(kind.as_str());
+                    if !still_down.is_empty() {
+                        query = query.bind(epoch(*window_end));
+                    }
+                    messages = query.execute(&mut *tx).await?.rows_affected();
+                    let mut query = sqlx::query(&insert_bookings)
                         .bind(event_id)
                         .bind(incident_id)
                         .bind(service)
-                        .bind(kind.as_str())
-                        .execute(&mut *tx)
-                        .await?;
+                        .bind(kind.as_str());
+                    if !still_down.is_empty() {
+                        query = query.bind(now).bind(epoch(*window_end));
+                    }
+                    query.execute(&mut *tx).await?;
                 }
             }
 

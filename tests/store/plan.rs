@@ -174,7 +174,7 @@ async fn a_printing_outage_tells_each_affected_applicant_once(db: &TestStore) {
         expected_at: None,
     };
     let plan = EventPlan {
-        audience: audience_of(&replay, at(NOW), chrono::Duration::days(14)),
+        audience: audience_of(&replay, &[], at(NOW), chrono::Duration::days(14)),
         trigger: Trigger::Change(replay),
         now: at(NOW),
         quiet_until: None,
@@ -549,7 +549,84 @@ async fn open_incidents_send_a_status_update_the_evening_before(db: &TestStore) 
         .is_empty());
 }
 
+async fn regular_printing_back_while_e_passports_wait(db: &TestStore) {
+    // Gorontalo, 2024-06-25: printing works again for regular passports, e-passports still
+    // cannot be issued. Only the regular applicants hear that it is back.
+    let store = fixture(db).await;
+    let rows = "\
+G-C1,GTO,,Nina,0812-1000-0020,,,,2024-06-26 09:00,regular,no,booked,
+G-D1,GTO,,Oki,0812-1000-0021,,,,2024-06-26 09:30,epassport,no,booked,
+G-E1,GTO,,Putri,0812-1000-0022,,,,2024-06-14 09:00,epassport,no,printing,2024-06-14
+";
+    assert!(import_bookings(store, &bookings_csv(rows), true)
+        .await
+        .is_clean());
+    change(
+        store,
+        "all",
+        Service::Printing,
+        ServiceState::Unavailable,
+        NOW,
+    )
+    .await;
+    plan_once(store, &settle(0), at(NOW)).await.unwrap();
+
+    let back = "2024-06-25T01:00:00Z"; // 09:00 WITA
+    change(
+        store,
+        "GTO",
+        Service::Epassport,
+        ServiceState::Unavailable,
+        back,
+    )
+    .await;
+    change(
+        store,
+        "GTO",
+        Service::Printing,
+        ServiceState::Operational,
+        back,
+    )
+    .await;
+    let events = plan_once(store, &settle(0), at(back)).await.unwrap();
+    let restored = events
+        .iter()
+        .find(|event| event.service.as_deref() == Some("printing"))
+        .unwrap();
+    let who: Vec<_> = summary(store, restored)
+        .await
+        .into_iter()
+        .map(|(who, kind, _, codes)| (who, kind, codes))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("0009".to_owned(), NoticeKind::ServiceRestored, vec!["G-A1".to_owned()]),
+            ("0010".to_owned(), NoticeKind::ServiceRestored, vec!["G-B1".to_owned()]),
+            ("0020".to_owned(), NoticeKind::ServiceRestored, vec!["G-C1".to_owned()]),
+        ],
+        "everyone told of the printing outage whose booking is open, except the e-passports still waiting"
+    );
+    let epassport = events
+        .iter()
+        .find(|event| event.service.as_deref() == Some("epassport"))
+        .unwrap();
+    let waiting: Vec<_> = summary(store, epassport)
+        .await
+        .into_iter()
+        .map(|(who, _, _, codes)| (who, codes))
+        .collect();
+    assert_eq!(
+        waiting,
+        [
+            ("0021".to_owned(), vec!["G-D1".to_owned()]),
+            ("0022".to_owned(), vec!["G-E1".to_owned()])
+        ]
+    );
+}
+
 crate::store_tests!(
+    regular_printing_back_while_e_passports_wait,
     open_incidents_send_a_status_update_the_evening_before,
     a_printing_outage_tells_each_affected_applicant_once,
     e_passport_and_express_outages_reach_only_their_bookings,

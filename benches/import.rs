@@ -21,19 +21,12 @@ async fn main() {
     let bench = BenchStore::open(dir.path()).await;
     let store = &bench.store;
 
-    let offices = demo::load_offices(store, Some(arg("--offices", 150)), 7)
-        .await
-        .expect("offices");
-    let spec = SeedSpec::new(
-        rows,
-        7,
-        chrono::NaiveDate::from_ymd_opt(2024, 6, 17).expect("a date"),
-    );
+    let offices = demo::load_offices(store, Some(arg("--offices", 150)), 7).await.expect("offices");
+    let spec = SeedSpec::new(rows, 7, chrono::NaiveDate::from_ymd_opt(2024, 6, 17).expect("a date"));
     let path = dir.path().join("bookings.csv");
     let started = Instant::now();
     let file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create the CSV"));
-    demo::write_bookings_csv(demo::bookings(&spec, &offices), &offices, file)
-        .expect("write the CSV");
+    demo::write_bookings_csv(demo::bookings(&spec, &offices), &offices, file).expect("write the CSV");
     let size = std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0);
     println!(
         "generated {rows} rows over {} offices ({:.0} MiB CSV) in {:.1} s; peak RSS so far {:.0} MiB",
@@ -46,9 +39,7 @@ async fn main() {
     let options = ImportOptions::default();
     for pass in ["first import", "re-import"] {
         let started = Instant::now();
-        let report = import_bookings(store, &path, &options)
-            .await
-            .expect("import");
+        let report = import_bookings(store, &path, &options).await.expect("import");
         let seconds = started.elapsed().as_secs_f64();
         assert!(report.is_clean(), "{report}");
         println!(

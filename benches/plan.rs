@@ -26,17 +26,9 @@ async fn main() {
     let store = &bench.store;
 
     let started = Instant::now();
-    let offices = demo::load_offices(store, Some(arg("--offices", 150)), 11)
-        .await
-        .expect("offices");
-    let spec = SeedSpec::new(
-        bookings,
-        11,
-        NaiveDate::from_ymd_opt(2024, 6, 17).expect("a date"),
-    );
-    let seeded = demo::seed_bookings(store, &spec, &offices, false)
-        .await
-        .expect("seed");
+    let offices = demo::load_offices(store, Some(arg("--offices", 150)), 11).await.expect("offices");
+    let spec = SeedSpec::new(bookings, 11, NaiveDate::from_ymd_opt(2024, 6, 17).expect("a date"));
+    let seeded = demo::seed_bookings(store, &spec, &offices, false).await.expect("seed");
     println!(
         "{}: seeded {} bookings ({} applicants) over {} offices in {:.1} s",
         bench.engine,
@@ -58,10 +50,7 @@ async fn main() {
         at: now,
     };
     set_state(store, &outage).await.expect("the outage");
-    let config = PlannerConfig {
-        settle_seconds: 0,
-        ..PlannerConfig::default()
-    };
+    let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
     let started = Instant::now();
     let events = plan_once(store, &config, now).await.expect("plan");
     let seconds = started.elapsed().as_secs_f64();

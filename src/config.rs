@@ -83,11 +83,7 @@ impl Config {
         Self::load_from(file, overrides, Env::prefixed("KABAR_"))
     }
 
-    fn load_from(
-        file: Option<&Path>,
-        overrides: &Overrides,
-        env: Env,
-    ) -> Result<Config, ConfigError> {
+    fn load_from(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
@@ -95,9 +91,7 @@ impl Config {
             None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
         }
         // KABAR_IMPORT__BATCH_SIZE sets import.batch_size; KABAR_TEST_* belongs to the test suite.
-        let env = env
-            .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
-            .split("__");
+        let env = env.filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")).split("__");
         let config: Config = figment
             .merge(env)
             .merge(Serialized::defaults(overrides))
@@ -138,11 +132,7 @@ fn describe(error: figment::Error) -> String {
     error
         .into_iter()
         .map(|err| {
-            let key = if err.path.is_empty() {
-                "(top level)".to_owned()
-            } else {
-                err.path.join(".")
-            };
+            let key = if err.path.is_empty() { "(top level)".to_owned() } else { err.path.join(".") };
             let source = err
                 .metadata
                 .as_ref()
@@ -165,29 +155,17 @@ mod tests {
     #[test]
     fn layers_apply_in_order() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "kabar.toml",
-                "database_url = \"from-file.db\"\nlog = \"debug\"",
-            )?;
+            jail.create_file("kabar.toml", "database_url = \"from-file.db\"\nlog = \"debug\"")?;
             jail.set_env("KABAR_DATABASE_URL", "from-env.db");
             jail.set_env("KABAR_IMPORT__BATCH_SIZE", "250");
             jail.set_env("KABAR_TEST_POSTGRES_URL", "postgres://ignored@localhost/x");
             let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
-            assert_eq!(
-                config.database_url,
-                DatabaseUrl::Sqlite("from-env.db".into())
-            );
+            assert_eq!(config.database_url, DatabaseUrl::Sqlite("from-env.db".into()));
             assert_eq!(config.log, "debug");
             assert_eq!(config.import.batch_size, 250);
-            let flags = Overrides {
-                database_url: Some("from-flag.db".into()),
-                log: None,
-            };
+            let flags = Overrides { database_url: Some("from-flag.db".into()), log: None };
             let config = Config::load(None, &flags).map_err(|e| e.to_string())?;
-            assert_eq!(
-                config.database_url,
-                DatabaseUrl::Sqlite("from-flag.db".into())
-            );
+            assert_eq!(config.database_url, DatabaseUrl::Sqlite("from-flag.db".into()));
             Ok(())
         });
     }
@@ -205,50 +183,33 @@ mod tests {
     fn invalid_values_name_the_key() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("kabar.toml", "[import]\nbatch_size = \"many\"")?;
-            let err = Config::load(None, &Overrides::default())
-                .unwrap_err()
-                .to_string();
+            let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("key import.batch_size"), "{err}");
             assert!(err.contains("kabar.toml"), "{err}");
 
             jail.create_file("kabar.toml", "databse_url = \"x.db\"")?;
-            let err = Config::load(None, &Overrides::default())
-                .unwrap_err()
-                .to_string();
+            let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("databse_url"), "{err}");
 
             jail.create_file("kabar.toml", "")?;
             jail.set_env("KABAR_DATABASE_URL", "mysql://root@localhost/kabar");
-            let err = Config::load(None, &Overrides::default())
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains("key database_url") && err.contains("mysql"),
-                "{err}"
-            );
+            let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("key database_url") && err.contains("mysql"), "{err}");
             Ok(())
         });
     }
 
     #[test]
     fn a_named_file_must_exist() {
-        let err = Config::load(
-            Some(Path::new("/nonexistent/kabar.toml")),
-            &Overrides::default(),
-        )
-        .unwrap_err();
-        assert!(err
-            .to_string()
-            .contains("/nonexistent/kabar.toml does not exist"));
+        let err =
+            Config::load(Some(Path::new("/nonexistent/kabar.toml")), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/kabar.toml does not exist"));
     }
 
     #[test]
     fn passwords_never_reach_debug_output() {
         figment::Jail::expect_with(|jail| {
-            jail.set_env(
-                "KABAR_DATABASE_URL",
-                "postgres://kabar:hunter2@db:5432/kabar",
-            );
+            jail.set_env("KABAR_DATABASE_URL", "postgres://kabar:hunter2@db:5432/kabar");
             let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
             assert!(!format!("{config:?}").contains("hunter2"));
             Ok(())

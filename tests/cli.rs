@@ -42,11 +42,7 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
     std::fs::write(dir.path().join("offices.csv"), OFFICES).unwrap();
     let import = kabar(dir.path(), &["import", "offices", "offices.csv"]);
     assert!(import.status.success(), "{}", stderr(&import));
-    assert!(
-        stdout(&import).contains("2 new, 0 updated, 0 unchanged"),
-        "{}",
-        stdout(&import)
-    );
+    assert!(stdout(&import).contains("2 new, 0 updated, 0 unchanged"), "{}", stdout(&import));
     assert!(dir.path().join("kabar.db").exists());
 
     let set = kabar(
@@ -64,39 +60,22 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
         ],
     );
     assert!(set.status.success(), "{}", stderr(&set));
-    assert!(
-        stdout(&set).contains("printing unavailable at 2 office(s)"),
-        "{}",
-        stdout(&set)
-    );
+    assert!(stdout(&set).contains("printing unavailable at 2 office(s)"), "{}", stdout(&set));
 
     let board = stdout(&kabar(dir.path(), &["state", "show"]));
-    assert!(
-        board.contains("Gangguan PDN") && board.contains("2024-06-24 17:00 WITA"),
-        "{board}"
-    );
+    assert!(board.contains("Gangguan PDN") && board.contains("2024-06-24 17:00 WITA"), "{board}");
     let office = stdout(&kabar(dir.path(), &["state", "show", "plg"]));
-    assert!(
-        office.contains("2024-06-24 17:00 WIB") && office.contains("travel_ban"),
-        "{office}"
-    );
+    assert!(office.contains("2024-06-24 17:00 WIB") && office.contains("travel_ban"), "{office}");
 }
 
 #[test]
 fn a_failed_row_makes_the_import_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("offices.csv"),
-        OFFICES.replace("Asia/Makassar", "Asia/Makasar"),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("offices.csv"), OFFICES.replace("Asia/Makassar", "Asia/Makasar")).unwrap();
     let import = kabar(dir.path(), &["import", "offices", "offices.csv"]);
     assert_eq!(import.status.code(), Some(1));
     let err = stderr(&import);
-    assert!(
-        err.contains("line 3, column timezone: \"Asia/Makasar\" is not an IANA time zone"),
-        "{err}"
-    );
+    assert!(err.contains("line 3, column timezone: \"Asia/Makasar\" is not an IANA time zone"), "{err}");
     assert!(err.contains("1 rows rejected"), "{err}");
 }
 
@@ -106,35 +85,18 @@ fn invalid_configuration_refuses_to_start_and_names_the_key() {
     std::fs::write(dir.path().join("kabar.toml"), "[import]\nbatch_size = 0\n").unwrap();
     let output = kabar(dir.path(), &["migrate"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("import.batch_size = 0 is out of range"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(
-        !dir.path().join("kabar.db").exists(),
-        "nothing starts on a bad configuration"
-    );
+    assert!(stderr(&output).contains("import.batch_size = 0 is out of range"), "{}", stderr(&output));
+    assert!(!dir.path().join("kabar.db").exists(), "nothing starts on a bad configuration");
 
     let output = kabar(dir.path(), &["--config", "missing.toml", "migrate"]);
-    assert!(
-        stderr(&output).contains("missing.toml does not exist"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("missing.toml does not exist"), "{}", stderr(&output));
 }
 
 #[test]
 fn passwords_are_masked_in_the_shown_configuration() {
     let dir = tempfile::tempdir().unwrap();
-    let output = kabar(
-        dir.path(),
-        &[
-            "--database-url",
-            "postgres://kabar:hunter2@db.example/kabar",
-            "config",
-        ],
-    );
+    let output =
+        kabar(dir.path(), &["--database-url", "postgres://kabar:hunter2@db.example/kabar", "config"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let shown = stdout(&output);
     assert!(
@@ -148,11 +110,7 @@ fn demo_data_is_never_mixed_with_real_bookings() {
     let dir = tempfile::tempdir().unwrap();
     let seeded = kabar(dir.path(), &["demo", "seed", "--bookings", "50"]);
     assert!(seeded.status.success(), "{}", stderr(&seeded));
-    assert!(
-        stdout(&seeded).contains("50 bookings"),
-        "{}",
-        stdout(&seeded)
-    );
+    assert!(stdout(&seeded).contains("50 bookings"), "{}", stdout(&seeded));
     let rows = "booking_code,office_code,name,phone,appointment_at,product,express,stage\n\
                 MP-0001,PLG,Budi,0812-3456-7890,2024-06-24 09:00,regular,no,booked\n";
     std::fs::write(dir.path().join("real.csv"), rows).unwrap();
@@ -160,11 +118,7 @@ fn demo_data_is_never_mixed_with_real_bookings() {
     assert!(imported.status.success(), "{}", stderr(&imported));
     let refused = kabar(dir.path(), &["demo", "seed", "--bookings", "50"]);
     assert!(!refused.status.success());
-    assert!(
-        stderr(&refused).contains("holds 1 real bookings"),
-        "{}",
-        stderr(&refused)
-    );
+    assert!(stderr(&refused).contains("holds 1 real bookings"), "{}", stderr(&refused));
     let forced = kabar(dir.path(), &["demo", "seed", "--bookings", "50", "--force"]);
     assert!(forced.status.success(), "{}", stderr(&forced));
 }

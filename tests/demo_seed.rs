@@ -4,12 +4,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, Duration, NaiveDate, Timelike, Weekday};
 use kabar::demo::{
-    bookings, reference_offices, reference_offices_csv, synthetic_offices, write_bookings_csv,
-    SeedOffice, SeedSpec, BOOKINGS_CSV_HEADER,
+    bookings, reference_offices, reference_offices_csv, synthetic_offices, write_bookings_csv, SeedOffice,
+    SeedSpec, BOOKINGS_CSV_HEADER,
 };
 use kabar::domain::{
-    parse_date, parse_flag, parse_local_datetime, Booking, Language, Msisdn, OfficeClass,
-    OfficeCode, Product, Stage, TimeZone,
+    parse_date, parse_flag, parse_local_datetime, Booking, Language, Msisdn, OfficeClass, OfficeCode,
+    Product, Stage, TimeZone,
 };
 
 fn today() -> NaiveDate {
@@ -60,16 +60,7 @@ fn every_reference_row_parses_with_consistent_codes_zones_and_classes() {
     let mut reader = csv::Reader::from_reader(reference_offices_csv().as_bytes());
     assert_eq!(
         reader.headers().unwrap(),
-        vec![
-            "code",
-            "name",
-            "timezone",
-            "kind",
-            "parent_code",
-            "class",
-            "region",
-            "tpi"
-        ]
+        vec!["code", "name", "timezone", "kind", "parent_code", "class", "region", "tpi"]
     );
     let mut offices: HashMap<String, String> = HashMap::new(); // code -> region
     let mut codes = HashSet::new();
@@ -77,9 +68,7 @@ fn every_reference_row_parses_with_consistent_codes_zones_and_classes() {
     for (index, record) in reader.records().enumerate() {
         let row = record.unwrap();
         let line = index + 2;
-        let code: OfficeCode = row[0]
-            .parse()
-            .unwrap_or_else(|e| panic!("line {line}: {e}"));
+        let code: OfficeCode = row[0].parse().unwrap_or_else(|e| panic!("line {line}: {e}"));
         assert_eq!(code.as_str(), &row[0], "line {line}: code not upper-case");
         assert!(codes.insert(row[0].to_owned()), "line {line}: duplicate");
         let (name, region) = (&row[1], &row[6]);
@@ -89,9 +78,7 @@ fn every_reference_row_parses_with_consistent_codes_zones_and_classes() {
                     row[0].len() == 3 && row[0].chars().all(|c| c.is_ascii_uppercase()),
                     "line {line}: office codes are three letters"
                 );
-                let zone: TimeZone = row[2]
-                    .parse()
-                    .unwrap_or_else(|e| panic!("line {line}: {e}"));
+                let zone: TimeZone = row[2].parse().unwrap_or_else(|e| panic!("line {line}: {e}"));
                 assert_eq!(zone.name(), province_zone(region), "line {line}: {name}");
                 let class: OfficeClass = row[5].parse().unwrap();
                 assert!(matches!(&row[7], "yes" | "no"), "line {line}");
@@ -133,13 +120,7 @@ fn the_scenario_offices_are_listed_with_the_right_zone_class_and_checkpoint() {
         ("NNK", "Asia/Makassar", OfficeClass::II, true, "Nunukan"),
         ("TNG", "Asia/Jakarta", OfficeClass::I, false, "Tangerang"),
         ("PSB", "Asia/Pontianak", OfficeClass::II, true, "Putussibau"),
-        (
-            "CGK",
-            "Asia/Jakarta",
-            OfficeClass::I,
-            true,
-            "Soekarno-Hatta",
-        ),
+        ("CGK", "Asia/Jakarta", OfficeClass::I, true, "Soekarno-Hatta"),
     ] {
         let (office, _) = offices
             .iter()
@@ -149,11 +130,7 @@ fn the_scenario_offices_are_listed_with_the_right_zone_class_and_checkpoint() {
         assert_eq!((office.class, office.tpi), (class, tpi), "{code}");
         assert!(office.name.ends_with(place), "{}", office.name);
     }
-    let tangerang = &offices
-        .iter()
-        .find(|(o, _)| o.code.as_str() == "TNG")
-        .unwrap()
-        .1;
+    let tangerang = &offices.iter().find(|(o, _)| o.code.as_str() == "TNG").unwrap().1;
     assert!(tangerang.len() >= 2, "Tangerang's mall and MPP counters");
 }
 
@@ -195,9 +172,8 @@ fn synthetic_offices_are_deterministic_and_never_collide_with_reference_codes() 
 fn generation_is_deterministic_for_a_seed_and_differs_between_seeds() {
     let first = generate(1_000, 42);
     assert_eq!(first.len(), 1_000);
-    let longer: Vec<Booking> = bookings(&SeedSpec::new(5_000, 42, today()), &seed_offices())
-        .take(1_000)
-        .collect();
+    let longer: Vec<Booking> =
+        bookings(&SeedSpec::new(5_000, 42, today()), &seed_offices()).take(1_000).collect();
     assert_eq!(first, longer);
     let other = generate(1_000, 43);
     let same = first.iter().zip(&other).filter(|(a, b)| a == b).count();
@@ -217,10 +193,7 @@ fn every_generated_number_is_a_valid_mobile_number_across_operators() {
     let mut prefixes = HashSet::new();
     for booking in generate(20_000, 3) {
         let mobile = &booking.applicant.mobile;
-        let reparsed: Msisdn = mobile
-            .e164()
-            .parse()
-            .unwrap_or_else(|e| panic!("{}: {e}", mobile.e164()));
+        let reparsed: Msisdn = mobile.e164().parse().unwrap_or_else(|e| panic!("{}: {e}", mobile.e164()));
         assert_eq!(&reparsed, mobile);
         if let Some(whatsapp) = &booking.applicant.whatsapp {
             assert_eq!(&whatsapp.e164().parse::<Msisdn>().unwrap(), whatsapp);
@@ -239,10 +212,7 @@ fn share(part: usize, whole: usize) -> f64 {
 }
 
 fn assert_near(what: &str, actual: f64, expected: f64, tolerance: f64) {
-    assert!(
-        (actual - expected).abs() <= tolerance,
-        "{what}: {actual:.4}, expected {expected} ± {tolerance}"
-    );
+    assert!((actual - expected).abs() <= tolerance, "{what}: {actual:.4}, expected {expected} ± {tolerance}");
 }
 
 #[test]
@@ -250,52 +220,23 @@ fn shares_match_the_offices_figures() {
     let all = generate(50_000, 5);
     let n = all.len();
     let count = |f: &dyn Fn(&Booking) -> bool| all.iter().filter(|b| f(b)).count();
-    assert_near(
-        "e-passport",
-        share(count(&|b| b.product == Product::Epassport), n),
-        0.55,
-        0.015,
-    );
+    assert_near("e-passport", share(count(&|b| b.product == Product::Epassport), n), 0.55, 0.015);
     assert_near("express", share(count(&|b| b.express), n), 0.08, 0.01);
-    assert_near(
-        "booked",
-        share(count(&|b| b.stage == Stage::Booked), n),
-        0.62,
-        0.02,
-    );
+    assert_near("booked", share(count(&|b| b.stage == Stage::Booked), n), 0.62, 0.02);
     for stage in Stage::ALL {
         assert!(count(&|b| b.stage == *stage) > 0, "no {stage}");
     }
 
     let mut applicants: HashMap<&str, Vec<&Booking>> = HashMap::new();
     for booking in &all {
-        applicants
-            .entry(booking.applicant.mobile.e164())
-            .or_default()
-            .push(booking);
+        applicants.entry(booking.applicant.mobile.e164()).or_default().push(booking);
     }
     let people = applicants.len();
-    let per_applicant = |f: &dyn Fn(&Booking) -> bool| {
-        share(applicants.values().filter(|b| f(b[0])).count(), people)
-    };
-    assert_near(
-        "without email",
-        per_applicant(&|b| b.applicant.email.is_none()),
-        0.20,
-        0.015,
-    );
-    assert_near(
-        "English",
-        per_applicant(&|b| b.applicant.language == Some(Language::En)),
-        0.03,
-        0.007,
-    );
-    assert_near(
-        "separate WhatsApp",
-        per_applicant(&|b| b.applicant.whatsapp.is_some()),
-        0.05,
-        0.008,
-    );
+    let per_applicant =
+        |f: &dyn Fn(&Booking) -> bool| share(applicants.values().filter(|b| f(b[0])).count(), people);
+    assert_near("without email", per_applicant(&|b| b.applicant.email.is_none()), 0.20, 0.015);
+    assert_near("English", per_applicant(&|b| b.applicant.language == Some(Language::En)), 0.03, 0.007);
+    assert_near("separate WhatsApp", per_applicant(&|b| b.applicant.whatsapp.is_some()), 0.05, 0.008);
     let pairs = applicants.values().filter(|b| b.len() == 2).count();
     assert_near("two bookings", share(pairs, people), 0.10, 0.015);
     assert!(applicants.values().all(|b| b.len() <= 2));
@@ -311,11 +252,7 @@ fn appointments_fall_in_office_hours_in_the_office_zone() {
     for booking in generate(20_000, 6) {
         let office = zones[&booking.office];
         if let Some(unit) = &booking.unit {
-            assert!(
-                office.units.contains(unit),
-                "{unit} is not {}'s",
-                office.code
-            );
+            assert!(office.units.contains(unit), "{unit} is not {}'s", office.code);
         }
         let local = booking.appointment_at.with_timezone(&office.timezone.0);
         let day = local.date_naive();
@@ -328,16 +265,8 @@ fn appointments_fall_in_office_hours_in_the_office_zone() {
             Stage::Cancelled => {}
             _ => assert!(day < today(), "{} on {local}", booking.stage),
         }
-        let applied = !matches!(
-            booking.stage,
-            Stage::Booked | Stage::Cancelled | Stage::NoShow
-        );
-        assert_eq!(
-            booking.applied_on,
-            applied.then_some(day),
-            "{}",
-            booking.code
-        );
+        let applied = !matches!(booking.stage, Stage::Booked | Stage::Cancelled | Stage::NoShow);
+        assert_eq!(booking.applied_on, applied.then_some(day), "{}", booking.code);
     }
 }
 
@@ -394,10 +323,7 @@ fn the_csv_export_round_trips_with_the_exact_header() {
          appointment_at,product,express,stage,applied_at"
     );
     assert_eq!(header.iter().collect::<Vec<_>>(), BOOKINGS_CSV_HEADER);
-    let zones: HashMap<&str, TimeZone> = offices
-        .iter()
-        .map(|o| (o.code.as_str(), o.timezone))
-        .collect();
+    let zones: HashMap<&str, TimeZone> = offices.iter().map(|o| (o.code.as_str(), o.timezone)).collect();
     let mut spellings = HashSet::new();
     let mut rows = 0;
     for (record, booking) in reader.records().zip(&generated) {
@@ -407,25 +333,16 @@ fn the_csv_export_round_trips_with_the_exact_header() {
         assert_eq!(&row[1], booking.office.as_str());
         assert_eq!(&row[2], booking.unit.as_ref().map_or("", |u| u.as_str()));
         assert_eq!(&row[3], booking.holder_name);
-        assert_eq!(
-            &row[4].parse::<Msisdn>().unwrap(),
-            &booking.applicant.mobile
-        );
+        assert_eq!(&row[4].parse::<Msisdn>().unwrap(), &booking.applicant.mobile);
         spellings.insert(row[4].chars().take(4).collect::<String>());
         let email = booking.applicant.email.as_ref();
         assert_eq!(&row[5], email.map_or("", |e| e.as_str()));
         let whatsapp = (!row[6].is_empty()).then(|| row[6].parse::<Msisdn>().unwrap());
         assert_eq!(whatsapp, booking.applicant.whatsapp);
-        assert_eq!(
-            &row[7],
-            booking.applicant.language.map_or("", |l| l.as_str())
-        );
+        assert_eq!(&row[7], booking.applicant.language.map_or("", |l| l.as_str()));
         let zone = zones[booking.office.as_str()];
         assert_eq!(row[8].len(), "2024-06-24 09:00".len(), "{}", &row[8]);
-        assert_eq!(
-            parse_local_datetime(&row[8], zone).unwrap(),
-            booking.appointment_at
-        );
+        assert_eq!(parse_local_datetime(&row[8], zone).unwrap(), booking.appointment_at);
         assert_eq!(row[9].parse::<Product>().unwrap(), booking.product);
         assert_eq!(parse_flag(&row[10]).unwrap(), booking.express);
         assert_eq!(row[11].parse::<Stage>().unwrap(), booking.stage);

@@ -3,9 +3,9 @@
 
 use kabar::domain::{parse_local_datetime, Channel, Language, Product, Service, Stage, TimeZone};
 use kabar::render::{
-    check, preview, render, samples, short_office_name, BookingLine, BroadcastText, Catalogue,
-    Encoding, Localized, NoticeContext, NoticeKind, OfficeContact, PickupHours, Problem,
-    RenderError, Rendered, SMS_SEGMENT_BUDGET,
+    check, preview, render, samples, short_office_name, BookingLine, BroadcastText, Catalogue, Encoding,
+    Localized, NoticeContext, NoticeKind, OfficeContact, PickupHours, Problem, RenderError, Rendered,
+    SMS_SEGMENT_BUDGET,
 };
 
 /// Nunukan is in WITA: a date printed in WIB (the server's habit) would be an hour early.
@@ -47,16 +47,10 @@ fn nunukan_family() -> NoticeContext {
             },
         ],
         service: None,
-        reason: Some(Localized::new(
-            "gangguan Pusat Data Nasional",
-            "an outage at the National Data Centre",
-        )),
+        reason: Some(Localized::new("gangguan Pusat Data Nasional", "an outage at the National Data Centre")),
         expected_restoration: Some(at("2024-07-01 08:00")),
         pickup: Some(PickupHours {
-            hours: Localized::new(
-                "Senin-Jumat 08.00-15.00 WITA",
-                "Monday-Friday 08:00-15:00 WITA",
-            ),
+            hours: Localized::new("Senin-Jumat 08.00-15.00 WITA", "Monday-Friday 08:00-15:00 WITA"),
             extra_days: Some(Localized::new(
                 "Sabtu 29 Juni 08.00-12.00 WITA",
                 "Saturday 29 June 08:00-12:00 WITA",
@@ -98,17 +92,10 @@ fn visible_text(rendered: &Rendered) -> String {
 fn shows_appointments(kind: NoticeKind, channel: Channel) -> bool {
     use NoticeKind::*;
     match channel {
-        Channel::Sms => matches!(
-            kind,
-            AppointmentPostponed | AppointmentUnchanged | ExpressSuspended
-        ),
+        Channel::Sms => matches!(kind, AppointmentPostponed | AppointmentUnchanged | ExpressSuspended),
         _ => matches!(
             kind,
-            AppointmentPostponed
-                | AppointmentUnchanged
-                | IssuanceDelayed
-                | ExpressSuspended
-                | StatusUpdate
+            AppointmentPostponed | AppointmentUnchanged | IssuanceDelayed | ExpressSuspended | StatusUpdate
         ),
     }
 }
@@ -141,38 +128,25 @@ fn every_kind_channel_and_language_states_the_key_facts() {
                 }
                 if shows_appointments(kind, channel) {
                     let expected = match (channel, language) {
-                        (Channel::Sms, Language::Id) => {
-                            ["Sel 25 Jun 09.00 WITA", "Sel 25 Jun 10.30 WITA"]
+                        (Channel::Sms, Language::Id) => ["Sel 25 Jun 09.00 WITA", "Sel 25 Jun 10.30 WITA"],
+                        (Channel::Sms, Language::En) => ["Tue 25 Jun 09:00 WITA", "Tue 25 Jun 10:30 WITA"],
+                        (_, Language::Id) => {
+                            ["Selasa, 25 Juni 2024 pukul 09.00 WITA", "Selasa, 25 Juni 2024 pukul 10.30 WITA"]
                         }
-                        (Channel::Sms, Language::En) => {
-                            ["Tue 25 Jun 09:00 WITA", "Tue 25 Jun 10:30 WITA"]
+                        (_, Language::En) => {
+                            ["Tuesday 25 June 2024 at 09:00 WITA", "Tuesday 25 June 2024 at 10:30 WITA"]
                         }
-                        (_, Language::Id) => [
-                            "Selasa, 25 Juni 2024 pukul 09.00 WITA",
-                            "Selasa, 25 Juni 2024 pukul 10.30 WITA",
-                        ],
-                        (_, Language::En) => [
-                            "Tuesday 25 June 2024 at 09:00 WITA",
-                            "Tuesday 25 June 2024 at 10:30 WITA",
-                        ],
                     };
                     for date in expected {
                         assert!(text.contains(date), "{what}: no {date:?} in\n{text}");
                     }
                 }
-                assert!(
-                    !text.contains(" WIB"),
-                    "{what}: a WIB time for a WITA office\n{text}"
-                );
+                assert!(!text.contains(" WIB"), "{what}: a WIB time for a WITA office\n{text}");
 
                 match &rendered {
                     Rendered::Sms(sms) => {
                         assert_eq!(sms.encoding, Encoding::Gsm7, "{what}\n{}", sms.text);
-                        assert!(
-                            sms.segments <= SMS_SEGMENT_BUDGET,
-                            "{what}: {} segments",
-                            sms.segments
-                        );
+                        assert!(sms.segments <= SMS_SEGMENT_BUDGET, "{what}: {} segments", sms.segments);
                     }
                     Rendered::Whatsapp(wa) => {
                         assert_eq!(wa.template, format!("kabar_{kind}"));
@@ -212,8 +186,7 @@ fn every_kind_channel_and_language_states_the_key_facts() {
                     Rendered::Email(email) => {
                         assert!(!email.subject.contains('\n'));
                         assert!(email.html.starts_with("<!DOCTYPE html>"), "{what}");
-                        let unsubscribe =
-                            email.list_unsubscribe.as_ref().expect("an unsubscribe URL");
+                        let unsubscribe = email.list_unsubscribe.as_ref().expect("an unsubscribe URL");
                         assert_eq!(unsubscribe.header, "<https://kabar.example.id/u/abc123>");
                     }
                 }
@@ -229,14 +202,9 @@ fn an_applicant_with_two_bookings_gets_one_message_listing_both() {
     context.service = Some(Service::Biometrics);
     context.bookings[1].rescheduled_to =
         Some(parse_local_datetime("2024-07-02 13:00", context.office.timezone).unwrap());
-    let Rendered::Sms(sms) = render(
-        &catalogue,
-        NoticeKind::AppointmentPostponed,
-        Channel::Sms,
-        Language::Id,
-        &context,
-    )
-    .unwrap() else {
+    let Rendered::Sms(sms) =
+        render(&catalogue, NoticeKind::AppointmentPostponed, Channel::Sms, Language::Id, &context).unwrap()
+    else {
         panic!("not an SMS");
     };
     assert_eq!(
@@ -246,14 +214,10 @@ fn an_applicant_with_two_bookings_gets_one_message_listing_both() {
          NNK24062502B Sel 25 Jun 10.30 WITA, jadwal baru Sel 2 Jul 13.00 WITA\n\
          Info (0556) 21 000"
     );
-    let Rendered::Whatsapp(wa) = render(
-        &catalogue,
-        NoticeKind::AppointmentPostponed,
-        Channel::Whatsapp,
-        Language::En,
-        &context,
-    )
-    .unwrap() else {
+    let Rendered::Whatsapp(wa) =
+        render(&catalogue, NoticeKind::AppointmentPostponed, Channel::Whatsapp, Language::En, &context)
+            .unwrap()
+    else {
         panic!("not WhatsApp");
     };
     assert_eq!(
@@ -282,10 +246,7 @@ fn print_every_indonesian_sms_with_its_segments() {
             "--- {kind}: {} {} segment(s), {} characters\n{}\n",
             sms.encoding, sms.segments, sms.characters, sms.text
         );
-        assert!(
-            sms.segments <= SMS_SEGMENT_BUDGET && sms.encoding == Encoding::Gsm7,
-            "{kind}"
-        );
+        assert!(sms.segments <= SMS_SEGMENT_BUDGET && sms.encoding == Encoding::Gsm7, "{kind}");
     }
 }
 
@@ -294,25 +255,14 @@ fn email_html_is_escaped_and_text_is_not() {
     let catalogue = Catalogue::builtin();
     let mut context = nunukan_family();
     context.applicant_name = "Budi <b>\"Ayah\"</b> & Ani".to_owned();
-    let Rendered::Email(email) = render(
-        &catalogue,
-        NoticeKind::ReadyForPickup,
-        Channel::Email,
-        Language::Id,
-        &context,
-    )
-    .unwrap() else {
+    let Rendered::Email(email) =
+        render(&catalogue, NoticeKind::ReadyForPickup, Channel::Email, Language::Id, &context).unwrap()
+    else {
         panic!("not an email");
     };
+    assert!(email.text.contains("Yth. Budi <b>\"Ayah\"</b> & Ani,"), "{}", email.text);
     assert!(
-        email.text.contains("Yth. Budi <b>\"Ayah\"</b> & Ani,"),
-        "{}",
-        email.text
-    );
-    assert!(
-        email
-            .html
-            .contains("Yth. Budi &lt;b&gt;&quot;Ayah&quot;&lt;/b&gt; &amp; Ani,"),
+        email.html.contains("Yth. Budi &lt;b&gt;&quot;Ayah&quot;&lt;/b&gt; &amp; Ani,"),
         "{}",
         email.html
     );
@@ -329,74 +279,38 @@ fn typographic_punctuation_in_staff_text_stays_gsm() {
         ),
         sender: "Kepala Kantor".to_owned(),
     });
-    let Rendered::Sms(sms) = render(
-        &catalogue,
-        NoticeKind::Broadcast,
-        Channel::Sms,
-        Language::En,
-        &context,
-    )
-    .unwrap() else {
+    let Rendered::Sms(sms) =
+        render(&catalogue, NoticeKind::Broadcast, Channel::Sms, Language::En, &context).unwrap()
+    else {
         panic!("not an SMS");
     };
     assert_eq!(sms.encoding, Encoding::Gsm7);
-    assert!(
-        sms.text.contains("\"Sabtu\" 08.00-12.00 WITA..."),
-        "{}",
-        sms.text
-    );
+    assert!(sms.text.contains("\"Sabtu\" 08.00-12.00 WITA..."), "{}", sms.text);
 }
 
 #[test]
 fn preview_serialises_for_json_and_prints_for_people() {
     let catalogue = Catalogue::builtin();
-    let sms = preview(
-        &catalogue,
-        NoticeKind::ReadyForPickup,
-        Channel::Sms,
-        Language::Id,
-    )
-    .unwrap();
+    let sms = preview(&catalogue, NoticeKind::ReadyForPickup, Channel::Sms, Language::Id).unwrap();
     let json = serde_json::to_value(&sms).unwrap();
     assert_eq!(json["kind"], "ready_for_pickup");
     assert_eq!(json["language"], "id");
     assert_eq!(json["channel"], "sms");
     assert_eq!(json["encoding"], "GSM-7");
     assert!(json["segments"].as_u64().unwrap() <= 2);
-    assert!(json["text"]
-        .as_str()
-        .unwrap()
-        .contains("Kanim Soekarno-Hatta"));
+    assert!(json["text"].as_str().unwrap().contains("Kanim Soekarno-Hatta"));
     assert!(sms.to_string().contains("GSM-7 ·"), "{sms}");
 
-    let wa = preview(
-        &catalogue,
-        NoticeKind::AppointmentPostponed,
-        Channel::Whatsapp,
-        Language::En,
-    )
-    .unwrap();
+    let wa = preview(&catalogue, NoticeKind::AppointmentPostponed, Channel::Whatsapp, Language::En).unwrap();
     let json = serde_json::to_value(&wa).unwrap();
     assert_eq!(json["template"], "kabar_appointment_postponed");
     assert_eq!(json["params"].as_array().unwrap().len(), 8);
     assert!(wa.to_string().contains("{{5}} = MP2406SHX7K29QA"), "{wa}");
 
-    let email = preview(
-        &catalogue,
-        NoticeKind::StatusUpdate,
-        Channel::Email,
-        Language::Id,
-    )
-    .unwrap();
+    let email = preview(&catalogue, NoticeKind::StatusUpdate, Channel::Email, Language::Id).unwrap();
     let json = serde_json::to_value(&email).unwrap();
-    assert!(json["subject"]
-        .as_str()
-        .unwrap()
-        .starts_with("Kabar terbaru"));
-    assert_eq!(
-        json["list_unsubscribe"]["post"],
-        "List-Unsubscribe=One-Click"
-    );
+    assert!(json["subject"].as_str().unwrap().starts_with("Kabar terbaru"));
+    assert_eq!(json["list_unsubscribe"]["post"], "List-Unsubscribe=One-Click");
 }
 
 #[test]
@@ -427,20 +341,11 @@ fn status_updates_after_the_interview_do_not_ask_the_applicant_to_come() {
                 let (come, stay_away) = come_and_stay_away(language);
                 for &channel in Channel::ALL {
                     let what = format!("{service} {stage} {channel} {language}");
-                    let rendered = render(
-                        &catalogue,
-                        NoticeKind::StatusUpdate,
-                        channel,
-                        language,
-                        &context,
-                    )
-                    .unwrap_or_else(|err| panic!("{what}: {err}"));
+                    let rendered = render(&catalogue, NoticeKind::StatusUpdate, channel, language, &context)
+                        .unwrap_or_else(|err| panic!("{what}: {err}"));
                     let text = visible_text(&rendered).to_lowercase();
-                    let (say, never) = if stage == Stage::Booked {
-                        (come, stay_away)
-                    } else {
-                        (stay_away, come)
-                    };
+                    let (say, never) =
+                        if stage == Stage::Booked { (come, stay_away) } else { (stay_away, come) };
                     assert!(text.contains(say), "{what}: no {say:?} in\n{text}");
                     assert!(!text.contains(never), "{what}: {never:?} in\n{text}");
                 }
@@ -455,21 +360,14 @@ fn a_status_update_for_a_family_at_two_stages_tells_each_booking_its_own_advice(
     let mut context = nunukan_family();
     context.service = Some(Service::Printing);
     context.bookings[0].stage = Stage::Printing;
-    let Rendered::Sms(sms) = render(
-        &catalogue,
-        NoticeKind::StatusUpdate,
-        Channel::Sms,
-        Language::Id,
-        &context,
-    )
-    .unwrap() else {
+    let Rendered::Sms(sms) =
+        render(&catalogue, NoticeKind::StatusUpdate, Channel::Sms, Language::Id, &context).unwrap()
+    else {
         panic!("not an SMS");
     };
     assert!(
         sms.text.contains("silakan datang: NNK24062502B.")
-            && sms
-                .text
-                .contains("Paspor NNK24062501A terbit lebih lambat, tidak perlu datang."),
+            && sms.text.contains("Paspor NNK24062501A terbit lebih lambat, tidak perlu datang."),
         "{}",
         sms.text
     );
@@ -501,10 +399,7 @@ fn doubled_word(text: &str) -> Option<String> {
 
 #[test]
 fn no_message_says_a_word_twice() {
-    assert_eq!(
-        doubled_word("<p>Layanan</p> layanan izin"),
-        Some("layanan layanan".into())
-    );
+    assert_eq!(doubled_word("<p>Layanan</p> layanan izin"), Some("layanan layanan".into()));
     assert_eq!(doubled_word("the visa, visa"), None);
     let catalogue = Catalogue::builtin();
     for &kind in NoticeKind::ALL {
@@ -541,22 +436,14 @@ fn express_suspension_never_promises_a_same_day_passport_by_rebooking() {
                     &["hari yang sama", "harus cepat"],
                     &["jadwal", "ke tanggal setelah", "percepatan dibuka", "abari"],
                 ),
-                Language::En => (
-                    &["on the same day", "need it fast"],
-                    &["move", "after", "reopens", "tell you"],
-                ),
+                Language::En => {
+                    (&["on the same day", "need it fast"], &["move", "after", "reopens", "tell you"])
+                }
             };
             for &channel in Channel::ALL {
                 let what = format!("{channel} {language} ({label})");
                 let text = visible_text(
-                    &render(
-                        &catalogue,
-                        NoticeKind::ExpressSuspended,
-                        channel,
-                        language,
-                        &context,
-                    )
-                    .unwrap(),
+                    &render(&catalogue, NoticeKind::ExpressSuspended, channel, language, &context).unwrap(),
                 )
                 .to_lowercase();
                 for phrase in wrong {
@@ -580,30 +467,17 @@ fn staff_text_is_put_on_one_line_for_whatsapp() {
         ),
         sender: "Seksi\nLalu Lintas".to_owned(),
     });
-    let Rendered::Whatsapp(wa) = render(
-        &catalogue,
-        NoticeKind::Broadcast,
-        Channel::Whatsapp,
-        Language::Id,
-        &context,
-    )
-    .unwrap() else {
+    let Rendered::Whatsapp(wa) =
+        render(&catalogue, NoticeKind::Broadcast, Channel::Whatsapp, Language::Id, &context).unwrap()
+    else {
         panic!("not WhatsApp");
     };
     assert_eq!(wa.params[1], "Seksi Lalu Lintas");
-    assert_eq!(
-        wa.params[3],
-        "Pengambilan paspor dibuka Sabtu. Bawa bukti bayar. Terima kasih. Salam."
-    );
+    assert_eq!(wa.params[3], "Pengambilan paspor dibuka Sabtu. Bawa bukti bayar. Terima kasih. Salam.");
     // SMS and email keep the staff's line breaks.
-    let Rendered::Email(email) = render(
-        &catalogue,
-        NoticeKind::Broadcast,
-        Channel::Email,
-        Language::Id,
-        &context,
-    )
-    .unwrap() else {
+    let Rendered::Email(email) =
+        render(&catalogue, NoticeKind::Broadcast, Channel::Email, Language::Id, &context).unwrap()
+    else {
         panic!("not an email");
     };
     assert!(email.text.contains("Sabtu.\n\nBawa"), "{}", email.text);
@@ -617,28 +491,15 @@ fn a_whatsapp_body_over_1024_characters_is_refused_at_render_time() {
         text: Localized::id_only("Pengumuman penting. ".repeat(50)),
         sender: "Kepala Kantor".to_owned(),
     });
-    let err = render(
-        &catalogue,
-        NoticeKind::Broadcast,
-        Channel::Whatsapp,
-        Language::Id,
-        &context,
-    )
-    .unwrap_err();
+    let err =
+        render(&catalogue, NoticeKind::Broadcast, Channel::Whatsapp, Language::Id, &context).unwrap_err();
     let RenderError::Unsendable(problem) = &err else {
         panic!("{err:?}");
     };
     assert_eq!(problem.file, "templates/id/broadcast/whatsapp.toml");
     assert!(problem.message.contains("WhatsApp allows 1024"), "{err}");
     // The SMS and email channels have no such limit here.
-    assert!(render(
-        &catalogue,
-        NoticeKind::Broadcast,
-        Channel::Email,
-        Language::Id,
-        &context
-    )
-    .is_ok());
+    assert!(render(&catalogue, NoticeKind::Broadcast, Channel::Email, Language::Id, &context).is_ok());
 }
 
 #[test]
@@ -686,12 +547,7 @@ fn a_family_of_four_gets_a_compact_sms_within_budget() {
     }
     // `check` renders a four-booking sample of every kind.
     for &kind in NoticeKind::ALL {
-        assert!(
-            samples::variants(kind)
-                .iter()
-                .any(|(_, context)| context.bookings.len() == 4),
-            "{kind}"
-        );
+        assert!(samples::variants(kind).iter().any(|(_, context)| context.bookings.len() == 4), "{kind}");
     }
 }
 
@@ -702,9 +558,8 @@ fn emails_offer_the_unsubscribe_link_never_reply_stop() {
         for (label, context) in samples::variants(kind) {
             for &language in Language::ALL {
                 let what = format!("{kind} {language} ({label})");
-                let Rendered::Email(email) =
-                    render(&catalogue, kind, Channel::Email, language, &context)
-                        .unwrap_or_else(|err| panic!("{what}: {err}"))
+                let Rendered::Email(email) = render(&catalogue, kind, Channel::Email, language, &context)
+                    .unwrap_or_else(|err| panic!("{what}: {err}"))
                 else {
                     panic!("not an email");
                 };
@@ -732,23 +587,11 @@ fn emails_offer_the_unsubscribe_link_never_reply_stop() {
 
     let mut without_link = context;
     without_link.unsubscribe_url = None;
-    let err = render(
-        &catalogue,
-        NoticeKind::ReadyForPickup,
-        Channel::Email,
-        Language::En,
-        &without_link,
-    )
-    .unwrap_err();
+    let err = render(&catalogue, NoticeKind::ReadyForPickup, Channel::Email, Language::En, &without_link)
+        .unwrap_err();
     assert!(matches!(err, RenderError::NoUnsubscribeLink), "{err}");
-    assert!(render(
-        &catalogue,
-        NoticeKind::ReadyForPickup,
-        Channel::Whatsapp,
-        Language::En,
-        &without_link,
-    )
-    .is_ok());
+    assert!(render(&catalogue, NoticeKind::ReadyForPickup, Channel::Whatsapp, Language::En, &without_link,)
+        .is_ok());
 }
 
 /// The whole local text of one WhatsApp template per language, so that parameters put in the
@@ -784,14 +627,9 @@ fn whatsapp_parameters_fill_their_own_placeholders() {
         ),
     ];
     for (language, text) in expected {
-        let Rendered::Whatsapp(wa) = render(
-            &catalogue,
-            NoticeKind::PickupSuspended,
-            Channel::Whatsapp,
-            language,
-            &context,
-        )
-        .unwrap() else {
+        let Rendered::Whatsapp(wa) =
+            render(&catalogue, NoticeKind::PickupSuspended, Channel::Whatsapp, language, &context).unwrap()
+        else {
             panic!("not WhatsApp");
         };
         assert_eq!(wa.text, text, "{language}");
@@ -806,15 +644,11 @@ fn samples_for_an_e_passport_outage_hold_e_passport_applications_only() {
             match context.service {
                 Some(Service::Epassport) => {
                     assert!(
-                        context
-                            .bookings
-                            .iter()
-                            .all(|b| b.product == Product::Epassport),
+                        context.bookings.iter().all(|b| b.product == Product::Epassport),
                         "{kind} ({label})"
                     );
                     for &language in Language::ALL {
-                        let email =
-                            render(&catalogue, kind, Channel::Email, language, &context).unwrap();
+                        let email = render(&catalogue, kind, Channel::Email, language, &context).unwrap();
                         let text = visible_text(&email);
                         for regular in ["paspor biasa", "regular passport"] {
                             assert!(!text.contains(regular), "{kind} ({label}): {regular}");
@@ -822,10 +656,7 @@ fn samples_for_an_e_passport_outage_hold_e_passport_applications_only() {
                     }
                 }
                 Some(Service::Express) => {
-                    assert!(
-                        context.bookings.iter().all(|b| b.express),
-                        "{kind} ({label})"
-                    )
+                    assert!(context.bookings.iter().all(|b| b.express), "{kind} ({label})")
                 }
                 _ => {}
             }
@@ -839,31 +670,15 @@ fn debug_output_of_a_message_never_holds_its_words() {
     let mut context = nunukan_family();
     context.service = Some(Service::Biometrics);
     for &channel in Channel::ALL {
-        let rendered = render(
-            &catalogue,
-            NoticeKind::AppointmentPostponed,
-            channel,
-            Language::Id,
-            &context,
-        )
-        .unwrap();
+        let rendered =
+            render(&catalogue, NoticeKind::AppointmentPostponed, channel, Language::Id, &context).unwrap();
         let debug = format!("{rendered:?} {:#?}", rendered);
-        for secret in [
-            "Siti Rahmawati",
-            "Ahmad Fauzan",
-            "NNK24062501A",
-            "Nunukan",
-            "abc123",
-            "STOP",
-        ] {
+        for secret in ["Siti Rahmawati", "Ahmad Fauzan", "NNK24062501A", "Nunukan", "abc123", "STOP"] {
             assert!(!debug.contains(secret), "{channel}: {secret:?} in {debug}");
         }
         assert!(debug.contains("<redacted: "), "{debug}");
         if let Rendered::Sms(sms) = &rendered {
-            assert!(
-                debug.contains(&format!("segments: {}", sms.segments)),
-                "{debug}"
-            );
+            assert!(debug.contains(&format!("segments: {}", sms.segments)), "{debug}");
         }
         if let Rendered::Whatsapp(wa) = &rendered {
             assert!(debug.contains(&wa.template), "{debug}");
@@ -894,9 +709,7 @@ fn the_reviewed_wording_is_used_everywhere() {
         for (label, context) in samples::variants(kind) {
             for &language in Language::ALL {
                 for &channel in Channel::ALL {
-                    let text = visible_text(
-                        &render(&catalogue, kind, channel, language, &context).unwrap(),
-                    );
+                    let text = visible_text(&render(&catalogue, kind, channel, language, &context).unwrap());
                     for phrase in retired {
                         assert!(
                             !text.contains(phrase),
@@ -910,10 +723,6 @@ fn the_reviewed_wording_is_used_everywhere() {
             }
         }
     }
-    let missing: Vec<&str> = wanted
-        .iter()
-        .filter(|(_, seen)| !seen)
-        .map(|(p, _)| *p)
-        .collect();
+    let missing: Vec<&str> = wanted.iter().filter(|(_, seen)| !seen).map(|(p, _)| *p).collect();
     assert!(missing.is_empty(), "never said: {missing:?}");
 }

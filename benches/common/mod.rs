@@ -8,11 +8,7 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
     args.iter()
         .position(|arg| arg == name)
         .and_then(|at| args.get(at + 1))
-        .map(|value| {
-            value
-                .parse()
-                .unwrap_or_else(|_| panic!("{name} {value}: not a valid value"))
-        })
+        .map(|value| value.parse().unwrap_or_else(|_| panic!("{name} {value}: not a valid value")))
         .unwrap_or(default)
 }
 
@@ -22,14 +18,7 @@ pub fn peak_rss_mib() -> f64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
@@ -46,40 +35,26 @@ impl BenchStore {
         if arg("--engine", String::from("sqlite")) != "postgres" {
             let url = DatabaseUrl::Sqlite(dir.join("bench.db").display().to_string());
             let store = Store::open(&url).await.expect("open SQLite");
-            return BenchStore {
-                store,
-                engine: "SQLite",
-                postgres: None,
-            };
+            return BenchStore { store, engine: "SQLite", postgres: None };
         }
         let admin_url = std::env::var("KABAR_BENCH_POSTGRES_URL")
             .expect("set KABAR_BENCH_POSTGRES_URL for --engine postgres");
         let name = format!("kabar_bench_{}", std::process::id());
-        let admin = sqlx::PgPool::connect(&admin_url)
-            .await
-            .expect("reach PostgreSQL");
+        let admin = sqlx::PgPool::connect(&admin_url).await.expect("reach PostgreSQL");
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&admin)
             .await
             .expect("create the bench database");
         let mut url = url::Url::parse(&admin_url).expect("a URL");
         url.set_path(&name);
-        let store = Store::open(&DatabaseUrl::Postgres(url))
-            .await
-            .expect("open PostgreSQL");
-        BenchStore {
-            store,
-            engine: "PostgreSQL",
-            postgres: Some((admin_url, name)),
-        }
+        let store = Store::open(&DatabaseUrl::Postgres(url)).await.expect("open PostgreSQL");
+        BenchStore { store, engine: "PostgreSQL", postgres: Some((admin_url, name)) }
     }
 
     pub async fn finish(self) {
         self.store.close().await;
         if let Some((admin_url, name)) = self.postgres {
-            let admin = sqlx::PgPool::connect(&admin_url)
-                .await
-                .expect("reach PostgreSQL");
+            let admin = sqlx::PgPool::connect(&admin_url).await.expect("reach PostgreSQL");
             sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
                 .execute(&admin)
                 .await

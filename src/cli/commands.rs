@@ -43,11 +43,7 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
     Ok(code)
 }
 
-async fn run_import(
-    store: &Store,
-    config: &Config,
-    command: ImportCommand,
-) -> anyhow::Result<ExitCode> {
+async fn run_import(store: &Store, config: &Config, command: ImportCommand) -> anyhow::Result<ExitCode> {
     let (args, bookings) = match command {
         ImportCommand::Offices(args) => (args, false),
         ImportCommand::Bookings(args) => (args, true),
@@ -63,11 +59,7 @@ async fn run_import(
         import::import_offices(store, &args.file, &options).await?
     };
     print_report(&report, args.json)?;
-    Ok(if report.is_clean() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn print_report(report: &ImportReport, json: bool) -> anyhow::Result<()> {
@@ -83,31 +75,20 @@ fn print_report(report: &ImportReport, json: bool) -> anyhow::Result<()> {
 
 async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitCode> {
     match command {
-        StateCommand::Set {
-            office,
-            service,
-            state,
-            reason,
-            until,
-            actor,
-        } => {
+        StateCommand::Set { office, service, state, reason, until, actor } => {
             let change = StateChange {
                 target: office.parse::<Target>().context("OFFICE")?,
                 service: service.parse::<Service>().context("SERVICE")?,
                 state: state.parse::<ServiceState>().context("STATE")?,
                 reason,
                 until,
-                actor: actor
-                    .unwrap_or_else(|| std::env::var("USER").unwrap_or_else(|_| "staff".into())),
+                actor: actor.unwrap_or_else(|| std::env::var("USER").unwrap_or_else(|_| "staff".into())),
                 at: chrono::Utc::now(),
             };
             let applied = state::set_state(store, &change).await?;
             let changed: Vec<_> = applied.iter().filter(|applied| applied.changed).collect();
             for applied in &changed {
-                println!(
-                    "{} {}: {} → {}",
-                    applied.office, applied.service, applied.from, applied.to
-                );
+                println!("{} {}: {} → {}", applied.office, applied.service, applied.from, applied.to);
             }
             println!(
                 "{} {} at {} office(s); {} already were",
@@ -118,10 +99,7 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
             );
         }
         StateCommand::Show { office } => {
-            let office = office
-                .map(|code| code.parse::<OfficeCode>())
-                .transpose()
-                .context("OFFICE")?;
+            let office = office.map(|code| code.parse::<OfficeCode>()).transpose().context("OFFICE")?;
             let offices = store.office_directory().await?;
             if let Some(code) = &office {
                 if offices.office(code).is_none() {
@@ -173,14 +151,7 @@ async fn run_plan(
 }
 
 async fn run_demo(store: &Store, command: DemoCommand) -> anyhow::Result<ExitCode> {
-    let DemoCommand::Seed {
-        bookings,
-        seed,
-        offices,
-        today,
-        csv,
-        force,
-    } = command;
+    let DemoCommand::Seed { bookings, seed, offices, today, csv, force } = command;
     let real = demo::real_bookings(store).await?;
     anyhow::ensure!(
         force || real == 0,
@@ -190,9 +161,7 @@ async fn run_demo(store: &Store, command: DemoCommand) -> anyhow::Result<ExitCod
     let today = match today {
         Some(day) => crate::domain::parse_date(&day).context("--today")?,
         // Today in Jakarta, wherever the server's clock is set.
-        None => chrono::Utc::now()
-            .with_timezone(&chrono_tz::Asia::Jakarta)
-            .date_naive(),
+        None => chrono::Utc::now().with_timezone(&chrono_tz::Asia::Jakarta).date_naive(),
     };
     anyhow::ensure!(
         bookings <= demo::MAX_BOOKINGS,
@@ -204,8 +173,8 @@ async fn run_demo(store: &Store, command: DemoCommand) -> anyhow::Result<ExitCod
     let progress = std::io::stderr().is_terminal();
     match csv {
         Some(path) => {
-            let file = std::fs::File::create(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+            let file =
+                std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
             let rows = tokio::task::spawn_blocking(move || {
                 let generated = demo::bookings(&spec, &seed_offices);
                 demo::write_bookings_csv(generated, &seed_offices, std::io::BufWriter::new(file))
@@ -244,9 +213,7 @@ fn run_templates(config: &Config, command: TemplatesCommand) -> anyhow::Result<E
             }
             if problems.is_empty() {
                 if !json {
-                    println!(
-                        "templates ok: every notice kind has id and en for sms, whatsapp and email"
-                    );
+                    println!("templates ok: every notice kind has id and en for sms, whatsapp and email");
                 }
                 Ok(ExitCode::SUCCESS)
             } else {
@@ -256,12 +223,7 @@ fn run_templates(config: &Config, command: TemplatesCommand) -> anyhow::Result<E
                 Ok(ExitCode::FAILURE)
             }
         }
-        TemplatesCommand::Preview {
-            kind,
-            channel,
-            lang,
-            json,
-        } => {
+        TemplatesCommand::Preview { kind, channel, lang, json } => {
             let kind = kind.parse::<NoticeKind>().context("KIND")?;
             let channel = channel.parse::<Channel>().context("--channel")?;
             let language = lang.parse::<Language>().context("--lang")?;

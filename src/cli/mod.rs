@@ -159,10 +159,7 @@ pub enum TemplatesCommand {
 /// Parses the command line, loads the configuration and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let overrides = Overrides {
-        database_url: cli.database_url.clone(),
-        log: cli.log.clone(),
-    };
+    let overrides = Overrides { database_url: cli.database_url.clone(), log: cli.log.clone() };
     let config = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(config) => config,
         Err(err) => {

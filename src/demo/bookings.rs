@@ -7,8 +7,8 @@ use rand_chacha::ChaCha8Rng;
 use super::calendar::{local_to_utc, past_weekdays, slots_per_day, upcoming_weekdays};
 use super::{names, phones};
 use crate::domain::{
-    Applicant, Booking, BookingCode, Email, Language, Msisdn, Office, OfficeClass, OfficeCode,
-    Product, Stage, TimeZone, Unit,
+    Applicant, Booking, BookingCode, Email, Language, Msisdn, Office, OfficeClass, OfficeCode, Product,
+    Stage, TimeZone, Unit,
 };
 
 /// Booking codes are unique up to this many bookings per seed.
@@ -32,12 +32,7 @@ pub struct SeedSpec {
 
 impl SeedSpec {
     pub fn new(bookings: usize, seed: u64, today: NaiveDate) -> Self {
-        Self {
-            bookings,
-            seed,
-            today,
-            horizon_days: 21,
-        }
+        Self { bookings, seed, today, horizon_days: 21 }
     }
 }
 
@@ -67,10 +62,7 @@ impl SeedOffice {
     }
 
     pub fn from_list(offices: &[(Office, Vec<Unit>)]) -> Vec<Self> {
-        offices
-            .iter()
-            .map(|(office, units)| Self::new(office, units))
-            .collect()
+        offices.iter().map(|(office, units)| Self::new(office, units)).collect()
     }
 }
 
@@ -82,10 +74,7 @@ impl SeedOffice {
 /// # Panics
 /// When `spec.bookings` exceeds [`MAX_BOOKINGS`].
 pub fn bookings(spec: &SeedSpec, offices: &[SeedOffice]) -> Bookings {
-    assert!(
-        spec.bookings <= MAX_BOOKINGS,
-        "at most {MAX_BOOKINGS} bookings per seed"
-    );
+    assert!(spec.bookings <= MAX_BOOKINGS, "at most {MAX_BOOKINGS} bookings per seed");
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut total = 0u64;
     let offices: Vec<Prepared> = offices
@@ -187,9 +176,7 @@ impl Bookings {
     fn applicant(&mut self) -> Booking {
         let rng = &mut self.rng;
         let ticket = rng.gen_range(0..self.total_weight);
-        let office_index = self
-            .offices
-            .partition_point(|office| office.until <= ticket);
+        let office_index = self.offices.partition_point(|office| office.until <= ticket);
         let prepared = &self.offices[office_index];
         let office = &prepared.office;
 
@@ -208,11 +195,7 @@ impl Bookings {
         };
         let slots = slots_per_day(prepared.slot_minutes);
         let slot = rng.gen_range(0..slots);
-        let product = if rng.gen_ratio(55, 100) {
-            Product::Epassport
-        } else {
-            Product::Regular
-        };
+        let product = if rng.gen_ratio(55, 100) { Product::Epassport } else { Product::Regular };
         let express = rng.gen_ratio(8, 100);
         let unit = match office.units.len() {
             0 => None,
@@ -223,15 +206,12 @@ impl Bookings {
         let mut name = String::with_capacity(40);
         let parts = names::person(rng, &mut name);
         let mut mobile = String::with_capacity(16);
-        let core = (self.applicant_number * PHONE_MULTIPLIER + self.phone_offset)
-            % u64::from(phones::CORES);
+        let core = (self.applicant_number * PHONE_MULTIPLIER + self.phone_offset) % u64::from(phones::CORES);
         phones::mobile(rng, core as u32, &mut mobile);
         let email = rng.gen_ratio(80, 100).then(|| {
             let mut address = String::with_capacity(40);
             names::email(rng, parts, &mut address);
-            address
-                .parse::<Email>()
-                .expect("generated addresses are valid by construction")
+            address.parse::<Email>().expect("generated addresses are valid by construction")
         });
         let whatsapp = rng.gen_ratio(5, 100).then(|| {
             let mut number = String::with_capacity(16);
@@ -245,24 +225,15 @@ impl Bookings {
             _ => None,
         };
         let two_bookings = rng.gen_ratio(10, 100);
-        let second_product = if rng.gen_ratio(80, 100) {
-            product
-        } else {
-            flip(product)
-        };
+        let second_product = if rng.gen_ratio(80, 100) { product } else { flip(product) };
         let mut relative = String::new();
         if two_bookings {
             names::relative(rng, parts, &mut relative);
         }
         self.applicant_number += 1;
 
-        let applicant = Applicant {
-            name: name.clone(),
-            mobile: Msisdn::from_trusted(mobile),
-            email,
-            whatsapp,
-            language,
-        };
+        let applicant =
+            Applicant { name: name.clone(), mobile: Msisdn::from_trusted(mobile), email, whatsapp, language };
         let applied_on = match stage {
             Stage::Attended
             | Stage::Paid
@@ -315,8 +286,7 @@ impl Bookings {
         code.push_str(DEMO_CODE_PREFIX);
         phones::push_digits(&mut code, self.code_tag, 4);
         phones::push_digits(&mut code, number as u32, 8);
-        code.parse()
-            .expect("DEMO and twelve digits is a booking code")
+        code.parse().expect("DEMO and twelve digits is a booking code")
     }
 }
 

@@ -29,13 +29,8 @@ pub const BOOKINGS_CSV_HEADER: [&str; 13] = [
 /// Phone spellings by row, most often the local `0812-3456-7890`, so an import meets every form
 /// people type (see [`phones::spell`]).
 const PHONE_STYLES: [usize; 10] = [0, 0, 0, 1, 1, 2, 3, 4, 5, 6];
-const FLAGS: [(&str, &str); 5] = [
-    ("yes", "no"),
-    ("yes", "no"),
-    ("ya", "tidak"),
-    ("true", "false"),
-    ("1", "0"),
-];
+const FLAGS: [(&str, &str); 5] =
+    [("yes", "no"), ("yes", "no"), ("ya", "tidak"), ("true", "false"), ("1", "0")];
 
 /// Writes `bookings` as CSV with [`BOOKINGS_CSV_HEADER`]: `appointment_at` as `YYYY-MM-DD HH:MM` in
 /// the office's zone (looked up in `offices`), `name` the passport holder, empty cells for absent
@@ -48,10 +43,8 @@ pub fn write_bookings_csv<W: io::Write>(
     offices: &[SeedOffice],
     out: W,
 ) -> io::Result<u64> {
-    let zones: HashMap<&str, chrono_tz::Tz> = offices
-        .iter()
-        .map(|office| (office.code.as_str(), office.timezone.0))
-        .collect();
+    let zones: HashMap<&str, chrono_tz::Tz> =
+        offices.iter().map(|office| (office.code.as_str(), office.timezone.0)).collect();
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(BOOKINGS_CSV_HEADER)?;
     let (mut phone, mut whatsapp, mut appointment, mut applied) =
@@ -61,19 +54,12 @@ pub fn write_bookings_csv<W: io::Write>(
         let zone = zones.get(booking.office.as_str()).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!(
-                    "booking {}: office {} is not in the office list",
-                    booking.code, booking.office
-                ),
+                format!("booking {}: office {} is not in the office list", booking.code, booking.office),
             )
         })?;
         let row = written as usize;
         phone.clear();
-        phones::spell(
-            booking.applicant.mobile.e164(),
-            PHONE_STYLES[row % 10],
-            &mut phone,
-        );
+        phones::spell(booking.applicant.mobile.e164(), PHONE_STYLES[row % 10], &mut phone);
         whatsapp.clear();
         if let Some(number) = &booking.applicant.whatsapp {
             phones::spell(number.e164(), PHONE_STYLES[(row + 3) % 10], &mut whatsapp);

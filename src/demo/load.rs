@@ -28,44 +28,26 @@ pub async fn load_offices(
     total_offices: Option<usize>,
     seed: u64,
 ) -> Result<Vec<SeedOffice>, ImportError> {
-    let options = ImportOptions {
-        strict: true,
-        ..ImportOptions::default()
-    };
-    let report = import_offices_from(
-        store,
-        reference_offices_csv().as_bytes(),
-        "data/offices.csv",
-        &options,
-    )
-    .await?;
-    assert!(
-        report.is_clean(),
-        "the embedded reference list is checked by the tests: {report}"
-    );
+    let options = ImportOptions { strict: true, ..ImportOptions::default() };
+    let report =
+        import_offices_from(store, reference_offices_csv().as_bytes(), "data/offices.csv", &options).await?;
+    assert!(report.is_clean(), "the embedded reference list is checked by the tests: {report}");
     let directory = store.office_directory().await?;
     let reference = directory.offices().count();
-    if let Some(extra) = total_offices
-        .and_then(|total| total.checked_sub(reference))
-        .filter(|extra| *extra > 0)
+    if let Some(extra) =
+        total_offices.and_then(|total| total.checked_sub(reference)).filter(|extra| *extra > 0)
     {
         let synthetic = synthetic_offices(extra, seed);
         let offices: Vec<Office> = synthetic.iter().map(|(office, _)| office.clone()).collect();
-        let units: Vec<Unit> = synthetic
-            .iter()
-            .flat_map(|(_, units)| units.iter().cloned())
-            .collect();
+        let units: Vec<Unit> = synthetic.iter().flat_map(|(_, units)| units.iter().cloned()).collect();
         store.upsert_offices(&offices, &units, Utc::now()).await?;
     }
     let directory = store.office_directory().await?;
     Ok(directory
         .offices()
         .map(|office| {
-            let units: Vec<Unit> = directory
-                .units()
-                .filter(|unit| unit.office == office.code)
-                .cloned()
-                .collect();
+            let units: Vec<Unit> =
+                directory.units().filter(|unit| unit.office == office.code).cloned().collect();
             SeedOffice::new(office, &units)
         })
         .collect())
@@ -74,9 +56,7 @@ pub async fn load_offices(
 /// How many bookings in the store are not demo bookings: seeding demo data next to real
 /// applicants would mix made-up people into real notices, so the CLI refuses unless forced.
 pub async fn real_bookings(store: &Store) -> Result<u64, StoreError> {
-    store
-        .count_bookings_without_prefix(super::DEMO_CODE_PREFIX)
-        .await
+    store.count_bookings_without_prefix(super::DEMO_CODE_PREFIX).await
 }
 
 /// Generates `spec.bookings` bookings over `offices` and writes them, generating the next batch on
@@ -95,17 +75,11 @@ pub async fn seed_bookings(
             break;
         }
     });
-    let bar = if progress {
-        ProgressBar::new(spec.bookings as u64)
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = if progress { ProgressBar::new(spec.bookings as u64) } else { ProgressBar::hidden() };
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} seeding [{bar:40}] {pos}/{len} bookings ({eta} left)",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{spinner} seeding [{bar:40}] {pos}/{len} bookings ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     let at = Utc::now();
     while let Some(batch) = receiver.recv().await {

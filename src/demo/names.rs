@@ -217,16 +217,10 @@ const FAMILY: &[&str] = &[
 ];
 
 /// Balinese names start with the child's place in the birth order.
-const BALINESE_ORDER: &[&str] = &[
-    "Wayan", "Putu", "Gede", "Made", "Kadek", "Nyoman", "Komang", "Ketut",
-];
+const BALINESE_ORDER: &[&str] = &["Wayan", "Putu", "Gede", "Made", "Kadek", "Nyoman", "Komang", "Ketut"];
 
 /// Domains reserved for examples (RFC 2606): demo addresses can never reach a real inbox.
-const MAIL_DOMAINS: &[(&str, u32)] = &[
-    ("example.com", 60),
-    ("example.net", 25),
-    ("example.org", 15),
-];
+const MAIL_DOMAINS: &[(&str, u32)] = &[("example.com", 60), ("example.net", 25), ("example.org", 15)];
 
 /// A full name. `family` is kept so a child booked by a parent can carry it on.
 #[derive(Debug, Clone, Copy)]
@@ -244,10 +238,7 @@ pub(crate) fn person(rng: &mut impl Rng, out: &mut String) -> NameParts {
         // A single name, still common among older Javanese.
         0..=4 => {
             out.push_str(given);
-            NameParts {
-                given,
-                family: None,
-            }
+            NameParts { given, family: None }
         }
         // Balinese: I/Ni, birth-order name, given name.
         5..=9 => {
@@ -255,10 +246,7 @@ pub(crate) fn person(rng: &mut impl Rng, out: &mut String) -> NameParts {
             out.push_str(pick(rng, BALINESE_ORDER));
             out.push(' ');
             out.push_str(given);
-            NameParts {
-                given,
-                family: None,
-            }
+            NameParts { given, family: None }
         }
         // Three parts: two given names and a family or second name.
         10..=29 => {
@@ -268,20 +256,14 @@ pub(crate) fn person(rng: &mut impl Rng, out: &mut String) -> NameParts {
             let family = pick(rng, FAMILY);
             out.push(' ');
             out.push_str(family);
-            NameParts {
-                given,
-                family: Some(family),
-            }
+            NameParts { given, family: Some(family) }
         }
         _ => {
             let family = pick(rng, FAMILY);
             out.push_str(given);
             out.push(' ');
             out.push_str(family);
-            NameParts {
-                given,
-                family: Some(family),
-            }
+            NameParts { given, family: Some(family) }
         }
     }
 }
@@ -377,9 +359,7 @@ mod tests {
             let parts = person(&mut rng, &mut name);
             let mut address = String::new();
             email(&mut rng, parts, &mut address);
-            address
-                .parse::<crate::domain::Email>()
-                .unwrap_or_else(|e| panic!("{address}: {e}"));
+            address.parse::<crate::domain::Email>().unwrap_or_else(|e| panic!("{address}: {e}"));
             let mut child = String::new();
             relative(&mut rng, parts, &mut child);
             if let Some(family) = parts.family {

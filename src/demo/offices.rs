@@ -18,12 +18,8 @@ pub fn reference_offices_csv() -> &'static str {
 /// goes through the importer's own parser, so it is held to the rules a user's file is.
 pub fn reference_offices() -> Result<Vec<(Office, Vec<Unit>)>, ParseError> {
     let label = "data/offices.csv";
-    let parsed = parse_offices(
-        reference_offices_csv().as_bytes(),
-        label,
-        &OfficeDirectory::default(),
-    )
-    .map_err(|err| ParseError(err.to_string()))?;
+    let parsed = parse_offices(reference_offices_csv().as_bytes(), label, &OfficeDirectory::default())
+        .map_err(|err| ParseError(err.to_string()))?;
     if !parsed.report.is_clean() {
         return Err(ParseError(format!("{label}: {}", parsed.report)));
     }
@@ -194,11 +190,7 @@ pub fn synthetic_offices(count: usize, seed: u64) -> Vec<(Office, Vec<Unit>)> {
         .map(|index| {
             let (town, province, zone) = *towns[index % towns.len()];
             let round = index / towns.len();
-            let place = if round == 0 {
-                town.to_owned()
-            } else {
-                format!("{town} {}", round + 1)
-            };
+            let place = if round == 0 { town.to_owned() } else { format!("{town} {}", round + 1) };
             let class = match rng.gen_range(0..100u32) {
                 0..=19 => OfficeClass::I,
                 20..=84 => OfficeClass::II,
@@ -239,6 +231,5 @@ pub fn synthetic_offices(count: usize, seed: u64) -> Vec<(Office, Vec<Unit>)> {
 }
 
 fn parse_code(code: &str) -> OfficeCode {
-    code.parse()
-        .expect("synthetic codes are letters, digits and dashes")
+    code.parse().expect("synthetic codes are letters, digits and dashes")
 }

@@ -16,37 +16,17 @@ pub(crate) struct Operator {
 
 pub(crate) const OPERATORS: &[Operator] = &[
     // Telkomsel
-    Operator {
-        share: 450,
-        prefixes: &["811", "812", "813", "821", "822", "823", "852", "853"],
-    },
+    Operator { share: 450, prefixes: &["811", "812", "813", "821", "822", "823", "852", "853"] },
     // Indosat
-    Operator {
-        share: 180,
-        prefixes: &["814", "815", "816", "855", "856", "857", "858"],
-    },
+    Operator { share: 180, prefixes: &["814", "815", "816", "855", "856", "857", "858"] },
     // XL
-    Operator {
-        share: 150,
-        prefixes: &["817", "818", "819", "859", "877", "878"],
-    },
+    Operator { share: 150, prefixes: &["817", "818", "819", "859", "877", "878"] },
     // Axis holds 0831-0833 and 0838; 0834-0837 are not allocated.
-    Operator {
-        share: 50,
-        prefixes: &["831", "832", "833", "838"],
-    },
+    Operator { share: 50, prefixes: &["831", "832", "833", "838"] },
     // Tri
-    Operator {
-        share: 110,
-        prefixes: &["895", "896", "897", "898", "899"],
-    },
+    Operator { share: 110, prefixes: &["895", "896", "897", "898", "899"] },
     // Smartfren
-    Operator {
-        share: 60,
-        prefixes: &[
-            "881", "882", "883", "884", "885", "886", "887", "888", "889",
-        ],
-    },
+    Operator { share: 60, prefixes: &["881", "882", "883", "884", "885", "886", "887", "888", "889"] },
 ];
 
 /// Subscriber cores are 8 digits; numbers made from distinct cores are distinct.

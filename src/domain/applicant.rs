@@ -144,15 +144,8 @@ mod tests {
 
     #[test]
     fn indonesian_mobile_numbers_in_every_common_spelling() {
-        for spelling in [
-            "0812-3456-7890",
-            "0812 3456 7890",
-            "6281234567890",
-            "+62 812 3456 7890",
-        ] {
-            let number: Msisdn = spelling
-                .parse()
-                .unwrap_or_else(|e| panic!("{spelling}: {e}"));
+        for spelling in ["0812-3456-7890", "0812 3456 7890", "6281234567890", "+62 812 3456 7890"] {
+            let number: Msisdn = spelling.parse().unwrap_or_else(|e| panic!("{spelling}: {e}"));
             assert_eq!(number.e164(), "+6281234567890", "{spelling}");
         }
     }

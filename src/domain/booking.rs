@@ -92,10 +92,7 @@ mod tests {
 
     #[test]
     fn booking_codes() {
-        assert_eq!(
-            "abc-123".parse::<BookingCode>().unwrap().as_str(),
-            "ABC-123"
-        );
+        assert_eq!("abc-123".parse::<BookingCode>().unwrap().as_str(), "ABC-123");
         assert!("AB".parse::<BookingCode>().is_err());
         assert!("ABC 123".parse::<BookingCode>().is_err());
     }
@@ -106,9 +103,6 @@ mod tests {
         assert!(Stage::NoShow.is_closed() && !Stage::Ready.is_closed());
         assert_eq!("E-Passport".parse::<Product>().unwrap(), Product::Epassport);
         let err = "diplomatic".parse::<Product>().unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "unknown product \"diplomatic\"; expected one of: regular, epassport"
-        );
+        assert_eq!(err, "unknown product \"diplomatic\"; expected one of: regular, epassport");
     }
 }

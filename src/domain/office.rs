@@ -49,17 +49,13 @@ impl TimeZone {
 impl FromStr for TimeZone {
     type Err = ParseError;
     fn from_str(input: &str) -> Result<Self, ParseError> {
-        input
-            .trim()
-            .parse::<chrono_tz::Tz>()
-            .map(TimeZone)
-            .map_err(|_| {
-                ParseError::new(format!(
-                    "{:?} is not an IANA time zone; use Asia/Jakarta (WIB), Asia/Pontianak (WIB), \
+        input.trim().parse::<chrono_tz::Tz>().map(TimeZone).map_err(|_| {
+            ParseError::new(format!(
+                "{:?} is not an IANA time zone; use Asia/Jakarta (WIB), Asia/Pontianak (WIB), \
                  Asia/Makassar (WITA) or Asia/Jayapura (WIT)",
-                    input.trim()
-                ))
-            })
+                input.trim()
+            ))
+        })
     }
 }
 
@@ -125,10 +121,7 @@ mod tests {
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(
-            "Asia/Makassar".parse::<TimeZone>().unwrap().name(),
-            "Asia/Makassar"
-        );
+        assert_eq!("Asia/Makassar".parse::<TimeZone>().unwrap().name(), "Asia/Makassar");
         let err = "WITA".parse::<TimeZone>().unwrap_err().to_string();
         assert!(err.contains("Asia/Makassar (WITA)"), "{err}");
     }
@@ -137,9 +130,6 @@ mod tests {
     fn class_titles_follow_the_official_names() {
         assert_eq!(OfficeClass::I.title(true), "Kelas I TPI");
         assert_eq!(OfficeClass::II.title(false), "Kelas II Non TPI");
-        assert_eq!(
-            "Kelas III".parse::<OfficeClass>().unwrap(),
-            OfficeClass::III
-        );
+        assert_eq!("Kelas III".parse::<OfficeClass>().unwrap(), OfficeClass::III);
     }
 }

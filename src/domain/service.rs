@@ -42,10 +42,7 @@ mod tests {
         for service in Service::ALL {
             assert_eq!(service.as_str().parse::<Service>().unwrap(), *service);
         }
-        assert_eq!(
-            " E-Passport ".parse::<Service>().unwrap(),
-            Service::Epassport
-        );
+        assert_eq!(" E-Passport ".parse::<Service>().unwrap(), Service::Epassport);
         assert_eq!(Service::ALL.len(), 10);
     }
 
@@ -58,10 +55,7 @@ mod tests {
 
     #[test]
     fn states_accept_plain_words() {
-        assert_eq!(
-            "down".parse::<ServiceState>().unwrap(),
-            ServiceState::Unavailable
-        );
+        assert_eq!("down".parse::<ServiceState>().unwrap(), ServiceState::Unavailable);
         assert!("broken".parse::<ServiceState>().is_err());
     }
 }

@@ -11,38 +11,30 @@ pub fn parse_local_datetime(input: &str, zone: TimeZone) -> Result<DateTime<Utc>
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         return Ok(instant.with_timezone(&Utc));
     }
-    let naive = [
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-    ]
-    .iter()
-    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-    .ok_or_else(|| {
-        ParseError::new(format!(
-            "{text:?} is not a date and time; write YYYY-MM-DD HH:MM in the office's local time, \
+    let naive = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .ok_or_else(|| {
+            ParseError::new(format!(
+                "{text:?} is not a date and time; write YYYY-MM-DD HH:MM in the office's local time, \
                  e.g. 2024-06-24 09:00"
-        ))
-    })?;
+            ))
+        })?;
     match zone.0.from_local_datetime(&naive) {
         LocalResult::Single(local) => Ok(local.with_timezone(&Utc)),
         // Indonesia has no daylight saving; an ambiguous time can only happen in a foreign zone.
         LocalResult::Ambiguous(earlier, _) => Ok(earlier.with_timezone(&Utc)),
-        LocalResult::None => Err(ParseError::new(format!(
-            "{text:?} does not exist in {zone} (a daylight-saving gap)"
-        ))),
+        LocalResult::None => {
+            Err(ParseError::new(format!("{text:?} does not exist in {zone} (a daylight-saving gap)")))
+        }
     }
 }
 
 /// Parses a calendar date `YYYY-MM-DD`.
 pub fn parse_date(input: &str) -> Result<NaiveDate, ParseError> {
     let text = input.trim();
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        ParseError::new(format!(
-            "{text:?} is not a date; write YYYY-MM-DD, e.g. 2024-06-11"
-        ))
-    })
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| ParseError::new(format!("{text:?} is not a date; write YYYY-MM-DD, e.g. 2024-06-11")))
 }
 
 /// Parses a yes/no flag as M-Paspor exports and people write it.
@@ -58,10 +50,7 @@ pub fn parse_flag(input: &str) -> Result<bool, ParseError> {
 
 /// `2024-06-24 09:00 WIB`: an instant in an office's zone, for tables and logs.
 pub fn format_short(instant: DateTime<Utc>, zone: TimeZone) -> String {
-    instant
-        .with_timezone(&zone.0)
-        .format("%Y-%m-%d %H:%M %Z")
-        .to_string()
+    instant.with_timezone(&zone.0).format("%Y-%m-%d %H:%M %Z").to_string()
 }
 
 #[cfg(test)]
@@ -80,14 +69,8 @@ mod tests {
         assert_eq!(wib.to_rfc3339(), "2024-06-24T02:00:00+00:00");
         assert_eq!(wita.to_rfc3339(), "2024-06-24T01:00:00+00:00");
         assert_eq!(wit.to_rfc3339(), "2024-06-24T00:00:00+00:00");
-        assert_eq!(
-            format_short(wita, zone("Asia/Makassar")),
-            "2024-06-24 09:00 WITA"
-        );
-        assert_eq!(
-            format_short(wit, zone("Asia/Jayapura")),
-            "2024-06-24 09:00 WIT"
-        );
+        assert_eq!(format_short(wita, zone("Asia/Makassar")), "2024-06-24 09:00 WITA");
+        assert_eq!(format_short(wit, zone("Asia/Jayapura")), "2024-06-24 09:00 WIT");
     }
 
     #[test]

@@ -10,65 +10,26 @@ use tokio::sync::mpsc;
 use super::csv_table::{ColumnSpec, RowError, Table};
 use super::{file_label, ImportError, ImportOptions, ImportReport};
 use crate::domain::{
-    parse_date, parse_flag, parse_local_datetime, Applicant, Booking, BookingCode, Email, Language,
-    Msisdn, OfficeCode, ParseError, Product, Stage,
+    parse_date, parse_flag, parse_local_datetime, Applicant, Booking, BookingCode, Email, Language, Msisdn,
+    OfficeCode, ParseError, Product, Stage,
 };
 use crate::store::{OfficeDirectory, Store, UpsertCounts};
 
 /// The columns of an M-Paspor booking export.
 pub const BOOKING_COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec {
-        name: "booking_code",
-        required: true,
-    },
-    ColumnSpec {
-        name: "office_code",
-        required: true,
-    },
-    ColumnSpec {
-        name: "unit_code",
-        required: false,
-    },
-    ColumnSpec {
-        name: "name",
-        required: true,
-    },
-    ColumnSpec {
-        name: "phone",
-        required: true,
-    },
-    ColumnSpec {
-        name: "email",
-        required: false,
-    },
-    ColumnSpec {
-        name: "whatsapp",
-        required: false,
-    },
-    ColumnSpec {
-        name: "language",
-        required: false,
-    },
-    ColumnSpec {
-        name: "appointment_at",
-        required: true,
-    },
-    ColumnSpec {
-        name: "product",
-        required: true,
-    },
-    ColumnSpec {
-        name: "express",
-        required: true,
-    },
-    ColumnSpec {
-        name: "stage",
-        required: true,
-    },
-    ColumnSpec {
-        name: "applied_at",
-        required: false,
-    },
+    ColumnSpec { name: "booking_code", required: true },
+    ColumnSpec { name: "office_code", required: true },
+    ColumnSpec { name: "unit_code", required: false },
+    ColumnSpec { name: "name", required: true },
+    ColumnSpec { name: "phone", required: true },
+    ColumnSpec { name: "email", required: false },
+    ColumnSpec { name: "whatsapp", required: false },
+    ColumnSpec { name: "language", required: false },
+    ColumnSpec { name: "appointment_at", required: true },
+    ColumnSpec { name: "product", required: true },
+    ColumnSpec { name: "express", required: true },
+    ColumnSpec { name: "stage", required: true },
+    ColumnSpec { name: "applied_at", required: false },
 ];
 const CODE: usize = 0;
 const OFFICE: usize = 1;
@@ -98,27 +59,20 @@ struct Batch {
 }
 
 /// Parses one row; every problem of the row is reported, not only the first.
-fn parse_row(
-    cells: &mut super::csv_table::Cells<'_>,
-    offices: &OfficeDirectory,
-) -> Option<Booking> {
+fn parse_row(cells: &mut super::csv_table::Cells<'_>, offices: &OfficeDirectory) -> Option<Booking> {
     let code = cells.required(CODE, str::parse::<BookingCode>);
-    let office = cells
-        .required(OFFICE, str::parse::<OfficeCode>)
-        .and_then(|code| {
-            let known = offices
-                .office(&code)
-                .map(|office| (code.clone(), office.timezone));
-            cells.check(
-                "office_code",
-                known.ok_or_else(|| {
-                    ParseError::new(format!(
-                        "unknown office {:?}; import it first with `kabar import offices`",
-                        code.as_str()
-                    ))
-                }),
-            )
-        });
+    let office = cells.required(OFFICE, str::parse::<OfficeCode>).and_then(|code| {
+        let known = offices.office(&code).map(|office| (code.clone(), office.timezone));
+        cells.check(
+            "office_code",
+            known.ok_or_else(|| {
+                ParseError::new(format!(
+                    "unknown office {:?}; import it first with `kabar import offices`",
+                    code.as_str()
+                ))
+            }),
+        )
+    });
     let unit = cells.optional(UNIT, str::parse::<OfficeCode>);
     let holder_name = cells.required(NAME, |text| Ok(text.to_owned()));
     let mobile = cells.required(PHONE, str::parse::<Msisdn>);
@@ -139,14 +93,12 @@ fn parse_row(
     if let Some(unit) = &unit {
         let parent = offices.unit(unit).map(|known| &known.office);
         let problem = match parent {
-            None => Some(format!(
-                "unknown unit {:?}; import it first with `kabar import offices`",
-                unit.as_str()
-            )),
-            Some(parent) if *parent != office => Some(format!(
-                "unit {} belongs to office {}, not {}",
-                unit, parent, office
-            )),
+            None => {
+                Some(format!("unknown unit {:?}; import it first with `kabar import offices`", unit.as_str()))
+            }
+            Some(parent) if *parent != office => {
+                Some(format!("unit {} belongs to office {}, not {}", unit, parent, office))
+            }
             Some(_) => None,
         };
         if let Some(problem) = problem {
@@ -194,10 +146,9 @@ fn parse_file(
         byte: 0,
     };
     let mut batch = new_batch();
-    while let Some(row) = table.next_row().map_err(|source| ImportError::Read {
-        file: file.to_owned(),
-        source,
-    })? {
+    while let Some(row) =
+        table.next_row().map_err(|source| ImportError::Read { file: file.to_owned(), source })?
+    {
         batch.rows += 1;
         batch.byte = row.byte;
         if let Some(error) = row.shape_error() {
@@ -228,11 +179,9 @@ fn progress_bar(options: &ImportOptions, total_bytes: u64) -> ProgressBar {
     // indicatif draws nothing when standard error is not a terminal.
     let bar = ProgressBar::new(total_bytes);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {msg:>10} [{bar:40}] {bytes}/{total_bytes} ({eta} left)",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{spinner} {msg:>10} [{bar:40}] {bytes}/{total_bytes} ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     bar
 }
@@ -247,12 +196,8 @@ pub async fn import_bookings(
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let file = file_label(path);
-    let open = || {
-        std::fs::File::open(path).map_err(|source| ImportError::Open {
-            path: path.to_owned(),
-            source,
-        })
-    };
+    let open =
+        || std::fs::File::open(path).map_err(|source| ImportError::Open { path: path.to_owned(), source });
     let total_bytes = open()?.metadata().map(|meta| meta.len()).unwrap_or(0);
     let offices = Arc::new(store.office_directory().await?);
     if offices.is_empty() {
@@ -277,10 +222,7 @@ pub async fn import_bookings(
         .await
         .expect("the validating thread panicked")?;
         if report.rejected > 0 {
-            return Ok(ImportReport {
-                elapsed: started.elapsed(),
-                ..report
-            });
+            return Ok(ImportReport { elapsed: started.elapsed(), ..report });
         }
     }
 
@@ -291,19 +233,14 @@ pub async fn import_bookings(
     let input = std::io::BufReader::with_capacity(1 << 20, open()?);
     let (parser_offices, label) = (offices.clone(), file.clone());
     let parser = tokio::task::spawn_blocking(move || {
-        parse_file(input, &label, &parser_offices, batch_size, |batch| {
-            sender.blocking_send(batch).is_ok()
-        })
+        parse_file(input, &label, &parser_offices, batch_size, |batch| sender.blocking_send(batch).is_ok())
     });
 
     let bar = progress_bar(options, total_bytes);
     bar.set_message("importing");
     let before = store.count_bookings().await?;
     let at = Utc::now();
-    let mut report = ImportReport {
-        written: true,
-        ..ImportReport::default()
-    };
+    let mut report = ImportReport { written: true, ..ImportReport::default() };
     let mut affected = 0;
     let mut valid = 0;
     while let Some(batch) = receiver.recv().await {

@@ -63,10 +63,8 @@ impl Header {
                 });
             }
         }
-        let positions: Vec<Option<usize>> = specs
-            .iter()
-            .map(|spec| names.iter().position(|name| name == spec.name))
-            .collect();
+        let positions: Vec<Option<usize>> =
+            specs.iter().map(|spec| names.iter().position(|name| name == spec.name)).collect();
         let missing: Vec<&str> = specs
             .iter()
             .zip(&positions)
@@ -87,17 +85,9 @@ impl Header {
                 ),
             });
         }
-        let ignored = names
-            .iter()
-            .filter(|name| !specs.iter().any(|spec| spec.name == *name))
-            .cloned()
-            .collect();
-        Ok(Header {
-            specs,
-            positions,
-            width: record.len(),
-            ignored,
-        })
+        let ignored =
+            names.iter().filter(|name| !specs.iter().any(|spec| spec.name == *name)).cloned().collect();
+        Ok(Header { specs, positions, width: record.len(), ignored })
     }
 }
 
@@ -110,32 +100,17 @@ pub(crate) struct Table<R: Read> {
 
 impl<R: Read> Table<R> {
     pub fn open(input: R, specs: &'static [ColumnSpec], file: &str) -> Result<Self, ImportError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(input);
-        let read_error = |source| ImportError::Read {
-            file: file.to_owned(),
-            source,
-        };
+        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(input);
+        let read_error = |source| ImportError::Read { file: file.to_owned(), source };
         let first = reader.byte_headers().map_err(read_error)?.clone();
-        if first.is_empty()
-            || first
-                .iter()
-                .all(|field| field.iter().all(u8::is_ascii_whitespace))
-        {
+        if first.is_empty() || first.iter().all(|field| field.iter().all(u8::is_ascii_whitespace)) {
             return Err(ImportError::Header {
                 file: file.to_owned(),
-                message: "the file is empty; the first row must be a header naming the columns"
-                    .into(),
+                message: "the file is empty; the first row must be a header naming the columns".into(),
             });
         }
         let header = Header::parse(&first, specs, file)?;
-        Ok(Table {
-            reader,
-            header,
-            record: csv::ByteRecord::new(),
-        })
+        Ok(Table { reader, header, record: csv::ByteRecord::new() })
     }
 
     pub fn header(&self) -> &Header {
@@ -147,16 +122,9 @@ impl<R: Read> Table<R> {
         if !self.reader.read_byte_record(&mut self.record)? {
             return Ok(None);
         }
-        let (line, byte) = self
-            .record
-            .position()
-            .map_or((0, 0), |position| (position.line(), position.byte()));
-        Ok(Some(Row {
-            header: &self.header,
-            record: &self.record,
-            line,
-            byte,
-        }))
+        let (line, byte) =
+            self.record.position().map_or((0, 0), |position| (position.line(), position.byte()));
+        Ok(Some(Row { header: &self.header, record: &self.record, line, byte }))
     }
 }
 
@@ -185,10 +153,7 @@ impl Row<'_> {
 
     /// Collects the problems of this row while its cells are parsed.
     pub fn cells(&self) -> Cells<'_> {
-        Cells {
-            row: self,
-            errors: Vec::new(),
-        }
+        Cells { row: self, errors: Vec::new() }
     }
 }
 
@@ -200,11 +165,7 @@ pub(crate) struct Cells<'a> {
 
 impl<'a> Cells<'a> {
     fn error(&mut self, column: &'static str, message: String) {
-        self.errors.push(RowError {
-            line: self.row.line,
-            column: Some(column),
-            message,
-        });
+        self.errors.push(RowError { line: self.row.line, column: Some(column), message });
     }
 
     /// The trimmed text of column `index` (an index into the importer's specs); empty when the

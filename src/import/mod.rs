@@ -15,9 +15,7 @@ use std::time::Duration;
 
 pub use bookings::{import_bookings, BOOKING_COLUMNS};
 pub use csv_table::{ColumnSpec, RowError};
-pub use offices::{
-    import_offices, import_offices_from, parse_offices, ParsedOffices, OFFICE_COLUMNS,
-};
+pub use offices::{import_offices, import_offices_from, parse_offices, ParsedOffices, OFFICE_COLUMNS};
 
 use crate::store::{StoreError, UpsertCounts};
 
@@ -44,12 +42,10 @@ pub enum ImportError {
     #[error("{file}: {message}")]
     Header { file: String, message: String },
     #[error("{file}: line {line}, column {column}: not valid UTF-8; save the file as UTF-8 (in Excel: \"CSV UTF-8\")")]
-    Encoding {
-        file: String,
-        line: u64,
-        column: String,
-    },
-    #[error("{file}: no offices in the database; import them first with `kabar import offices data/offices.csv`")]
+    Encoding { file: String, line: u64, column: String },
+    #[error(
+        "{file}: no offices in the database; import them first with `kabar import offices data/offices.csv`"
+    )]
     NoOffices { file: String },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -68,11 +64,7 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions {
-            strict: false,
-            batch_size: 25_000,
-            progress: false,
-        }
+        ImportOptions { strict: false, batch_size: 25_000, progress: false }
     }
 }
 
@@ -121,37 +113,17 @@ impl fmt::Display for ImportReport {
             writeln!(f, "… and {} more problems", self.more_errors)?;
         }
         if !self.ignored_columns.is_empty() {
-            writeln!(
-                f,
-                "ignored columns kabar does not read: {}",
-                self.ignored_columns.join(", ")
-            )?;
+            writeln!(f, "ignored columns kabar does not read: {}", self.ignored_columns.join(", "))?;
         }
-        let UpsertCounts {
-            inserted,
-            updated,
-            unchanged,
-        } = self.counts;
-        write!(
-            f,
-            "{} rows read in {:.1} s: ",
-            self.rows,
-            self.elapsed.as_secs_f64()
-        )?;
+        let UpsertCounts { inserted, updated, unchanged } = self.counts;
+        write!(f, "{} rows read in {:.1} s: ", self.rows, self.elapsed.as_secs_f64())?;
         if self.written {
-            write!(
-                f,
-                "{inserted} new, {updated} updated, {unchanged} unchanged"
-            )?;
+            write!(f, "{inserted} new, {updated} updated, {unchanged} unchanged")?;
         } else {
             write!(f, "nothing written (--strict)")?;
         }
         if self.rejected > 0 {
-            write!(
-                f,
-                "; {} rows rejected, fix them and import the file again",
-                self.rejected
-            )?;
+            write!(f, "; {} rows rejected, fix them and import the file again", self.rejected)?;
         }
         Ok(())
     }

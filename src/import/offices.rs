@@ -10,38 +10,14 @@ use crate::store::{OfficeDirectory, Store};
 
 /// The columns of the office reference list.
 pub const OFFICE_COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec {
-        name: "code",
-        required: true,
-    },
-    ColumnSpec {
-        name: "name",
-        required: true,
-    },
-    ColumnSpec {
-        name: "timezone",
-        required: true,
-    },
-    ColumnSpec {
-        name: "kind",
-        required: true,
-    },
-    ColumnSpec {
-        name: "parent_code",
-        required: true,
-    },
-    ColumnSpec {
-        name: "class",
-        required: true,
-    },
-    ColumnSpec {
-        name: "region",
-        required: true,
-    },
-    ColumnSpec {
-        name: "tpi",
-        required: true,
-    },
+    ColumnSpec { name: "code", required: true },
+    ColumnSpec { name: "name", required: true },
+    ColumnSpec { name: "timezone", required: true },
+    ColumnSpec { name: "kind", required: true },
+    ColumnSpec { name: "parent_code", required: true },
+    ColumnSpec { name: "class", required: true },
+    ColumnSpec { name: "region", required: true },
+    ColumnSpec { name: "tpi", required: true },
 ];
 const CODE: usize = 0;
 const NAME: usize = 1;
@@ -62,9 +38,7 @@ fn parse_kind(text: &str) -> Result<bool, ParseError> {
     match text.to_ascii_lowercase().as_str() {
         "office" => Ok(true),
         "unit" => Ok(false),
-        other => Err(ParseError::new(format!(
-            "unknown kind {other:?}; expected office or unit"
-        ))),
+        other => Err(ParseError::new(format!("unknown kind {other:?}; expected office or unit"))),
     }
 }
 
@@ -74,10 +48,8 @@ pub async fn import_offices(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    let file = std::fs::File::open(path).map_err(|source| ImportError::Open {
-        path: path.to_owned(),
-        source,
-    })?;
+    let file =
+        std::fs::File::open(path).map_err(|source| ImportError::Open { path: path.to_owned(), source })?;
     import_offices_from(store, file, &file_label(path), options).await
 }
 
@@ -101,15 +73,12 @@ pub fn parse_offices(
 ) -> Result<ParsedOffices, ImportError> {
     let started = Instant::now();
     let mut table = Table::open(input, OFFICE_COLUMNS, file)?;
-    let mut report = ImportReport {
-        ignored_columns: table.header().ignored.clone(),
-        ..ImportReport::default()
-    };
+    let mut report =
+        ImportReport { ignored_columns: table.header().ignored.clone(), ..ImportReport::default() };
     let mut parsed = Vec::new();
-    while let Some(row) = table.next_row().map_err(|source| ImportError::Read {
-        file: file.to_owned(),
-        source,
-    })? {
+    while let Some(row) =
+        table.next_row().map_err(|source| ImportError::Read { file: file.to_owned(), source })?
+    {
         report.rows += 1;
         if let Some(error) = row.shape_error() {
             report.rejected += 1;
@@ -120,44 +89,31 @@ pub fn parse_offices(
         let code = cells.required(CODE, str::parse::<OfficeCode>);
         let name = cells.required(NAME, |text| Ok(text.to_owned()));
         let is_office = cells.required(KIND, parse_kind);
-        let item =
-            match is_office {
-                Some(true) => {
-                    let timezone = cells.required(TIMEZONE, str::parse::<TimeZone>);
-                    let class = cells.required(CLASS, str::parse::<OfficeClass>);
-                    let region = cells.required(REGION, |text| Ok(text.to_owned()));
-                    let tpi = cells.required(TPI, parse_flag);
-                    match (code, name, timezone, class, region, tpi) {
-                        (
-                            Some(code),
-                            Some(name),
-                            Some(timezone),
-                            Some(class),
-                            Some(region),
-                            Some(tpi),
-                        ) => Some(Parsed::Office(Office {
-                            code,
-                            name,
-                            timezone,
-                            class,
-                            tpi,
-                            region,
-                        })),
-                        _ => None,
+        let item = match is_office {
+            Some(true) => {
+                let timezone = cells.required(TIMEZONE, str::parse::<TimeZone>);
+                let class = cells.required(CLASS, str::parse::<OfficeClass>);
+                let region = cells.required(REGION, |text| Ok(text.to_owned()));
+                let tpi = cells.required(TPI, parse_flag);
+                match (code, name, timezone, class, region, tpi) {
+                    (Some(code), Some(name), Some(timezone), Some(class), Some(region), Some(tpi)) => {
+                        Some(Parsed::Office(Office { code, name, timezone, class, tpi, region }))
                     }
+                    _ => None,
                 }
-                Some(false) => {
-                    let parent = cells.required(PARENT, str::parse::<OfficeCode>);
-                    let timezone = cells.optional(TIMEZONE, str::parse::<TimeZone>);
-                    match (code, name, parent, timezone) {
-                        (Some(code), Some(name), Some(office), Some(timezone)) => Some(
-                            Parsed::Unit(Unit { code, office, name }, row.line, timezone),
-                        ),
-                        _ => None,
+            }
+            Some(false) => {
+                let parent = cells.required(PARENT, str::parse::<OfficeCode>);
+                let timezone = cells.optional(TIMEZONE, str::parse::<TimeZone>);
+                match (code, name, parent, timezone) {
+                    (Some(code), Some(name), Some(office), Some(timezone)) => {
+                        Some(Parsed::Unit(Unit { code, office, name }, row.line, timezone))
                     }
+                    _ => None,
                 }
-                None => None,
-            };
+            }
+            None => None,
+        };
         match item {
             Some(item) if cells.errors.is_empty() => parsed.push(item),
             _ => {
@@ -178,10 +134,8 @@ pub fn parse_offices(
         let Parsed::Unit(unit, line, timezone) = item else {
             continue;
         };
-        let parent_zone = offices
-            .get(&unit.office)
-            .or_else(|| known.office(&unit.office))
-            .map(|office| office.timezone);
+        let parent_zone =
+            offices.get(&unit.office).or_else(|| known.office(&unit.office)).map(|office| office.timezone);
         let problem = match (parent_zone, timezone) {
             (None, _) => Some((
                 "parent_code",
@@ -199,22 +153,14 @@ pub fn parse_offices(
         match problem {
             Some((column, message)) => {
                 report.rejected += 1;
-                report.record_errors([super::RowError {
-                    line,
-                    column: Some(column),
-                    message,
-                }]);
+                report.record_errors([super::RowError { line, column: Some(column), message }]);
             }
             None => units.push(unit),
         }
     }
     report.errors.sort_by_key(|error| error.line);
     report.elapsed = started.elapsed();
-    Ok(ParsedOffices {
-        offices: offices.into_values().collect(),
-        units,
-        report,
-    })
+    Ok(ParsedOffices { offices: offices.into_values().collect(), units, report })
 }
 
 /// Imports an office list from any reader (the reference list embedded in the binary, a file).
@@ -226,15 +172,9 @@ pub async fn import_offices_from(
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let known = store.office_directory().await?;
-    let ParsedOffices {
-        offices,
-        units,
-        mut report,
-    } = parse_offices(input, file, &known)?;
+    let ParsedOffices { offices, units, mut report } = parse_offices(input, file, &known)?;
     if report.rejected == 0 || !options.strict {
-        report.counts = store
-            .upsert_offices(&offices, &units, chrono::Utc::now())
-            .await?;
+        report.counts = store.upsert_offices(&offices, &units, chrono::Utc::now()).await?;
         report.written = true;
     }
     report.elapsed = started.elapsed();

@@ -21,43 +21,21 @@ pub struct Rule {
 const IN_PROCESS: &[Stage] = &[Stage::Attended, Stage::Paid, Stage::Printing];
 
 const fn rule(kind: NoticeKind, stages: &'static [Stage], upcoming_only: bool) -> Rule {
-    Rule {
-        kind,
-        stages,
-        epassport_only: false,
-        express_only: false,
-        upcoming_only,
-    }
+    Rule { kind, stages, epassport_only: false, express_only: false, upcoming_only }
 }
 
-const BIOMETRICS: &[Rule] = &[rule(
-    NoticeKind::AppointmentPostponed,
-    &[Stage::Booked],
-    true,
-)];
+const BIOMETRICS: &[Rule] = &[rule(NoticeKind::AppointmentPostponed, &[Stage::Booked], true)];
 const PRINTING: &[Rule] = &[
     rule(NoticeKind::AppointmentUnchanged, &[Stage::Booked], true),
     rule(NoticeKind::IssuanceDelayed, IN_PROCESS, false),
 ];
 const EPASSPORT: &[Rule] = &[
-    Rule {
-        epassport_only: true,
-        ..rule(NoticeKind::AppointmentUnchanged, &[Stage::Booked], true)
-    },
-    Rule {
-        epassport_only: true,
-        ..rule(NoticeKind::IssuanceDelayed, IN_PROCESS, false)
-    },
+    Rule { epassport_only: true, ..rule(NoticeKind::AppointmentUnchanged, &[Stage::Booked], true) },
+    Rule { epassport_only: true, ..rule(NoticeKind::IssuanceDelayed, IN_PROCESS, false) },
 ];
 const EXPRESS: &[Rule] = &[
-    Rule {
-        express_only: true,
-        ..rule(NoticeKind::ExpressSuspended, &[Stage::Booked], true)
-    },
-    Rule {
-        express_only: true,
-        ..rule(NoticeKind::ExpressSuspended, IN_PROCESS, false)
-    },
+    Rule { express_only: true, ..rule(NoticeKind::ExpressSuspended, &[Stage::Booked], true) },
+    Rule { express_only: true, ..rule(NoticeKind::ExpressSuspended, IN_PROCESS, false) },
 ];
 const PICKUP: &[Rule] = &[rule(NoticeKind::PickupSuspended, &[Stage::Ready], false)];
 
@@ -107,15 +85,8 @@ mod tests {
             NoticeKind::AppointmentPostponed
         );
         assert_eq!(rules(Service::Printing, ServiceState::Degraded), PRINTING);
-        assert!(rules(Service::Epassport, ServiceState::Unavailable)
-            .iter()
-            .all(|rule| rule.epassport_only));
-        assert!(rules(Service::Express, ServiceState::Unavailable)
-            .iter()
-            .all(|rule| rule.express_only));
-        assert_eq!(
-            restoration_kind(Service::Pickup),
-            NoticeKind::ReadyForPickup
-        );
+        assert!(rules(Service::Epassport, ServiceState::Unavailable).iter().all(|rule| rule.epassport_only));
+        assert!(rules(Service::Express, ServiceState::Unavailable).iter().all(|rule| rule.express_only));
+        assert_eq!(restoration_kind(Service::Pickup), NoticeKind::ReadyForPickup);
     }
 }

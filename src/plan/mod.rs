@@ -50,20 +50,14 @@ pub struct PlannerConfig {
 mod hh_mm {
     use chrono::NaiveTime;
 
-    pub fn serialize<S: serde::Serializer>(
-        time: &NaiveTime,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(time: &NaiveTime, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(&time.format("%H:%M"))
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<NaiveTime, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<NaiveTime, D::Error> {
         let text = <String as serde::Deserialize>::deserialize(deserializer)?;
-        NaiveTime::parse_from_str(&text, "%H:%M").map_err(|_| {
-            serde::de::Error::custom(format!("{text:?} is not a time; write HH:MM, e.g. 17:00"))
-        })
+        NaiveTime::parse_from_str(&text, "%H:%M")
+            .map_err(|_| serde::de::Error::custom(format!("{text:?} is not a time; write HH:MM, e.g. 17:00")))
     }
 }
 
@@ -85,9 +79,7 @@ impl PlannerConfig {
     /// Checks what serde cannot: channels listed once each, office codes well formed.
     pub fn validate(&self) -> Result<(), String> {
         if self.channels.is_empty() {
-            return Err(
-                "planner.channels is empty; list at least one of whatsapp, sms, email".into(),
-            );
+            return Err("planner.channels is empty; list at least one of whatsapp, sms, email".into());
         }
         for (at, channel) in self.channels.iter().enumerate() {
             if self.channels[..at].contains(channel) {
@@ -95,8 +87,7 @@ impl PlannerConfig {
             }
         }
         for code in self.office_quiet_hours.keys() {
-            code.parse::<OfficeCode>()
-                .map_err(|err| format!("planner.office_quiet_hours: {err}"))?;
+            code.parse::<OfficeCode>().map_err(|err| format!("planner.office_quiet_hours: {err}"))?;
         }
         Ok(())
     }
@@ -164,15 +155,8 @@ pub fn audience_of(
     let default_end = now + horizon;
     match (before.is_empty(), after.is_empty()) {
         (true, false) => {
-            let window_end = change
-                .expected_at
-                .filter(|expected| *expected > now)
-                .unwrap_or(default_end);
-            Audience::Bookings {
-                rules: after,
-                window_start: now,
-                window_end,
-            }
+            let window_end = change.expected_at.filter(|expected| *expected > now).unwrap_or(default_end);
+            Audience::Bookings { rules: after, window_start: now, window_end }
         }
         (false, true) => Audience::ToldOfDisruption {
             kind: restoration_kind(change.service),
@@ -211,33 +195,17 @@ pub async fn plan_once(
             .filter(|row| row.office == change.office)
             .map(|row| (row.service, row.state))
             .collect();
-        plans.push((
-            audience_of(&change, &others, now, horizon),
-            Trigger::Change(change),
-        ));
+        plans.push((audience_of(&change, &others, now, horizon), Trigger::Change(change)));
     }
     for incident in incidents {
-        let Some(zone) = offices
-            .office(&incident.office)
-            .map(|office| office.timezone)
-        else {
+        let Some(zone) = offices.office(&incident.office).map(|office| office.timezone) else {
             continue;
         };
         if let Some((slot, window_start, window_end)) =
             status_update_due(config, zone, incident.opened_at, now)
         {
-            let audience = Audience::Bookings {
-                rules: STATUS_UPDATE,
-                window_start,
-                window_end,
-            };
-            plans.push((
-                audience,
-                Trigger::StatusUpdate {
-                    office: incident.office,
-                    slot,
-                },
-            ));
+            let audience = Audience::Bookings { rules: STATUS_UPDATE, window_start, window_end };
+            plans.push((audience, Trigger::StatusUpdate { office: incident.office, slot }));
         }
     }
     let mut planned = Vec::with_capacity(plans.len());
@@ -263,11 +231,9 @@ fn event_plan(
     now: DateTime<Utc>,
 ) -> EventPlan {
     let office = trigger.office();
-    let quiet_until = offices.office(office).and_then(|known| {
-        config
-            .quiet_hours_of(office)
-            .ends_after(now, known.timezone)
-    });
+    let quiet_until = offices
+        .office(office)
+        .and_then(|known| config.quiet_hours_of(office).ends_after(now, known.timezone));
     EventPlan {
         trigger,
         audience,
@@ -289,9 +255,7 @@ pub fn status_update_due(
 ) -> Option<(chrono::NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
     let local = now.with_timezone(&zone.0);
     let today = local.date_naive();
-    if local.time() < config.status_update_time
-        || opened_at.with_timezone(&zone.0).date_naive() >= today
-    {
+    if local.time() < config.status_update_time || opened_at.with_timezone(&zone.0).date_naive() >= today {
         return None;
     }
     let midnight = |day: chrono::NaiveDate| {

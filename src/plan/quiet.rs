@@ -44,10 +44,7 @@ impl QuietHours {
         if time >= self.end {
             day += Duration::days(1);
         }
-        zone.0
-            .from_local_datetime(&day.and_time(self.end))
-            .earliest()
-            .map(|end| end.with_timezone(&Utc))
+        zone.0.from_local_datetime(&day.and_time(self.end)).earliest().map(|end| end.with_timezone(&Utc))
     }
 }
 
@@ -55,28 +52,17 @@ impl FromStr for QuietHours {
     type Err = ParseError;
     fn from_str(input: &str) -> Result<Self, ParseError> {
         let invalid = || {
-            ParseError::new(format!(
-                "{input:?} is not a time window; write HH:MM-HH:MM, e.g. 21:00-07:00"
-            ))
+            ParseError::new(format!("{input:?} is not a time window; write HH:MM-HH:MM, e.g. 21:00-07:00"))
         };
         let (start, end) = input.trim().split_once('-').ok_or_else(invalid)?;
-        let time =
-            |text: &str| NaiveTime::parse_from_str(text.trim(), "%H:%M").map_err(|_| invalid());
-        Ok(QuietHours {
-            start: time(start)?,
-            end: time(end)?,
-        })
+        let time = |text: &str| NaiveTime::parse_from_str(text.trim(), "%H:%M").map_err(|_| invalid());
+        Ok(QuietHours { start: time(start)?, end: time(end)? })
     }
 }
 
 impl fmt::Display for QuietHours {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}-{}",
-            self.start.format("%H:%M"),
-            self.end.format("%H:%M")
-        )
+        write!(f, "{}-{}", self.start.format("%H:%M"), self.end.format("%H:%M"))
     }
 }
 
@@ -88,9 +74,7 @@ impl serde::Serialize for QuietHours {
 
 impl<'de> serde::Deserialize<'de> for QuietHours {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -99,9 +83,7 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
     }
 
     #[test]
@@ -110,25 +92,14 @@ mod tests {
         // 14:30 UTC is 21:30 WIB, 22:30 WITA, 23:30 WIT.
         let now = at("2024-06-20T14:30:00Z");
         let jakarta: TimeZone = "Asia/Jakarta".parse().unwrap();
-        assert_eq!(
-            quiet.ends_after(now, jakarta),
-            Some(at("2024-06-21T00:00:00Z")),
-            "07:00 WIB"
-        );
+        assert_eq!(quiet.ends_after(now, jakarta), Some(at("2024-06-21T00:00:00Z")), "07:00 WIB");
         let jayapura: TimeZone = "Asia/Jayapura".parse().unwrap();
-        assert_eq!(
-            quiet.ends_after(now, jayapura),
-            Some(at("2024-06-20T22:00:00Z")),
-            "07:00 WIT"
-        );
+        assert_eq!(quiet.ends_after(now, jayapura), Some(at("2024-06-20T22:00:00Z")), "07:00 WIT");
         // 13:30 UTC is 20:30 WIB (not quiet) but 22:30 WIT.
         assert_eq!(quiet.ends_after(at("2024-06-20T13:30:00Z"), jakarta), None);
         // 05:00 WITA, after midnight, ends the same morning.
         let makassar: TimeZone = "Asia/Makassar".parse().unwrap();
-        assert_eq!(
-            quiet.ends_after(at("2024-06-20T21:00:00Z"), makassar),
-            Some(at("2024-06-20T23:00:00Z"))
-        );
+        assert_eq!(quiet.ends_after(at("2024-06-20T21:00:00Z"), makassar), Some(at("2024-06-20T23:00:00Z")));
     }
 
     #[test]

@@ -37,13 +37,8 @@ pub enum Part {
 }
 
 impl Part {
-    pub const ALL: [Part; 5] = [
-        Part::Sms,
-        Part::Whatsapp,
-        Part::EmailSubject,
-        Part::EmailText,
-        Part::EmailHtml,
-    ];
+    pub const ALL: [Part; 5] =
+        [Part::Sms, Part::Whatsapp, Part::EmailSubject, Part::EmailText, Part::EmailHtml];
 
     pub fn file_name(self) -> &'static str {
         match self {
@@ -127,44 +122,26 @@ impl Catalogue {
         let mut sources = builtin_sources();
         match std::fs::metadata(dir) {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Err(RenderError::NoOverrideDir {
-                    path: dir.to_owned(),
-                })
+                return Err(RenderError::NoOverrideDir { path: dir.to_owned() })
             }
-            Err(source) => {
-                return Err(RenderError::Io {
-                    path: dir.to_owned(),
-                    source,
-                })
-            }
+            Err(source) => return Err(RenderError::Io { path: dir.to_owned(), source }),
             Ok(_) => {}
         }
         let mut found = Vec::new();
         collect_files(dir, &mut found, &mut Vec::new())?;
         for path in found {
             let relative = path.strip_prefix(dir).unwrap_or(&path);
-            let key = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            let key =
+                relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             if !(key.ends_with(".hbs") || key.ends_with(".toml")) {
                 continue;
             }
             if !sources.contains_key(&key) {
                 return Err(RenderError::UnknownOverride { path });
             }
-            let text = std::fs::read_to_string(&path).map_err(|source| RenderError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            sources.insert(
-                key,
-                Source {
-                    text,
-                    origin: Origin::Override(path),
-                },
-            );
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| RenderError::Io { path: path.clone(), source })?;
+            sources.insert(key, Source { text, origin: Origin::Override(path) });
         }
         Ok(Catalogue::compile(sources))
     }
@@ -184,34 +161,21 @@ impl Catalogue {
                     Ok(spec) => {
                         for (index, (param, line)) in spec.params.iter().enumerate() {
                             let name = param_name(key, index);
-                            if let Err(err) = catalogue.text.register_template_string(&name, param)
-                            {
+                            if let Err(err) = catalogue.text.register_template_string(&name, param) {
                                 let at = err.pos().map(|(l, _)| line + l - 1).or(Some(*line));
-                                catalogue.broken.push(Problem::new(
-                                    &file,
-                                    at,
-                                    err.reason().to_string(),
-                                ));
+                                catalogue.broken.push(Problem::new(&file, at, err.reason().to_string()));
                             }
                         }
                         catalogue.whatsapp.insert(key.clone(), spec);
                     }
-                    Err((line, message)) => {
-                        catalogue.broken.push(Problem::new(file, line, message))
-                    }
+                    Err((line, message)) => catalogue.broken.push(Problem::new(file, line, message)),
                 }
                 continue;
             }
-            let registry = if key.ends_with(".html.hbs") {
-                &mut catalogue.html
-            } else {
-                &mut catalogue.text
-            };
+            let registry = if key.ends_with(".html.hbs") { &mut catalogue.html } else { &mut catalogue.text };
             if let Err(err) = registry.register_template_string(key, &source.text) {
                 let line = err.pos().map(|(line, _)| line);
-                catalogue
-                    .broken
-                    .push(Problem::new(file, line, err.reason().to_string()));
+                catalogue.broken.push(Problem::new(file, line, err.reason().to_string()));
             }
         }
         catalogue.sources = sources;
@@ -265,9 +229,7 @@ impl Catalogue {
         if !registry.has_template(name) {
             return Err(self.unusable(name));
         }
-        registry
-            .render(name, view)
-            .map_err(|err| RenderError::Template(self.problem_from(name, &err, view)))
+        registry.render(name, view).map_err(|err| RenderError::Template(self.problem_from(name, &err, view)))
     }
 
     fn unusable(&self, name: &str) -> RenderError {
@@ -316,10 +278,9 @@ impl Catalogue {
                         Some((_, name)) => {
                             format!("unknown variable `{path}`; did you mean `{name}`?")
                         }
-                        None => format!(
-                            "unknown variable `{path}`; the variables are: {}",
-                            view::ALL.join(", ")
-                        ),
+                        None => {
+                            format!("unknown variable `{path}`; the variables are: {}", view::ALL.join(", "))
+                        }
                     }
                 }
             }
@@ -347,14 +308,10 @@ fn builtin_sources() -> BTreeMap<String, Source> {
     while let Some(dir) = stack.pop() {
         for file in dir.files() {
             let key = file.path().to_string_lossy().replace('\\', "/");
-            if let (true, Some(text)) = (
-                key.ends_with(".hbs") || key.ends_with(".toml"),
-                file.contents_utf8(),
-            ) {
-                let source = Source {
-                    text: text.to_owned(),
-                    origin: Origin::Builtin,
-                };
+            if let (true, Some(text)) =
+                (key.ends_with(".hbs") || key.ends_with(".toml"), file.contents_utf8())
+            {
+                let source = Source { text: text.to_owned(), origin: Origin::Builtin };
                 sources.insert(key, source);
             }
         }
@@ -379,10 +336,8 @@ fn collect_files(
         return Ok(());
     }
     ancestors.push(real);
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(io(dir))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(io(dir))?;
+    let mut entries =
+        std::fs::read_dir(dir).map_err(io(dir))?.collect::<Result<Vec<_>, _>>().map_err(io(dir))?;
     entries.sort_by_key(|entry| entry.path());
     for entry in entries {
         // Hidden: `.git`, editors' lock files (`.#sms.hbs`, often a dangling link) and swap files.

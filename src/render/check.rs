@@ -35,9 +35,7 @@ pub fn check(catalogue: &Catalogue) -> Vec<Problem> {
             for &language in Language::ALL {
                 for &channel in Channel::ALL {
                     let problem = match render(catalogue, kind, channel, language, &context) {
-                        Err(err) => Some(render_problem(
-                            catalogue, kind, channel, language, err, &label,
-                        )),
+                        Err(err) => Some(render_problem(catalogue, kind, channel, language, err, &label)),
                         Ok(rendered) => over_limits(catalogue, kind, language, &rendered, &label),
                     };
                     // A file that does not compile was reported once already.

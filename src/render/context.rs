@@ -19,18 +19,12 @@ pub struct Localized {
 
 impl Localized {
     pub fn new(id: impl Into<String>, en: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            en: Some(en.into()),
-        }
+        Self { id: id.into(), en: Some(en.into()) }
     }
 
     /// Indonesian only.
     pub fn id_only(id: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            en: None,
-        }
+        Self { id: id.into(), en: None }
     }
 
     pub fn get(&self, language: Language) -> &str {
@@ -127,18 +121,8 @@ pub fn short_office_name(name: &str) -> String {
     let Some(rest) = name.trim().strip_prefix("Kantor Imigrasi") else {
         return name.trim().to_owned();
     };
-    const CLASS_WORDS: [&str; 10] = [
-        "Kelas",
-        "I",
-        "II",
-        "III",
-        "Khusus",
-        "TPI",
-        "Non",
-        "Tempat",
-        "Pemeriksaan",
-        "Imigrasi",
-    ];
+    const CLASS_WORDS: [&str; 10] =
+        ["Kelas", "I", "II", "III", "Khusus", "TPI", "Non", "Tempat", "Pemeriksaan", "Imigrasi"];
     let words: Vec<&str> = rest.split_whitespace().collect();
     let place = words
         .iter()
@@ -159,20 +143,11 @@ mod tests {
     #[test]
     fn short_names_drop_the_class() {
         for (full, short) in [
-            (
-                "Kantor Imigrasi Kelas I Tempat Pemeriksaan Imigrasi Soekarno-Hatta",
-                "Kanim Soekarno-Hatta",
-            ),
+            ("Kantor Imigrasi Kelas I Tempat Pemeriksaan Imigrasi Soekarno-Hatta", "Kanim Soekarno-Hatta"),
             ("Kantor Imigrasi Kelas I TPI Palembang", "Kanim Palembang"),
-            (
-                "Kantor Imigrasi Kelas II Non TPI Tangerang",
-                "Kanim Tangerang",
-            ),
+            ("Kantor Imigrasi Kelas II Non TPI Tangerang", "Kanim Tangerang"),
             ("Kantor Imigrasi Kelas III Putussibau", "Kanim Putussibau"),
-            (
-                "Kantor Imigrasi Kelas I Khusus TPI Jakarta Selatan",
-                "Kanim Jakarta Selatan",
-            ),
+            ("Kantor Imigrasi Kelas I Khusus TPI Jakarta Selatan", "Kanim Jakarta Selatan"),
             ("ULP Mal Pelayanan Publik", "ULP Mal Pelayanan Publik"),
         ] {
             assert_eq!(short_office_name(full), short, "{full}");

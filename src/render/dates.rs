@@ -11,9 +11,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::domain::{Language, TimeZone};
 
-const HARI: [&str; 7] = [
-    "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
-];
+const HARI: [&str; 7] = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"];
 const BULAN: [&str; 12] = [
     "Januari",
     "Februari",
@@ -28,9 +26,8 @@ const BULAN: [&str; 12] = [
     "November",
     "Desember",
 ];
-const BULAN_SINGKAT: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
-];
+const BULAN_SINGKAT: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"];
 const HARI_SINGKAT: [&str; 7] = ["Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"];
 
 /// `Senin, 24 Juni 2024 pukul 09.00 WIB` / `Monday 24 June 2024 at 09:00 WIB`.
@@ -79,34 +76,19 @@ mod tests {
     #[test]
     fn indonesian_long_form_in_each_zone() {
         let (instant, wib) = at("2024-06-24 09:00", "Asia/Jakarta");
-        assert_eq!(
-            long(instant, wib, Language::Id),
-            "Senin, 24 Juni 2024 pukul 09.00 WIB"
-        );
+        assert_eq!(long(instant, wib, Language::Id), "Senin, 24 Juni 2024 pukul 09.00 WIB");
         let (instant, wita) = at("2024-06-25 13:30", "Asia/Makassar");
-        assert_eq!(
-            long(instant, wita, Language::Id),
-            "Selasa, 25 Juni 2024 pukul 13.30 WITA"
-        );
+        assert_eq!(long(instant, wita, Language::Id), "Selasa, 25 Juni 2024 pukul 13.30 WITA");
         let (instant, wit) = at("2024-06-30 07:05", "Asia/Jayapura");
-        assert_eq!(
-            long(instant, wit, Language::Id),
-            "Minggu, 30 Juni 2024 pukul 07.05 WIT"
-        );
+        assert_eq!(long(instant, wit, Language::Id), "Minggu, 30 Juni 2024 pukul 07.05 WIT");
     }
 
     #[test]
     fn english_long_form() {
         let (instant, wib) = at("2024-06-24 09:00", "Asia/Pontianak");
-        assert_eq!(
-            long(instant, wib, Language::En),
-            "Monday 24 June 2024 at 09:00 WIB"
-        );
+        assert_eq!(long(instant, wib, Language::En), "Monday 24 June 2024 at 09:00 WIB");
         let (instant, wita) = at("2024-07-01 08:00", "Asia/Makassar");
-        assert_eq!(
-            long(instant, wita, Language::En),
-            "Monday 1 July 2024 at 08:00 WITA"
-        );
+        assert_eq!(long(instant, wita, Language::En), "Monday 1 July 2024 at 08:00 WITA");
     }
 
     #[test]
@@ -114,10 +96,7 @@ mod tests {
         let (instant, _) = at("2024-06-24 23:30", "Asia/Jakarta");
         let wit: TimeZone = "Asia/Jayapura".parse().unwrap();
         // 23:30 WIB is already the next day in Papua.
-        assert_eq!(
-            long(instant, wit, Language::Id),
-            "Selasa, 25 Juni 2024 pukul 01.30 WIT"
-        );
+        assert_eq!(long(instant, wit, Language::Id), "Selasa, 25 Juni 2024 pukul 01.30 WIT");
     }
 
     #[test]

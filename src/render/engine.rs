@@ -45,15 +45,10 @@ impl HelperDef for StrictIf {
         out: &mut dyn Output,
     ) -> HelperResult {
         let name = if self.positive { "if" } else { "unless" };
-        let param = h
-            .param(0)
-            .ok_or(RenderErrorReason::ParamNotFoundForIndex(name, 0))?;
+        let param = h.param(0).ok_or(RenderErrorReason::ParamNotFoundForIndex(name, 0))?;
         if param.is_value_missing() {
             let path = param.relative_path().cloned();
-            let last = path
-                .as_deref()
-                .and_then(|p| p.rsplit(['.', '/']).next())
-                .unwrap_or_default();
+            let last = path.as_deref().and_then(|p| p.rsplit(['.', '/']).next()).unwrap_or_default();
             if !OPTIONAL.contains(&last) {
                 return Err(RenderErrorReason::MissingVariable(path).into());
             }
@@ -84,12 +79,8 @@ mod tests {
         let registry = super::text();
         let data = json!({"office_name": "Kanim Palembang"});
         assert!(registry.render_template("{{office_nmae}}", &data).is_err());
-        assert!(registry
-            .render_template("{{#if office_nmae}}x{{/if}}", &data)
-            .is_err());
-        assert!(registry
-            .render_template("{{#unless office_nmae}}x{{/unless}}", &data)
-            .is_err());
+        assert!(registry.render_template("{{#if office_nmae}}x{{/if}}", &data).is_err());
+        assert!(registry.render_template("{{#unless office_nmae}}x{{/unless}}", &data).is_err());
         // A documented optional variable may be absent.
         let rendered = registry
             .render_template(
@@ -100,10 +91,7 @@ mod tests {
         assert_eq!(rendered, "soon");
         let nested = json!({"bookings": [{"code": "A1"}]});
         let rendered = registry
-            .render_template(
-                "{{#each bookings}}{{code}}{{#if rescheduled_to}}!{{/if}}{{/each}}",
-                &nested,
-            )
+            .render_template("{{#each bookings}}{{code}}{{#if rescheduled_to}}!{{/if}}{{/each}}", &nested)
             .unwrap();
         assert_eq!(rendered, "A1");
     }

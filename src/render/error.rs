@@ -14,16 +14,8 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub(crate) fn new(
-        file: impl Into<String>,
-        line: Option<usize>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            file: file.into(),
-            line,
-            message: message.into(),
-        }
+    pub(crate) fn new(file: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
+        Self { file: file.into(), line, message: message.into() }
     }
 }
 

@@ -28,9 +28,6 @@ mod tests {
             assert_eq!(kind.as_str().parse::<NoticeKind>().unwrap(), *kind);
         }
         let err = "postponed".parse::<NoticeKind>().unwrap_err().to_string();
-        assert!(
-            err.contains("appointment_postponed, appointment_unchanged"),
-            "{err}"
-        );
+        assert!(err.contains("appointment_postponed, appointment_unchanged"), "{err}");
     }
 }

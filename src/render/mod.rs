@@ -49,8 +49,7 @@ use serde_json::Value;
 pub use catalogue::{expected_files, file_key, layout_key, Catalogue, Origin, Part};
 pub use check::{check, SMS_SEGMENT_BUDGET};
 pub use context::{
-    short_office_name, BookingLine, BroadcastText, Localized, NoticeContext, OfficeContact,
-    PickupHours,
+    short_office_name, BookingLine, BroadcastText, Localized, NoticeContext, OfficeContact, PickupHours,
 };
 pub use dates::{long as format_long_date, short as format_short_date};
 pub use error::{Problem, RenderError};
@@ -225,8 +224,7 @@ pub fn render(
             }
             let params = (0..spec.params.len())
                 .map(|index| {
-                    let value =
-                        catalogue.render_text(&catalogue::param_name(&key, index), &view)?;
+                    let value = catalogue.render_text(&catalogue::param_name(&key, index), &view)?;
                     Ok(value.trim().to_owned())
                 })
                 .collect::<Result<Vec<_>, RenderError>>()?;
@@ -234,11 +232,7 @@ pub fn render(
             // The same rules `check` applies to the samples, applied to every real message:
             // Meta would refuse it anyway, later and with a less useful error.
             if let Some((line, message)) = whatsapp::message_problem(spec, &params, &text) {
-                return Err(RenderError::Unsendable(Problem::new(
-                    catalogue.display(&key),
-                    line,
-                    message,
-                )));
+                return Err(RenderError::Unsendable(Problem::new(catalogue.display(&key), line, message)));
             }
             Ok(Rendered::Whatsapp(WhatsappMessage {
                 template: spec.name.clone(),
@@ -248,22 +242,17 @@ pub fn render(
             }))
         }
         Channel::Email => {
-            let subject =
-                catalogue.render_text(&file_key(language, kind, Part::EmailSubject), &view)?;
+            let subject = catalogue.render_text(&file_key(language, kind, Part::EmailSubject), &view)?;
             // A header: one line, whatever the template's line breaks.
             let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
-            let text_body =
-                catalogue.render_text(&file_key(language, kind, Part::EmailText), &view)?;
-            let html_body =
-                catalogue.render_html(&file_key(language, kind, Part::EmailHtml), &view)?;
+            let text_body = catalogue.render_text(&file_key(language, kind, Part::EmailText), &view)?;
+            let html_body = catalogue.render_html(&file_key(language, kind, Part::EmailHtml), &view)?;
             let text = catalogue.render_text(
                 &layout_key(language, false),
                 &with_content(&view, &subject, text_body.trim()),
             )?;
-            let html = catalogue.render_html(
-                &layout_key(language, true),
-                &with_content(&view, &subject, html_body.trim()),
-            )?;
+            let html = catalogue
+                .render_html(&layout_key(language, true), &with_content(&view, &subject, html_body.trim()))?;
             Ok(Rendered::Email(EmailMessage {
                 subject,
                 text: text.trim().to_owned() + "\n",

@@ -27,11 +27,7 @@ pub fn preview(
     language: Language,
 ) -> Result<Preview, RenderError> {
     let rendered = render(catalogue, kind, channel, language, &samples::context(kind))?;
-    Ok(Preview {
-        kind,
-        language,
-        rendered,
-    })
+    Ok(Preview { kind, language, rendered })
 }
 
 impl fmt::Display for Preview {
@@ -48,11 +44,7 @@ impl fmt::Display for Preview {
                 writeln!(f, "{}", sms.text)
             }
             Rendered::Whatsapp(wa) => {
-                writeln!(
-                    f,
-                    "{kind} · WhatsApp · template {} · language {}",
-                    wa.template, wa.language
-                )?;
+                writeln!(f, "{kind} · WhatsApp · template {} · language {}", wa.template, wa.language)?;
                 for (index, param) in wa.params.iter().enumerate() {
                     writeln!(f, "  {{{{{}}}}} = {param}", index + 1)?;
                 }

@@ -7,8 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::context::{
-    short_office_name, BookingLine, BroadcastText, Localized, NoticeContext, OfficeContact,
-    PickupHours,
+    short_office_name, BookingLine, BroadcastText, Localized, NoticeContext, OfficeContact, PickupHours,
 };
 use super::kind::NoticeKind;
 use crate::domain::{parse_local_datetime, Product, Service, Stage, TimeZone};
@@ -17,10 +16,7 @@ use crate::domain::{parse_local_datetime, Product, Service, Stage, TimeZone};
 pub fn context(kind: NoticeKind) -> NoticeContext {
     let mut context = full(soekarno_hatta());
     context.service = services(kind).first().copied();
-    if matches!(
-        kind,
-        NoticeKind::AppointmentPostponed | NoticeKind::ServiceRestored
-    ) {
+    if matches!(kind, NoticeKind::AppointmentPostponed | NoticeKind::ServiceRestored) {
         context.bookings[0].rescheduled_to = Some(at("2024-07-01 09:00", jakarta()));
     }
     concerned_only(context)
@@ -30,11 +26,8 @@ pub fn context(kind: NoticeKind) -> NoticeContext {
 pub fn variants(kind: NoticeKind) -> Vec<(String, NoticeContext)> {
     let mut out = Vec::new();
     let services = services(kind);
-    let service_list: Vec<Option<Service>> = if services.is_empty() {
-        vec![None]
-    } else {
-        services.iter().copied().map(Some).collect()
-    };
+    let service_list: Vec<Option<Service>> =
+        if services.is_empty() { vec![None] } else { services.iter().copied().map(Some).collect() };
     for service in service_list {
         let name = service.map_or_else(String::new, |s| format!(", service {s}"));
         let mut long = full(soekarno_hatta());
@@ -42,10 +35,7 @@ pub fn variants(kind: NoticeKind) -> Vec<(String, NoticeContext)> {
         out.push((format!("two bookings, all facts{name}"), long.clone()));
         let mut mixed = long.clone();
         mixed.bookings[1].stage = Stage::Printing;
-        out.push((
-            format!("one booked, one past the interview{name}"),
-            mixed.clone(),
-        ));
+        out.push((format!("one booked, one past the interview{name}"), mixed.clone()));
         mixed.bookings[0].stage = Stage::Attended;
         out.push((format!("two past the interview{name}"), mixed));
         let mut four = with_four_bookings(long.clone());
@@ -56,19 +46,14 @@ pub fn variants(kind: NoticeKind) -> Vec<(String, NoticeContext)> {
         for booking in &mut long.bookings {
             booking.rescheduled_to = Some(at("2024-07-01 09:00", jakarta()));
         }
-        out.push((
-            format!("two bookings, both rescheduled{name}"),
-            long.clone(),
-        ));
+        out.push((format!("two bookings, both rescheduled{name}"), long.clone()));
         let four = with_four_bookings(long);
         out.push((format!("four bookings, all rescheduled{name}"), four));
         let mut lean = lean(kind, nunukan());
         lean.service = service;
         out.push((format!("one booking, no optional facts{name}"), lean));
     }
-    out.into_iter()
-        .map(|(label, context)| (label, concerned_only(context)))
-        .collect()
+    out.into_iter().map(|(label, context)| (label, concerned_only(context))).collect()
 }
 
 /// The bookings as the planner would choose them for the context's service: an e-passport
@@ -170,10 +155,7 @@ fn full(office: OfficeContact) -> NoticeContext {
         )),
         expected_restoration: Some(at("2024-06-27 08:00", zone)),
         pickup: Some(PickupHours {
-            hours: Localized::new(
-                "Senin-Jumat 08.00-15.00 WIB",
-                "Monday to Friday 08:00-15:00 WIB",
-            ),
+            hours: Localized::new("Senin-Jumat 08.00-15.00 WIB", "Monday to Friday 08:00-15:00 WIB"),
             extra_days: Some(Localized::new(
                 "Sabtu-Minggu 29-30 Juni 08.00-12.00 WIB",
                 "Saturday-Sunday 29-30 June 08:00-12:00 WIB",
@@ -193,9 +175,7 @@ fn full(office: OfficeContact) -> NoticeContext {
             "Reply STOP to stop these messages.",
         ),
         unsubscribe_url: Some(
-            "https://kabar.imigrasi.go.id/berhenti/8f3a1c7e2b9d4f60"
-                .parse()
-                .expect("a valid URL"),
+            "https://kabar.imigrasi.go.id/berhenti/8f3a1c7e2b9d4f60".parse().expect("a valid URL"),
         ),
     }
 }
@@ -206,17 +186,12 @@ fn with_four_bookings(mut context: NoticeContext) -> NoticeContext {
         .bookings
         .iter()
         .zip(["MP2406SHX7K29QC", "MP2406SHX7K29QD"])
-        .zip([
-            "Fatimah Azzahra Ramadhani Putri",
-            "Abdurrahman Hafizh Ramadhan Saputra",
-        ])
+        .zip(["Fatimah Azzahra Ramadhani Putri", "Abdurrahman Hafizh Ramadhan Saputra"])
         .map(|((booking, code), holder)| BookingLine {
             code: code.parse().expect("a valid code"),
             holder_name: holder.to_owned(),
             appointment_at: booking.appointment_at + chrono::Duration::minutes(60),
-            rescheduled_to: booking
-                .rescheduled_to
-                .map(|at| at + chrono::Duration::minutes(60)),
+            rescheduled_to: booking.rescheduled_to.map(|at| at + chrono::Duration::minutes(60)),
             ..booking.clone()
         })
         .collect();
@@ -231,10 +206,7 @@ fn lean(kind: NoticeKind, office: OfficeContact) -> NoticeContext {
     context.reason = None;
     context.expected_restoration = None;
     context.pickup = Some(PickupHours {
-        hours: Localized::new(
-            "Senin-Jumat 08.00-15.00 WITA",
-            "Monday to Friday 08:00-15:00 WITA",
-        ),
+        hours: Localized::new("Senin-Jumat 08.00-15.00 WITA", "Monday to Friday 08:00-15:00 WITA"),
         extra_days: None,
     });
     if kind != NoticeKind::ReadyForPickup {

@@ -82,8 +82,7 @@ fn replacement(c: char) -> Option<&'static str> {
     Some(match c {
         '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' => "'",
         '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '«' | '»' => "\"",
-        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}'
-        | '\u{2212}' => "-",
+        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}' | '\u{2212}' => "-",
         '\u{00A0}' | '\u{2002}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => " ",
         '\u{2026}' => "...",
         '\u{2022}' => "-",
@@ -115,12 +114,7 @@ pub fn segment(text: &str) -> Segmentation {
     let (encoding, costs, single, multi): (_, Vec<usize>, _, _) =
         match text.chars().map(septets).collect::<Option<Vec<_>>>() {
             Some(costs) => (Encoding::Gsm7, costs, GSM7_SINGLE, GSM7_MULTI),
-            None => (
-                Encoding::Ucs2,
-                text.chars().map(char::len_utf16).collect(),
-                UCS2_SINGLE,
-                UCS2_MULTI,
-            ),
+            None => (Encoding::Ucs2, text.chars().map(char::len_utf16).collect(), UCS2_SINGLE, UCS2_MULTI),
         };
     let units = costs.iter().sum();
     let segments = if units == 0 {
@@ -140,12 +134,7 @@ pub fn segment(text: &str) -> Segmentation {
         }
         segments
     };
-    Segmentation {
-        encoding,
-        segments,
-        units,
-        characters,
-    }
+    Segmentation { encoding, segments, units, characters }
 }
 
 #[cfg(test)]

@@ -60,16 +60,10 @@ pub fn build(context: &NoticeContext, language: Language, channel: Channel) -> V
         })
         .collect();
     let codes: Vec<&str> = context.bookings.iter().map(|b| b.code.as_str()).collect();
-    let (awaiting, interviewed): (Vec<_>, Vec<_>) = context
-        .bookings
-        .iter()
-        .partition(|b| awaiting_appointment(b.stage));
+    let (awaiting, interviewed): (Vec<_>, Vec<_>) =
+        context.bookings.iter().partition(|b| awaiting_appointment(b.stage));
     let join = |bookings: Vec<&super::context::BookingLine>| {
-        bookings
-            .iter()
-            .map(|b| b.code.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        bookings.iter().map(|b| b.code.as_str()).collect::<Vec<_>>().join(", ")
     };
 
     let mut view = Map::new();
@@ -117,14 +111,8 @@ pub fn build(context: &NoticeContext, language: Language, channel: Channel) -> V
         set("reason", reason.get(language).into());
     }
     if let Some(at) = context.expected_restoration {
-        set(
-            "expected_restoration",
-            dates::long(at, zone, language).into(),
-        );
-        set(
-            "expected_restoration_short",
-            dates::short(at, zone, language).into(),
-        );
+        set("expected_restoration", dates::long(at, zone, language).into());
+        set("expected_restoration_short", dates::short(at, zone, language).into());
     }
     if let Some(pickup) = &context.pickup {
         set("pickup_hours", pickup.hours.get(language).into());
@@ -291,10 +279,7 @@ mod tests {
         let listed: BTreeSet<String> = ALL.iter().map(|s| s.to_string()).collect();
         assert_eq!(seen, listed);
         for optional in OPTIONAL {
-            assert!(
-                ALL.iter().any(|name| name.ends_with(optional)),
-                "{optional}"
-            );
+            assert!(ALL.iter().any(|name| name.ends_with(optional)), "{optional}");
         }
     }
 }

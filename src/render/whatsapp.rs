@@ -39,10 +39,7 @@ struct SpecFile {
 pub(crate) fn parse(source: &str) -> Result<WhatsappSpec, (Option<usize>, String)> {
     let file: SpecFile = toml::from_str(source).map_err(|err| {
         let line = err.span().map(|span| line_of(source, span.start));
-        (
-            line,
-            format!("not a valid WhatsApp template file: {}", err.message()),
-        )
+        (line, format!("not a valid WhatsApp template file: {}", err.message()))
     })?;
     Ok(WhatsappSpec {
         name: file.name,
@@ -74,10 +71,7 @@ fn line_of(source: &str, offset: usize) -> usize {
 pub(crate) fn lint(spec: &WhatsappSpec) -> Vec<(usize, String)> {
     let mut problems = Vec::new();
     let valid_name = !spec.name.is_empty()
-        && spec
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && spec.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !valid_name {
         problems.push((
             1,
@@ -96,11 +90,7 @@ pub(crate) fn lint(spec: &WhatsappSpec) -> Vec<(usize, String)> {
             format!(
                 "the body has placeholders {{{{{}}}}} but {} parameter(s) are listed; \
                  WhatsApp needs {{{{1}}}}..{{{{n}}}} with one parameter each, in order",
-                distinct
-                    .iter()
-                    .map(usize::to_string)
-                    .collect::<Vec<_>>()
-                    .join("}}, {{"),
+                distinct.iter().map(usize::to_string).collect::<Vec<_>>().join("}}, {{"),
                 spec.params.len()
             ),
         ));
@@ -108,19 +98,10 @@ pub(crate) fn lint(spec: &WhatsappSpec) -> Vec<(usize, String)> {
     let trimmed = spec.body.trim();
     let marks: Vec<_> = placeholders(trimmed).collect();
     if marks.first().is_some_and(|&(start, _, _)| start == 0) {
-        problems.push((
-            spec.body_line,
-            "the body must not start with a placeholder".into(),
-        ));
+        problems.push((spec.body_line, "the body must not start with a placeholder".into()));
     }
-    if marks
-        .last()
-        .is_some_and(|&(_, _, end)| end == trimmed.len())
-    {
-        problems.push((
-            spec.body_line,
-            "the body must not end with a placeholder".into(),
-        ));
+    if marks.last().is_some_and(|&(_, _, end)| end == trimmed.len()) {
+        problems.push((spec.body_line, "the body must not end with a placeholder".into()));
     }
     problems
 }

@@ -35,10 +35,7 @@ impl FromStr for Target {
         if let Some(region) = text.strip_prefix("region:") {
             return Ok(Target::Region(region.trim().to_owned()));
         }
-        text.split(',')
-            .map(str::parse)
-            .collect::<Result<Vec<_>, _>>()
-            .map(Target::Offices)
+        text.split(',').map(str::parse).collect::<Result<Vec<_>, _>>().map(Target::Offices)
     }
 }
 
@@ -64,9 +61,7 @@ pub enum StateError {
     EmptyRegion(String),
     #[error("no offices in the database; import them first with `kabar import offices data/offices.csv`")]
     NoOffices,
-    #[error(
-        "office {0} has no border checkpoint (it is not a TPI office), so it has no {1} service"
-    )]
+    #[error("office {0} has no border checkpoint (it is not a TPI office), so it has no {1} service")]
     NoCheckpoint(OfficeCode, Service),
     #[error("a reason is required when a service becomes {0}; say what happened with --reason")]
     ReasonRequired(ServiceState),
@@ -88,24 +83,14 @@ pub fn resolve_target(
     // Broad targets quietly skip offices without the service; a named office must have it.
     let has_service = |tpi: bool| tpi || !service.needs_checkpoint();
     match target {
-        Target::All => Ok(offices
-            .offices()
-            .filter(|o| has_service(o.tpi))
-            .map(|o| o.code.clone())
-            .collect()),
+        Target::All => Ok(offices.offices().filter(|o| has_service(o.tpi)).map(|o| o.code.clone()).collect()),
         Target::Region(region) => {
-            let in_region: Vec<_> = offices
-                .offices()
-                .filter(|o| o.region.eq_ignore_ascii_case(region))
-                .collect();
+            let in_region: Vec<_> =
+                offices.offices().filter(|o| o.region.eq_ignore_ascii_case(region)).collect();
             if in_region.is_empty() {
                 return Err(StateError::EmptyRegion(region.clone()));
             }
-            Ok(in_region
-                .into_iter()
-                .filter(|o| has_service(o.tpi))
-                .map(|o| o.code.clone())
-                .collect())
+            Ok(in_region.into_iter().filter(|o| has_service(o.tpi)).map(|o| o.code.clone()).collect())
         }
         Target::Offices(codes) => codes
             .iter()
@@ -121,15 +106,8 @@ pub fn resolve_target(
 }
 
 /// Validates a change and records it for every office it targets, in one transaction.
-pub async fn set_state(
-    store: &Store,
-    change: &StateChange,
-) -> Result<Vec<AppliedChange>, StateError> {
-    let reason = change
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|reason| !reason.is_empty());
+pub async fn set_state(store: &Store, change: &StateChange) -> Result<Vec<AppliedChange>, StateError> {
+    let reason = change.reason.as_deref().map(str::trim).filter(|reason| !reason.is_empty());
     if reason.is_none() && change.state != ServiceState::Operational {
         return Err(StateError::ReasonRequired(change.state));
     }
@@ -171,13 +149,8 @@ mod tests {
             "region:Sumatera Selatan".parse::<Target>().unwrap(),
             Target::Region("Sumatera Selatan".into())
         );
-        let Target::Offices(codes) = "plg,GTO".parse::<Target>().unwrap() else {
-            panic!("not a list")
-        };
-        assert_eq!(
-            codes.iter().map(OfficeCode::as_str).collect::<Vec<_>>(),
-            ["PLG", "GTO"]
-        );
+        let Target::Offices(codes) = "plg,GTO".parse::<Target>().unwrap() else { panic!("not a list") };
+        assert_eq!(codes.iter().map(OfficeCode::as_str).collect::<Vec<_>>(), ["PLG", "GTO"]);
         assert!("PLG,,GTO".parse::<Target>().is_err());
     }
 }

@@ -65,15 +65,8 @@ fn values_list(
 ) -> String {
     let mut sql = String::new();
     for row in 0..rows {
-        let names: Vec<String> = (1..=columns)
-            .map(|c| placeholder(row * columns + c))
-            .collect();
-        let _ = write!(
-            sql,
-            "{}({})",
-            if row == 0 { "" } else { ", " },
-            template(&names)
-        );
+        let names: Vec<String> = (1..=columns).map(|c| placeholder(row * columns + c)).collect();
+        let _ = write!(sql, "{}({})", if row == 0 { "" } else { ", " }, template(&names));
     }
     sql
 }
@@ -98,12 +91,7 @@ fn upsert_applicants_sql(rows: usize, placeholder: fn(usize) -> String) -> Strin
 
 fn upsert_bookings_sql(rows: usize, placeholder: fn(usize) -> String) -> String {
     let values = values_list(rows, 11, placeholder, |p| {
-        format!(
-            "{}, (SELECT id FROM applicants WHERE mobile = {}), {}",
-            p[0],
-            p[1],
-            p[2..].join(", ")
-        )
+        format!("{}, (SELECT id FROM applicants WHERE mobile = {}), {}", p[0], p[1], p[2..].join(", "))
     });
     format!(
         "INSERT INTO bookings (code, applicant_id, office_code, unit_code, holder_name, appointment_at,
@@ -177,21 +165,13 @@ fn placeholder_of<P: WritePool>(_: &P) -> fn(usize) -> String {
 
 /// The WhatsApp number as stored: `NULL` when it is the mobile number.
 fn stored_whatsapp(applicant: &Applicant) -> Option<&str> {
-    applicant
-        .whatsapp
-        .as_ref()
-        .filter(|number| **number != applicant.mobile)
-        .map(Msisdn::e164)
+    applicant.whatsapp.as_ref().filter(|number| **number != applicant.mobile).map(Msisdn::e164)
 }
 
 impl Store {
     /// Inserts or updates a batch of bookings and their applicants in one transaction. Returns how
     /// many booking rows were written (inserted or changed); unchanged rows are not touched.
-    pub async fn upsert_bookings(
-        &self,
-        batch: &[Booking],
-        at: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+    pub async fn upsert_bookings(&self, batch: &[Booking], at: DateTime<Utc>) -> Result<u64, StoreError> {
         let applicants = distinct_applicants(batch);
         let bookings = distinct_bookings(batch);
         let at = epoch(at);
@@ -266,19 +246,8 @@ impl Store {
 
     /// One booking with its applicant, by code.
     pub async fn booking(&self, code: &BookingCode) -> Result<Option<BookingRecord>, StoreError> {
-        type Row = (
-            i64,
-            i64,
-            String,
-            String,
-            Option<String>,
-            String,
-            i64,
-            String,
-            bool,
-            String,
-            Option<String>,
-        );
+        type Row =
+            (i64, i64, String, String, Option<String>, String, i64, String, bool, String, Option<String>);
         let row: Option<Row> = on_reader!(self, pool => {
             sqlx::query_as(
                 "SELECT id, applicant_id, code, office_code, unit_code, holder_name, appointment_at,
@@ -312,9 +281,7 @@ impl Store {
         let booking = Booking {
             code: parse_stored("bookings.code", &code)?,
             office: parse_stored("bookings.office_code", &office)?,
-            unit: unit
-                .map(|unit| parse_stored("bookings.unit_code", &unit))
-                .transpose()?,
+            unit: unit.map(|unit| parse_stored("bookings.unit_code", &unit)).transpose()?,
             holder_name,
             applicant: applicant.applicant,
             appointment_at: from_epoch(appointment_at)?,
@@ -325,11 +292,7 @@ impl Store {
                 .map(|date| parse_stored::<NaiveDate>("bookings.applied_on", &date))
                 .transpose()?,
         };
-        Ok(Some(BookingRecord {
-            id,
-            applicant_id,
-            booking,
-        }))
+        Ok(Some(BookingRecord { id, applicant_id, booking }))
     }
 
     /// Opts a mobile number out of (or back into) one channel. Returns false for an unknown number.
@@ -366,17 +329,7 @@ impl Store {
     }
 
     async fn applicant_by_id(&self, id: i64) -> Result<Option<ApplicantRecord>, StoreError> {
-        type Row = (
-            i64,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            bool,
-            bool,
-            bool,
-        );
+        type Row = (i64, String, String, Option<String>, Option<String>, Option<String>, bool, bool, bool);
         let row: Option<Row> = on_reader!(self, pool => {
             sqlx::query_as(
                 "SELECT id, mobile, name, email, whatsapp, language,
@@ -404,21 +357,11 @@ impl Store {
         let applicant = Applicant {
             name,
             mobile: Msisdn::from_trusted(mobile),
-            email: email
-                .map(|email| parse_stored("applicants.email", &email))
-                .transpose()?,
+            email: email.map(|email| parse_stored("applicants.email", &email)).transpose()?,
             whatsapp: whatsapp.map(Msisdn::from_trusted),
-            language: language
-                .map(|language| parse_stored("applicants.language", &language))
-                .transpose()?,
+            language: language.map(|language| parse_stored("applicants.language", &language)).transpose()?,
         };
-        Ok(Some(ApplicantRecord {
-            id,
-            applicant,
-            whatsapp_opted_out,
-            sms_opted_out,
-            email_opted_out,
-        }))
+        Ok(Some(ApplicantRecord { id, applicant, whatsapp_opted_out, sms_opted_out, email_opted_out }))
     }
 }
 
@@ -430,12 +373,7 @@ mod tests {
     fn values_lists_number_parameters_row_by_row() {
         let numbered = values_list(2, 2, |n| format!("${n}"), |p| p.join(", "));
         assert_eq!(numbered, "($1, $2), ($3, $4)");
-        let positional = values_list(
-            2,
-            2,
-            |_| "?".into(),
-            |p| format!("{}, lower({})", p[0], p[1]),
-        );
+        let positional = values_list(2, 2, |_| "?".into(), |p| format!("{}, lower({})", p[0], p[1]));
         assert_eq!(positional, "(?, lower(?)), (?, lower(?))");
     }
 }

@@ -30,9 +30,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use offices::OfficeDirectory;
-pub use plan::{
-    Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger,
-};
+pub use plan::{Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger};
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 
@@ -71,10 +69,7 @@ pub struct Store {
 
 #[derive(Clone)]
 enum Db {
-    Sqlite {
-        writer: SqlitePool,
-        reader: SqlitePool,
-    },
+    Sqlite { writer: SqlitePool, reader: SqlitePool },
     Postgres(PgPool),
 }
 
@@ -157,10 +152,7 @@ impl Store {
 
     /// Opens the database without migrating it.
     pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
-        let connect_error = |source| StoreError::Connect {
-            url: url.to_string(),
-            source,
-        };
+        let connect_error = |source| StoreError::Connect { url: url.to_string(), source };
         let db = match url {
             DatabaseUrl::Sqlite(path) => {
                 let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
@@ -254,7 +246,5 @@ pub(crate) fn parse_stored<T: FromStr>(column: &str, value: &str) -> Result<T, S
 where
     T::Err: std::fmt::Display,
 {
-    value
-        .parse()
-        .map_err(|err| StoreError::Corrupt(format!("column {column}: {err}")))
+    value.parse().map_err(|err| StoreError::Corrupt(format!("column {column}: {err}")))
 }

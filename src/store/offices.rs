@@ -2,9 +2,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{
-    epoch, on_reader, on_writer, parse_stored, Store, StoreError, UpsertCounts, WritePool,
-};
+use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, UpsertCounts, WritePool};
 use crate::domain::{Office, OfficeCode, Unit};
 
 /// Every office and unit, loaded once: there are a few hundred at most.
@@ -58,8 +56,7 @@ const UPSERT_UNIT: &str = "
     WHERE units.office_code IS DISTINCT FROM excluded.office_code
        OR units.name IS DISTINCT FROM excluded.name";
 
-const COUNT_OFFICES_AND_UNITS: &str =
-    "SELECT (SELECT COUNT(*) FROM offices) + (SELECT COUNT(*) FROM units)";
+const COUNT_OFFICES_AND_UNITS: &str = "SELECT (SELECT COUNT(*) FROM offices) + (SELECT COUNT(*) FROM units)";
 
 impl Store {
     /// Inserts or updates offices and then units, in one transaction; unchanged rows are not

@@ -38,15 +38,7 @@ pub struct BoardRow {
     pub changed_at: DateTime<Utc>,
 }
 
-type StateRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<i64>,
-    String,
-    i64,
-);
+type StateRow = (String, String, String, Option<String>, Option<i64>, String, i64);
 
 fn board_row(
     (office, service, state, reason, expected_at, actor, changed_at): StateRow,
@@ -141,10 +133,7 @@ impl Store {
 
     /// The recorded state of every (office, service) that has ever changed, optionally for one
     /// office; a pair that is absent has always been operational.
-    pub async fn service_board(
-        &self,
-        office: Option<&OfficeCode>,
-    ) -> Result<Vec<BoardRow>, StoreError> {
+    pub async fn service_board(&self, office: Option<&OfficeCode>) -> Result<Vec<BoardRow>, StoreError> {
         let rows: Vec<StateRow> = on_reader!(self, pool => {
             sqlx::query_as(
                 "SELECT office_code, service, state, reason, expected_at, actor, changed_at
@@ -160,11 +149,7 @@ impl Store {
     }
 
     /// The most recent changes of one office, newest first.
-    pub async fn state_history(
-        &self,
-        office: &OfficeCode,
-        limit: u32,
-    ) -> Result<Vec<BoardRow>, StoreError> {
+    pub async fn state_history(&self, office: &OfficeCode, limit: u32) -> Result<Vec<BoardRow>, StoreError> {
         let rows: Vec<StateRow> = on_reader!(self, pool => {
             sqlx::query_as(
                 "SELECT office_code, service, to_state, reason, expected_at, actor, changed_at

@@ -22,17 +22,16 @@ impl FromStr for DatabaseUrl {
         let text = input.trim();
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             let url = url::Url::parse(text).map_err(|err| {
-                DatabaseUrlError(format!("not a valid PostgreSQL URL ({err}); expected postgres://user@host:5432/database"))
+                DatabaseUrlError(format!(
+                    "not a valid PostgreSQL URL ({err}); expected postgres://user@host:5432/database"
+                ))
             })?;
             if url.host_str().is_none_or(str::is_empty) {
                 return Err(DatabaseUrlError("the PostgreSQL URL has no host".into()));
             }
             return Ok(DatabaseUrl::Postgres(url));
         }
-        let path = text
-            .strip_prefix("sqlite://")
-            .or_else(|| text.strip_prefix("sqlite:"))
-            .unwrap_or(text);
+        let path = text.strip_prefix("sqlite://").or_else(|| text.strip_prefix("sqlite:")).unwrap_or(text);
         let path = path.split('?').next().unwrap_or_default();
         if path.is_empty() {
             return Err(DatabaseUrlError(
@@ -95,41 +94,22 @@ mod tests {
 
     #[test]
     fn sqlite_paths_in_every_spelling() {
-        for text in [
-            "kabar.db",
-            "sqlite:kabar.db",
-            "sqlite://kabar.db",
-            "sqlite://kabar.db?mode=rwc",
-        ] {
-            assert_eq!(
-                text.parse::<DatabaseUrl>().unwrap(),
-                DatabaseUrl::Sqlite("kabar.db".into())
-            );
+        for text in ["kabar.db", "sqlite:kabar.db", "sqlite://kabar.db", "sqlite://kabar.db?mode=rwc"] {
+            assert_eq!(text.parse::<DatabaseUrl>().unwrap(), DatabaseUrl::Sqlite("kabar.db".into()));
         }
     }
 
     #[test]
     fn postgres_passwords_are_never_shown() {
-        let url: DatabaseUrl = "postgres://kabar:s3cret@db.example:5432/kabar"
-            .parse()
-            .unwrap();
-        assert_eq!(
-            url.to_string(),
-            "postgres://kabar:********@db.example:5432/kabar"
-        );
+        let url: DatabaseUrl = "postgres://kabar:s3cret@db.example:5432/kabar".parse().unwrap();
+        assert_eq!(url.to_string(), "postgres://kabar:********@db.example:5432/kabar");
         assert!(!format!("{url:?}").contains("s3cret"));
     }
 
     #[test]
     fn unknown_schemes_are_refused() {
-        let err = "mysql://root@localhost/kabar"
-            .parse::<DatabaseUrl>()
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("unsupported database URL scheme \"mysql\""),
-            "{err}"
-        );
+        let err = "mysql://root@localhost/kabar".parse::<DatabaseUrl>().unwrap_err();
+        assert!(err.to_string().contains("unsupported database URL scheme \"mysql\""), "{err}");
         assert!("".parse::<DatabaseUrl>().is_err());
     }
 }

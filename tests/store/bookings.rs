@@ -1,8 +1,6 @@
 use kabar::domain::{BookingCode, Language, Msisdn, Product, Stage};
 
-use crate::fixtures::{
-    bookings_csv, csv_file, import_bookings, import_offices, problems, BOOKING_HEADER,
-};
+use crate::fixtures::{bookings_csv, csv_file, import_bookings, import_offices, problems, BOOKING_HEADER};
 use crate::harness::TestStore;
 
 const TWO_BOOKINGS_ONE_PHONE: &str = "\
@@ -16,10 +14,7 @@ async fn imports_bookings_and_matches_applicants_by_phone(db: &TestStore) {
     let file = bookings_csv(TWO_BOOKINGS_ONE_PHONE);
     let report = import_bookings(&db.store, &file, false).await;
     assert!(report.is_clean(), "{report}");
-    assert_eq!(
-        (report.rows, report.counts.inserted, report.counts.updated),
-        (3, 3, 0)
-    );
+    assert_eq!((report.rows, report.counts.inserted, report.counts.updated), (3, 3, 0));
     assert_eq!(db.store.count_bookings().await.unwrap(), 3);
     assert_eq!(
         db.store.count_applicants().await.unwrap(),
@@ -27,81 +22,31 @@ async fn imports_bookings_and_matches_applicants_by_phone(db: &TestStore) {
         "two spellings of one number are one applicant"
     );
 
-    let first = db
-        .store
-        .booking(&"MP-0001".parse::<BookingCode>().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let second = db
-        .store
-        .booking(&"mp-0002".parse::<BookingCode>().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let first = db.store.booking(&"MP-0001".parse::<BookingCode>().unwrap()).await.unwrap().unwrap();
+    let second = db.store.booking(&"mp-0002".parse::<BookingCode>().unwrap()).await.unwrap().unwrap();
     assert_eq!(first.applicant_id, second.applicant_id);
-    assert_eq!(
-        first.booking.unit.as_ref().map(|unit| unit.as_str()),
-        Some("PLG-MPP")
-    );
-    assert_eq!(
-        first.booking.appointment_at.to_rfc3339(),
-        "2024-06-24T02:00:00+00:00",
-        "09:00 WIB"
-    );
+    assert_eq!(first.booking.unit.as_ref().map(|unit| unit.as_str()), Some("PLG-MPP"));
+    assert_eq!(first.booking.appointment_at.to_rfc3339(), "2024-06-24T02:00:00+00:00", "09:00 WIB");
     assert_eq!(second.booking.holder_name, "Siti Santoso");
     assert!(second.booking.express);
     assert_eq!(second.booking.product, Product::Epassport);
     // The contact keeps the email an earlier row gave even though this row left it empty.
     assert_eq!(
-        second
-            .booking
-            .applicant
-            .email
-            .as_ref()
-            .map(|email| email.as_str()),
+        second.booking.applicant.email.as_ref().map(|email| email.as_str()),
         Some("budi@example.co.id")
     );
 
-    let third = db
-        .store
-        .booking(&"MP-0003".parse::<BookingCode>().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        third.booking.appointment_at.to_rfc3339(),
-        "2024-06-25T02:00:00+00:00",
-        "10:00 WITA"
-    );
+    let third = db.store.booking(&"MP-0003".parse::<BookingCode>().unwrap()).await.unwrap().unwrap();
+    assert_eq!(third.booking.appointment_at.to_rfc3339(), "2024-06-25T02:00:00+00:00", "10:00 WITA");
     assert_eq!(third.booking.stage, Stage::Printing);
-    assert_eq!(
-        third
-            .booking
-            .applied_on
-            .map(|date| date.to_string())
-            .as_deref(),
-        Some("2024-06-11")
-    );
+    assert_eq!(third.booking.applied_on.map(|date| date.to_string()).as_deref(), Some("2024-06-11"));
 
     let mobile: Msisdn = "085298765432".parse().unwrap();
     let applicant = db.store.applicant(&mobile).await.unwrap().unwrap();
     assert_eq!(applicant.applicant.language, Some(Language::En));
-    assert_eq!(
-        applicant.applicant.whatsapp_number().e164(),
-        "+6281398765432"
-    );
-    let budi = db
-        .store
-        .applicant(&"081234567890".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        budi.applicant.whatsapp_number().e164(),
-        "+6281234567890",
-        "WhatsApp defaults to the mobile"
-    );
+    assert_eq!(applicant.applicant.whatsapp_number().e164(), "+6281398765432");
+    let budi = db.store.applicant(&"081234567890".parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(budi.applicant.whatsapp_number().e164(), "+6281234567890", "WhatsApp defaults to the mobile");
     assert!(!budi.sms_opted_out && !budi.whatsapp_opted_out && !budi.email_opted_out);
 }
 
@@ -111,37 +56,13 @@ async fn reimporting_the_same_file_changes_nothing(db: &TestStore) {
     import_bookings(&db.store, &file, false).await;
     let before = db.store.booking(&"MP-0001".parse().unwrap()).await.unwrap();
     let again = import_bookings(&db.store, &file, false).await;
-    assert_eq!(
-        (
-            again.counts.inserted,
-            again.counts.updated,
-            again.counts.unchanged
-        ),
-        (0, 0, 3),
-        "{again}"
-    );
-    assert_eq!(
-        db.store.booking(&"MP-0001".parse().unwrap()).await.unwrap(),
-        before
-    );
+    assert_eq!((again.counts.inserted, again.counts.updated, again.counts.unchanged), (0, 0, 3), "{again}");
+    assert_eq!(db.store.booking(&"MP-0001".parse().unwrap()).await.unwrap(), before);
 
-    let changed =
-        bookings_csv(&TWO_BOOKINGS_ONE_PHONE.replace("regular,no,booked,", "regular,no,attended,"));
+    let changed = bookings_csv(&TWO_BOOKINGS_ONE_PHONE.replace("regular,no,booked,", "regular,no,attended,"));
     let update = import_bookings(&db.store, &changed, false).await;
-    assert_eq!(
-        (
-            update.counts.inserted,
-            update.counts.updated,
-            update.counts.unchanged
-        ),
-        (0, 1, 2)
-    );
-    let after = db
-        .store
-        .booking(&"MP-0001".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!((update.counts.inserted, update.counts.updated, update.counts.unchanged), (0, 1, 2));
+    let after = db.store.booking(&"MP-0001".parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(after.booking.stage, Stage::Attended);
 }
 
@@ -152,12 +73,7 @@ async fn columns_in_any_order_with_a_bom_and_extra_columns(db: &TestStore) {
     let report = import_bookings(&db.store, &csv_file(content), false).await;
     assert!(report.is_clean(), "{report}");
     assert_eq!(report.ignored_columns, ["source"]);
-    let booking = db
-        .store
-        .booking(&"MP-1000".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let booking = db.store.booking(&"MP-1000".parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(booking.booking.office.as_str(), "TNG");
     assert!(!booking.booking.express);
     assert_eq!(booking.booking.applicant.language, None, "not stated");
@@ -167,14 +83,8 @@ async fn missing_required_columns_are_named(db: &TestStore) {
     import_offices(&db.store).await;
     let file = csv_file("booking_code,office_code,name,appointment_at,product,express\nMP-1,PLG,A,2024-06-24 09:00,regular,no\n");
     let options = kabar::import::ImportOptions::default();
-    let err = kabar::import::import_bookings(&db.store, &file.path, &options)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("missing required columns phone, stage"),
-        "{err}"
-    );
+    let err = kabar::import::import_bookings(&db.store, &file.path, &options).await.unwrap_err().to_string();
+    assert!(err.contains("missing required columns phone, stage"), "{err}");
     assert!(err.contains("found: booking_code, office_code"), "{err}");
     assert_eq!(db.store.count_bookings().await.unwrap(), 0);
 }
@@ -212,12 +122,7 @@ async fn every_bad_row_is_reported_by_line_and_column(db: &TestStore) {
     assert!(!report.is_clean());
     // The default mode keeps the valid rows.
     assert_eq!(db.store.count_bookings().await.unwrap(), 2);
-    assert!(db
-        .store
-        .booking(&"MP-2008".parse().unwrap())
-        .await
-        .unwrap()
-        .is_some());
+    assert!(db.store.booking(&"MP-2008".parse().unwrap()).await.unwrap().is_some());
 }
 
 async fn strict_mode_writes_nothing_when_a_row_fails(db: &TestStore) {
@@ -250,10 +155,7 @@ async fn wrong_encoding_is_a_clear_error(db: &TestStore) {
 async fn bookings_need_offices_first(db: &TestStore) {
     let options = kabar::import::ImportOptions::default();
     let file = bookings_csv(TWO_BOOKINGS_ONE_PHONE);
-    let err = kabar::import::import_bookings(&db.store, &file.path, &options)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = kabar::import::import_bookings(&db.store, &file.path, &options).await.unwrap_err().to_string();
     assert!(err.contains("no offices in the database"), "{err}");
 }
 
@@ -267,16 +169,8 @@ MP-4001,PLG,,Rina,0812-1111-2222,,,,2024-06-24 11:00,regular,no,attended,
 ";
     let report = import_bookings(&db.store, &bookings_csv(rows), false).await;
     assert!(report.is_clean(), "{report}");
-    let booking = db
-        .store
-        .booking(&"MP-4001".parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        booking.booking.appointment_at.to_rfc3339(),
-        "2024-06-24T04:00:00+00:00"
-    );
+    let booking = db.store.booking(&"MP-4001".parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(booking.booking.appointment_at.to_rfc3339(), "2024-06-24T04:00:00+00:00");
     assert_eq!(booking.booking.stage, Stage::Attended);
     assert_eq!(db.store.count_bookings().await.unwrap(), 2);
 }

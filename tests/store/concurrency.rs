@@ -25,21 +25,14 @@ async fn concurrent_writers_never_fail(db: &TestStore) {
     let other = Store::open(&db.url).await.unwrap();
     let mut tasks = Vec::new();
     for writer in 0..6 {
-        let store = if writer % 2 == 0 {
-            db.store.clone()
-        } else {
-            other.clone()
-        };
+        let store = if writer % 2 == 0 { db.store.clone() } else { other.clone() };
         tasks.push(tokio::spawn(async move {
             let file = bookings_csv(&rows(writer, 60));
             let report = import_bookings(&store, &file, false).await;
             assert!(report.is_clean(), "{report}");
             for round in 0..5 {
-                let state = if round % 2 == 0 {
-                    ServiceState::Unavailable
-                } else {
-                    ServiceState::Operational
-                };
+                let state =
+                    if round % 2 == 0 { ServiceState::Unavailable } else { ServiceState::Operational };
                 let change = StateChange {
                     target: Target::All,
                     service: Service::ALL[writer],
@@ -49,9 +42,7 @@ async fn concurrent_writers_never_fail(db: &TestStore) {
                     actor: format!("writer-{writer}"),
                     at: Utc::now(),
                 };
-                set_state(&store, &change)
-                    .await
-                    .expect("no writer sees SQLITE_BUSY");
+                set_state(&store, &change).await.expect("no writer sees SQLITE_BUSY");
             }
         }));
     }
@@ -62,9 +53,7 @@ async fn concurrent_writers_never_fail(db: &TestStore) {
     assert_eq!(db.store.count_bookings().await.unwrap(), 360);
     let board = db.store.service_board(None).await.unwrap();
     assert_eq!(board.len(), 6 * 4);
-    assert!(board
-        .iter()
-        .all(|row| row.state == ServiceState::Unavailable));
+    assert!(board.iter().all(|row| row.state == ServiceState::Unavailable));
 }
 
 crate::store_tests!(concurrent_writers_never_fail);

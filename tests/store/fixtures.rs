@@ -36,26 +36,16 @@ pub fn bookings_csv(rows: &str) -> CsvFile {
 }
 
 pub async fn import_offices(store: &Store) {
-    let report = import::import_offices_from(
-        store,
-        OFFICES.as_bytes(),
-        "offices.csv",
-        &ImportOptions::default(),
-    )
-    .await
-    .unwrap();
+    let report =
+        import::import_offices_from(store, OFFICES.as_bytes(), "offices.csv", &ImportOptions::default())
+            .await
+            .unwrap();
     assert!(report.is_clean(), "{report}");
 }
 
 pub async fn import_bookings(store: &Store, file: &CsvFile, strict: bool) -> ImportReport {
-    let options = ImportOptions {
-        strict,
-        batch_size: 3,
-        ..ImportOptions::default()
-    };
-    import::import_bookings(store, &file.path, &options)
-        .await
-        .unwrap()
+    let options = ImportOptions { strict, batch_size: 3, ..ImportOptions::default() };
+    import::import_bookings(store, &file.path, &options).await.unwrap()
 }
 
 /// The problems of a report, one line each, for exact comparison.

@@ -23,19 +23,13 @@ impl TestStore {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = DatabaseUrl::Sqlite(dir.path().join("kabar.db").display().to_string());
         let store = Store::open(&url).await.expect("open SQLite");
-        TestStore {
-            store,
-            url,
-            cleanup: Cleanup::Sqlite(dir),
-        }
+        TestStore { store, url, cleanup: Cleanup::Sqlite(dir) }
     }
 
     /// `None` when the PostgreSQL half is not enabled. If it is enabled but unreachable the test
     /// fails: CI must not pass by skipping half the suite.
     pub async fn postgres() -> Option<TestStore> {
-        let admin_url = std::env::var("KABAR_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|url| !url.is_empty())?;
+        let admin_url = std::env::var("KABAR_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty())?;
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "kabar_test_{}_{}_{}",
@@ -43,11 +37,9 @@ impl TestStore {
             NEXT.fetch_add(1, Ordering::Relaxed),
             chrono::Utc::now().timestamp_micros() % 1_000_000_000
         );
-        let admin = sqlx::PgPool::connect(&admin_url)
-            .await
-            .unwrap_or_else(|err| {
-                panic!("KABAR_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {err}")
-            });
+        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|err| {
+            panic!("KABAR_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {err}")
+        });
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&admin)
             .await
@@ -57,11 +49,7 @@ impl TestStore {
         url.set_path(&name);
         let url = DatabaseUrl::Postgres(url);
         let store = Store::open(&url).await.expect("open PostgreSQL");
-        Some(TestStore {
-            store,
-            url,
-            cleanup: Cleanup::Postgres { admin_url, name },
-        })
+        Some(TestStore { store, url, cleanup: Cleanup::Postgres { admin_url, name } })
     }
 }
 
@@ -72,13 +60,9 @@ impl Drop for TestStore {
             // Drop runs inside the test's runtime, which cannot block on async work; a thread with
             // its own runtime can. FORCE ends the pool's connections.
             let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                 runtime.block_on(async {
-                    let admin = sqlx::PgPool::connect(&admin_url)
-                        .await
-                        .map_err(std::io::Error::other)?;
+                    let admin = sqlx::PgPool::connect(&admin_url).await.map_err(std::io::Error::other)?;
                     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .execute(&admin)
                         .await

@@ -4,40 +4,14 @@ use crate::fixtures::{import_offices, OFFICES};
 use crate::harness::TestStore;
 
 async fn imports_offices_and_units_idempotently(db: &TestStore) {
-    let first = import_offices_from(
-        &db.store,
-        OFFICES.as_bytes(),
-        "offices.csv",
-        &ImportOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        (
-            first.counts.inserted,
-            first.counts.updated,
-            first.counts.unchanged
-        ),
-        (5, 0, 0),
-        "{first}"
-    );
-    let again = import_offices_from(
-        &db.store,
-        OFFICES.as_bytes(),
-        "offices.csv",
-        &ImportOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        (
-            again.counts.inserted,
-            again.counts.updated,
-            again.counts.unchanged
-        ),
-        (0, 0, 5),
-        "{again}"
-    );
+    let first = import_offices_from(&db.store, OFFICES.as_bytes(), "offices.csv", &ImportOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((first.counts.inserted, first.counts.updated, first.counts.unchanged), (5, 0, 0), "{first}");
+    let again = import_offices_from(&db.store, OFFICES.as_bytes(), "offices.csv", &ImportOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((again.counts.inserted, again.counts.updated, again.counts.unchanged), (0, 0, 5), "{again}");
 
     let directory = db.store.office_directory().await.unwrap();
     let gorontalo = directory.office(&"GTO".parse().unwrap()).unwrap();
@@ -47,14 +21,9 @@ async fn imports_offices_and_units_idempotently(db: &TestStore) {
     assert_eq!(unit.office.as_str(), "PLG");
 
     let renamed = OFFICES.replace("Kelas I TPI Gorontalo", "Kelas I TPI Gorontalo (baru)");
-    let update = import_offices_from(
-        &db.store,
-        renamed.as_bytes(),
-        "offices.csv",
-        &ImportOptions::default(),
-    )
-    .await
-    .unwrap();
+    let update = import_offices_from(&db.store, renamed.as_bytes(), "offices.csv", &ImportOptions::default())
+        .await
+        .unwrap();
     assert_eq!((update.counts.updated, update.counts.unchanged), (1, 4));
 }
 
@@ -68,13 +37,9 @@ YYY,Kantor Imigrasi Sesuatu,Asia/Jakarta,branch,,I,Jawa Barat,no
 ";
 
 async fn bad_office_rows_are_reported_and_strict_writes_nothing(db: &TestStore) {
-    let strict = ImportOptions {
-        strict: true,
-        ..ImportOptions::default()
-    };
-    let report = import_offices_from(&db.store, BAD_OFFICES.as_bytes(), "offices.csv", &strict)
-        .await
-        .unwrap();
+    let strict = ImportOptions { strict: true, ..ImportOptions::default() };
+    let report =
+        import_offices_from(&db.store, BAD_OFFICES.as_bytes(), "offices.csv", &strict).await.unwrap();
     let problems: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         problems,
@@ -90,36 +55,21 @@ async fn bad_office_rows_are_reported_and_strict_writes_nothing(db: &TestStore) 
     assert!(!report.written);
     assert!(db.store.office_directory().await.unwrap().is_empty());
 
-    let lenient = import_offices_from(
-        &db.store,
-        BAD_OFFICES.as_bytes(),
-        "offices.csv",
-        &ImportOptions::default(),
-    )
-    .await
-    .unwrap();
+    let lenient =
+        import_offices_from(&db.store, BAD_OFFICES.as_bytes(), "offices.csv", &ImportOptions::default())
+            .await
+            .unwrap();
     assert_eq!((lenient.rejected, lenient.counts.inserted), (4, 1));
 }
 
 async fn units_may_join_offices_imported_earlier(db: &TestStore) {
     import_offices(&db.store).await;
     let units = "code,name,timezone,kind,parent_code,class,region,tpi\nGTO-MPP,MPP Gorontalo,,unit,GTO,,,\n";
-    let report = import_offices_from(
-        &db.store,
-        units.as_bytes(),
-        "units.csv",
-        &ImportOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert!(report.is_clean(), "{report}");
-    assert!(db
-        .store
-        .office_directory()
+    let report = import_offices_from(&db.store, units.as_bytes(), "units.csv", &ImportOptions::default())
         .await
-        .unwrap()
-        .unit(&"GTO-MPP".parse().unwrap())
-        .is_some());
+        .unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert!(db.store.office_directory().await.unwrap().unit(&"GTO-MPP".parse().unwrap()).is_some());
 }
 
 crate::store_tests!(

@@ -29,9 +29,7 @@ J-A1,JPR,,Maria,0812-1000-0011,,,,2024-06-25 09:00,regular,no,booked,
 ";
 
 fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
 
 fn mobile(last: u32) -> Msisdn {
@@ -51,21 +49,13 @@ async fn fixture(db: &TestStore) -> &Store {
         (12, Channel::Whatsapp),
         (12, Channel::Sms),
     ] {
-        assert!(db
-            .store
-            .set_opt_out(&mobile(who), channel, true)
-            .await
-            .unwrap());
+        assert!(db.store.set_opt_out(&mobile(who), channel, true).await.unwrap());
     }
     &db.store
 }
 
 fn settle(seconds: u64) -> PlannerConfig {
-    PlannerConfig {
-        settle_seconds: seconds,
-        quiet_margin_minutes: 60,
-        ..PlannerConfig::default()
-    }
+    PlannerConfig { settle_seconds: seconds, quiet_margin_minutes: 60, ..PlannerConfig::default() }
 }
 
 async fn change(store: &Store, offices: &str, service: Service, state: ServiceState, when: &str) {
@@ -85,21 +75,12 @@ async fn change(store: &Store, offices: &str, service: Service, state: ServiceSt
 type Summary = Vec<(String, NoticeKind, Option<Channel>, Vec<String>)>;
 
 async fn summary(store: &Store, event: &PlannedEvent) -> Summary {
-    let messages: Vec<PlannedMessage> =
-        store.planned_messages(event.counts.event_id).await.unwrap();
+    let messages: Vec<PlannedMessage> = store.planned_messages(event.counts.event_id).await.unwrap();
     messages
         .into_iter()
         .map(|m| {
             let last = m.mobile.e164()[m.mobile.e164().len() - 4..].to_owned();
-            (
-                last,
-                m.kind,
-                m.channel,
-                m.bookings
-                    .iter()
-                    .map(|code| code.as_str().to_owned())
-                    .collect(),
-            )
+            (last, m.kind, m.channel, m.bookings.iter().map(|code| code.as_str().to_owned()).collect())
         })
         .collect()
 }
@@ -110,26 +91,14 @@ fn row(
     channel: Option<Channel>,
     codes: &[&str],
 ) -> (String, NoticeKind, Option<Channel>, Vec<String>) {
-    (
-        last.to_owned(),
-        kind,
-        channel,
-        codes.iter().map(|code| (*code).to_owned()).collect(),
-    )
+    (last.to_owned(), kind, channel, codes.iter().map(|code| (*code).to_owned()).collect())
 }
 
 const NOW: &str = "2024-06-20T03:00:00Z"; // 10:00 WIB, outside quiet hours everywhere
 
 async fn a_printing_outage_tells_each_affected_applicant_once(db: &TestStore) {
     let store = fixture(db).await;
-    change(
-        store,
-        "PLG",
-        Service::Printing,
-        ServiceState::Unavailable,
-        NOW,
-    )
-    .await;
+    change(store, "PLG", Service::Printing, ServiceState::Unavailable, NOW).await;
     let events = plan_once(store, &settle(0), at(NOW)).await.unwrap();
     assert_eq!(events.len(), 1);
     use NoticeKind::{AppointmentUnchanged as Come, IssuanceDelayed as Late};
@@ -145,25 +114,12 @@ async fn a_printing_outage_tells_each_affected_applicant_once(db: &TestStore) {
         ],
         "ready (0004), cancelled (0005), beyond the horizon (0006) and already past (0013) hear nothing"
     );
-    assert_eq!(
-        (events[0].counts.messages, events[0].counts.unreachable),
-        (6, 1)
-    );
-    assert!(store
-        .open_incident(&"PLG".parse().unwrap())
-        .await
-        .unwrap()
-        .is_some());
+    assert_eq!((events[0].counts.messages, events[0].counts.unreachable), (6, 1));
+    assert!(store.open_incident(&"PLG".parse().unwrap()).await.unwrap().is_some());
 
     // Planning again finds nothing settled; replaying the event itself plans nothing new.
-    assert!(plan_once(store, &settle(0), at(NOW))
-        .await
-        .unwrap()
-        .is_empty());
-    let messages = store
-        .planned_messages(events[0].counts.event_id)
-        .await
-        .unwrap();
+    assert!(plan_once(store, &settle(0), at(NOW)).await.unwrap().is_empty());
+    let messages = store.planned_messages(events[0].counts.event_id).await.unwrap();
     let states = store.service_board(None).await.unwrap();
     let replay = kabar::store::SettledChange {
         office: "PLG".parse().unwrap(),
@@ -182,45 +138,18 @@ async fn a_printing_outage_tells_each_affected_applicant_once(db: &TestStore) {
         channels: PlannerConfig::default().channels,
     };
     let again = store.plan_event(&plan).await.unwrap();
-    assert_eq!(
-        (again.event_id, again.messages),
-        (events[0].counts.event_id, 0)
-    );
-    assert_eq!(
-        store
-            .planned_messages(events[0].counts.event_id)
-            .await
-            .unwrap(),
-        messages
-    );
+    assert_eq!((again.event_id, again.messages), (events[0].counts.event_id, 0));
+    assert_eq!(store.planned_messages(events[0].counts.event_id).await.unwrap(), messages);
     assert_eq!(store.service_board(None).await.unwrap(), states);
 }
 
 async fn e_passport_and_express_outages_reach_only_their_bookings(db: &TestStore) {
     let store = fixture(db).await;
-    change(
-        store,
-        "PLG",
-        Service::Epassport,
-        ServiceState::Unavailable,
-        NOW,
-    )
-    .await;
-    change(
-        store,
-        "PLG",
-        Service::Express,
-        ServiceState::Unavailable,
-        NOW,
-    )
-    .await;
+    change(store, "PLG", Service::Epassport, ServiceState::Unavailable, NOW).await;
+    change(store, "PLG", Service::Express, ServiceState::Unavailable, NOW).await;
     let events = plan_once(store, &settle(0), at(NOW)).await.unwrap();
-    let by_service = |service: &str| {
-        events
-            .iter()
-            .find(|event| event.service.as_deref() == Some(service))
-            .unwrap()
-    };
+    let by_service =
+        |service: &str| events.iter().find(|event| event.service.as_deref() == Some(service)).unwrap();
     use NoticeKind::{AppointmentUnchanged as Come, ExpressSuspended, IssuanceDelayed as Late};
     assert_eq!(
         summary(store, by_service("epassport")).await,
@@ -233,202 +162,79 @@ async fn e_passport_and_express_outages_reach_only_their_bookings(db: &TestStore
     );
     assert_eq!(
         summary(store, by_service("express")).await,
-        [row(
-            "0002",
-            ExpressSuspended,
-            Some(Channel::Whatsapp),
-            &["P-B1"]
-        )]
+        [row("0002", ExpressSuspended, Some(Channel::Whatsapp), &["P-B1"])]
     );
 }
 
 async fn restoration_tells_exactly_those_told_of_the_disruption(db: &TestStore) {
     let store = fixture(db).await;
-    change(
-        store,
-        "PLG",
-        Service::Printing,
-        ServiceState::Unavailable,
-        NOW,
-    )
-    .await;
-    change(
-        store,
-        "PLG",
-        Service::Pickup,
-        ServiceState::Unavailable,
-        NOW,
-    )
-    .await;
+    change(store, "PLG", Service::Printing, ServiceState::Unavailable, NOW).await;
+    change(store, "PLG", Service::Pickup, ServiceState::Unavailable, NOW).await;
     let down = plan_once(store, &settle(0), at(NOW)).await.unwrap();
-    let pickup = down
-        .iter()
-        .find(|event| event.service.as_deref() == Some("pickup"))
-        .unwrap();
+    let pickup = down.iter().find(|event| event.service.as_deref() == Some("pickup")).unwrap();
     assert_eq!(
         summary(store, pickup).await,
-        [row(
-            "0004",
-            NoticeKind::PickupSuspended,
-            Some(Channel::Whatsapp),
-            &["P-D1"]
-        )]
+        [row("0004", NoticeKind::PickupSuspended, Some(Channel::Whatsapp), &["P-D1"])]
     );
 
     let later = "2024-06-25T02:00:00Z";
-    change(
-        store,
-        "PLG",
-        Service::Printing,
-        ServiceState::Operational,
-        later,
-    )
-    .await;
+    change(store, "PLG", Service::Printing, ServiceState::Operational, later).await;
     let up = plan_once(store, &settle(0), at(later)).await.unwrap();
     assert_eq!(up.len(), 1);
-    let restored: Vec<_> = summary(store, &up[0])
-        .await
-        .into_iter()
-        .map(|(who, kind, _, codes)| (who, kind, codes))
-        .collect();
-    let told: Vec<_> = summary(
-        store,
-        down.iter()
-            .find(|event| event.service.as_deref() == Some("printing"))
-            .unwrap(),
-    )
-    .await
-    .into_iter()
-    .map(|(who, _, _, codes)| (who, NoticeKind::ServiceRestored, codes))
-    .collect();
-    assert_eq!(restored, told);
-    assert!(
-        store
-            .open_incident(&"PLG".parse().unwrap())
+    let restored: Vec<_> =
+        summary(store, &up[0]).await.into_iter().map(|(who, kind, _, codes)| (who, kind, codes)).collect();
+    let told: Vec<_> =
+        summary(store, down.iter().find(|event| event.service.as_deref() == Some("printing")).unwrap())
             .await
-            .unwrap()
-            .is_some(),
-        "pickup is still down"
-    );
+            .into_iter()
+            .map(|(who, _, _, codes)| (who, NoticeKind::ServiceRestored, codes))
+            .collect();
+    assert_eq!(restored, told);
+    assert!(store.open_incident(&"PLG".parse().unwrap()).await.unwrap().is_some(), "pickup is still down");
 
-    change(
-        store,
-        "PLG",
-        Service::Pickup,
-        ServiceState::Operational,
-        later,
-    )
-    .await;
+    change(store, "PLG", Service::Pickup, ServiceState::Operational, later).await;
     let open = plan_once(store, &settle(0), at(later)).await.unwrap();
     assert_eq!(
         summary(store, &open[0]).await,
-        [row(
-            "0004",
-            NoticeKind::ReadyForPickup,
-            Some(Channel::Whatsapp),
-            &["P-D1"]
-        )]
+        [row("0004", NoticeKind::ReadyForPickup, Some(Channel::Whatsapp), &["P-D1"])]
     );
-    assert!(
-        store
-            .open_incident(&"PLG".parse().unwrap())
-            .await
-            .unwrap()
-            .is_none(),
-        "every service is back"
-    );
+    assert!(store.open_incident(&"PLG".parse().unwrap()).await.unwrap().is_none(), "every service is back");
 }
 
 async fn a_flap_within_the_settle_time_sends_nothing(db: &TestStore) {
     let store = fixture(db).await;
     let config = settle(120);
-    change(
-        store,
-        "PLG",
-        Service::Biometrics,
-        ServiceState::Unavailable,
-        "2024-06-20T03:00:00Z",
-    )
-    .await;
+    change(store, "PLG", Service::Biometrics, ServiceState::Unavailable, "2024-06-20T03:00:00Z").await;
     assert!(
-        plan_once(store, &config, at("2024-06-20T03:01:00Z"))
-            .await
-            .unwrap()
-            .is_empty(),
+        plan_once(store, &config, at("2024-06-20T03:01:00Z")).await.unwrap().is_empty(),
         "still settling"
     );
-    change(
-        store,
-        "PLG",
-        Service::Biometrics,
-        ServiceState::Operational,
-        "2024-06-20T03:01:30Z",
-    )
-    .await;
+    change(store, "PLG", Service::Biometrics, ServiceState::Operational, "2024-06-20T03:01:30Z").await;
     assert!(
-        plan_once(store, &config, at("2024-06-20T03:10:00Z"))
-            .await
-            .unwrap()
-            .is_empty(),
+        plan_once(store, &config, at("2024-06-20T03:10:00Z")).await.unwrap().is_empty(),
         "down and up: nothing"
     );
 
     // Down, degraded, down again within the settle time: one notice.
-    change(
-        store,
-        "PLG",
-        Service::Biometrics,
-        ServiceState::Unavailable,
-        "2024-06-20T04:00:00Z",
-    )
-    .await;
-    change(
-        store,
-        "PLG",
-        Service::Biometrics,
-        ServiceState::Degraded,
-        "2024-06-20T04:00:30Z",
-    )
-    .await;
-    change(
-        store,
-        "PLG",
-        Service::Biometrics,
-        ServiceState::Unavailable,
-        "2024-06-20T04:01:00Z",
-    )
-    .await;
-    let events = plan_once(store, &config, at("2024-06-20T04:05:00Z"))
-        .await
-        .unwrap();
+    change(store, "PLG", Service::Biometrics, ServiceState::Unavailable, "2024-06-20T04:00:00Z").await;
+    change(store, "PLG", Service::Biometrics, ServiceState::Degraded, "2024-06-20T04:00:30Z").await;
+    change(store, "PLG", Service::Biometrics, ServiceState::Unavailable, "2024-06-20T04:01:00Z").await;
+    let events = plan_once(store, &config, at("2024-06-20T04:05:00Z")).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(
         (events[0].from.as_deref(), events[0].to.as_deref()),
         (Some("operational"), Some("unavailable"))
     );
     let told = summary(store, &events[0]).await;
-    assert!(told
-        .iter()
-        .all(|(_, kind, _, _)| *kind == NoticeKind::AppointmentPostponed));
-    assert_eq!(
-        told.len(),
-        5,
-        "the five applicants with an upcoming booked appointment at PLG: {told:?}"
-    );
+    assert!(told.iter().all(|(_, kind, _, _)| *kind == NoticeKind::AppointmentPostponed));
+    assert_eq!(told.len(), 5, "the five applicants with an upcoming booked appointment at PLG: {told:?}");
 }
 
 async fn quiet_hours_follow_each_office_zone(db: &TestStore) {
     let store = fixture(db).await;
     // 21:30 WIB, 22:30 WITA, 23:30 WIT: quiet everywhere, ending at 07:00 local.
     let night = "2024-06-20T14:30:00Z";
-    change(
-        store,
-        "PLG,GTO,JPR",
-        Service::Printing,
-        ServiceState::Unavailable,
-        night,
-    )
-    .await;
+    change(store, "PLG,GTO,JPR", Service::Printing, ServiceState::Unavailable, night).await;
     let events = plan_once(store, &settle(0), at(night)).await.unwrap();
     assert_eq!(events.len(), 3);
     let mut not_before = Vec::new();
@@ -459,24 +265,11 @@ async fn quiet_hours_follow_each_office_zone(db: &TestStore) {
 
 async fn opted_out_channels_are_skipped_and_the_unreachable_counted(db: &TestStore) {
     let store = fixture(db).await;
-    let config = PlannerConfig {
-        channels: vec![Channel::Sms, Channel::Email],
-        ..settle(0)
-    };
-    change(
-        store,
-        "PLG",
-        Service::Biometrics,
-        ServiceState::Unavailable,
-        NOW,
-    )
-    .await;
+    let config = PlannerConfig { channels: vec![Channel::Sms, Channel::Email], ..settle(0) };
+    change(store, "PLG", Service::Biometrics, ServiceState::Unavailable, NOW).await;
     let events = plan_once(store, &config, at(NOW)).await.unwrap();
-    let channels: Vec<_> = summary(store, &events[0])
-        .await
-        .into_iter()
-        .map(|(who, _, channel, _)| (who, channel))
-        .collect();
+    let channels: Vec<_> =
+        summary(store, &events[0]).await.into_iter().map(|(who, _, channel, _)| (who, channel)).collect();
     assert_eq!(
         channels,
         [
@@ -492,25 +285,12 @@ async fn opted_out_channels_are_skipped_and_the_unreachable_counted(db: &TestSto
 
 async fn open_incidents_send_a_status_update_the_evening_before(db: &TestStore) {
     let store = fixture(db).await;
-    change(
-        store,
-        "PLG",
-        Service::Biometrics,
-        ServiceState::Unavailable,
-        NOW,
-    )
-    .await;
+    change(store, "PLG", Service::Biometrics, ServiceState::Unavailable, NOW).await;
     plan_once(store, &settle(0), at(NOW)).await.unwrap();
     // 17:30 WIB on the day the incident opened: those applicants were just told.
-    assert!(plan_once(store, &settle(0), at("2024-06-20T10:30:00Z"))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(plan_once(store, &settle(0), at("2024-06-20T10:30:00Z")).await.unwrap().is_empty());
     // 16:00 WIB on 06-23: not yet.
-    assert!(plan_once(store, &settle(0), at("2024-06-23T09:00:00Z"))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(plan_once(store, &settle(0), at("2024-06-23T09:00:00Z")).await.unwrap().is_empty());
     // 17:05 WIB on 06-23: everyone booked at Palembang for 06-24 hears where things stand.
     let evening = at("2024-06-23T10:05:00Z");
     let events = plan_once(store, &settle(0), evening).await.unwrap();
@@ -518,35 +298,15 @@ async fn open_incidents_send_a_status_update_the_evening_before(db: &TestStore) 
     assert_eq!(events[0].slot.as_deref(), Some("2024-06-23"));
     assert_eq!(
         summary(store, &events[0]).await,
-        [row(
-            "0001",
-            NoticeKind::StatusUpdate,
-            Some(Channel::Whatsapp),
-            &["P-A2"]
-        )]
+        [row("0001", NoticeKind::StatusUpdate, Some(Channel::Whatsapp), &["P-A2"])]
     );
     let again = plan_once(store, &settle(0), evening).await.unwrap();
-    assert_eq!(
-        (again[0].counts.event_id, again[0].counts.messages),
-        (events[0].counts.event_id, 0)
-    );
+    assert_eq!((again[0].counts.event_id, again[0].counts.messages), (events[0].counts.event_id, 0));
 
     // Once the office is back, the updates stop.
-    change(
-        store,
-        "PLG",
-        Service::Biometrics,
-        ServiceState::Operational,
-        "2024-06-24T01:00:00Z",
-    )
-    .await;
-    plan_once(store, &settle(0), at("2024-06-24T01:00:00Z"))
-        .await
-        .unwrap();
-    assert!(plan_once(store, &settle(0), at("2024-06-24T10:05:00Z"))
-        .await
-        .unwrap()
-        .is_empty());
+    change(store, "PLG", Service::Biometrics, ServiceState::Operational, "2024-06-24T01:00:00Z").await;
+    plan_once(store, &settle(0), at("2024-06-24T01:00:00Z")).await.unwrap();
+    assert!(plan_once(store, &settle(0), at("2024-06-24T10:05:00Z")).await.unwrap().is_empty());
 }
 
 async fn regular_printing_back_while_e_passports_wait(db: &TestStore) {
@@ -558,46 +318,17 @@ G-C1,GTO,,Nina,0812-1000-0020,,,,2024-06-26 09:00,regular,no,booked,
 G-D1,GTO,,Oki,0812-1000-0021,,,,2024-06-26 09:30,epassport,no,booked,
 G-E1,GTO,,Putri,0812-1000-0022,,,,2024-06-14 09:00,epassport,no,printing,2024-06-14
 ";
-    assert!(import_bookings(store, &bookings_csv(rows), true)
-        .await
-        .is_clean());
-    change(
-        store,
-        "all",
-        Service::Printing,
-        ServiceState::Unavailable,
-        NOW,
-    )
-    .await;
+    assert!(import_bookings(store, &bookings_csv(rows), true).await.is_clean());
+    change(store, "all", Service::Printing, ServiceState::Unavailable, NOW).await;
     plan_once(store, &settle(0), at(NOW)).await.unwrap();
 
     let back = "2024-06-25T01:00:00Z"; // 09:00 WITA
-    change(
-        store,
-        "GTO",
-        Service::Epassport,
-        ServiceState::Unavailable,
-        back,
-    )
-    .await;
-    change(
-        store,
-        "GTO",
-        Service::Printing,
-        ServiceState::Operational,
-        back,
-    )
-    .await;
+    change(store, "GTO", Service::Epassport, ServiceState::Unavailable, back).await;
+    change(store, "GTO", Service::Printing, ServiceState::Operational, back).await;
     let events = plan_once(store, &settle(0), at(back)).await.unwrap();
-    let restored = events
-        .iter()
-        .find(|event| event.service.as_deref() == Some("printing"))
-        .unwrap();
-    let who: Vec<_> = summary(store, restored)
-        .await
-        .into_iter()
-        .map(|(who, kind, _, codes)| (who, kind, codes))
-        .collect();
+    let restored = events.iter().find(|event| event.service.as_deref() == Some("printing")).unwrap();
+    let who: Vec<_> =
+        summary(store, restored).await.into_iter().map(|(who, kind, _, codes)| (who, kind, codes)).collect();
     assert_eq!(
         who,
         [
@@ -607,21 +338,12 @@ G-E1,GTO,,Putri,0812-1000-0022,,,,2024-06-14 09:00,epassport,no,printing,2024-06
         ],
         "everyone told of the printing outage whose booking is open, except the e-passports still waiting"
     );
-    let epassport = events
-        .iter()
-        .find(|event| event.service.as_deref() == Some("epassport"))
-        .unwrap();
-    let waiting: Vec<_> = summary(store, epassport)
-        .await
-        .into_iter()
-        .map(|(who, _, _, codes)| (who, codes))
-        .collect();
+    let epassport = events.iter().find(|event| event.service.as_deref() == Some("epassport")).unwrap();
+    let waiting: Vec<_> =
+        summary(store, epassport).await.into_iter().map(|(who, _, _, codes)| (who, codes)).collect();
     assert_eq!(
         waiting,
-        [
-            ("0021".to_owned(), vec!["G-D1".to_owned()]),
-            ("0022".to_owned(), vec!["G-E1".to_owned()])
-        ]
+        [("0021".to_owned(), vec!["G-D1".to_owned()]), ("0022".to_owned(), vec!["G-E1".to_owned()])]
     );
 }
 

@@ -1,12 +1,15 @@
 //! The planner's queries: settled changes, incidents, notice events and the set-based planning of
 //! messages (`INSERT … SELECT`, nothing loaded into memory).
 
+mod sql;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, WritePool};
 use crate::domain::{BookingCode, Channel, Language, Msisdn, OfficeCode, Service, ServiceState};
 use crate::plan::Rule;
 use crate::render::NoticeKind;
+use sql::{plan_bookings_sql, plan_restoration_sql};
 
 /// A change that has stood for the settle time and differs from what applicants were last told.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,19 +56,11 @@ pub enum Audience {
     Nobody,
     /// The bookings the rules match, one message per applicant; rules with `upcoming_only` take
     /// appointments from `window_start` to `window_end`.
-    Bookings {
-        rules: &'static [Rule],
-        window_start: DateTime<Utc>,
-        window_end: DateTime<Utc>,
-    },
+    Bookings { rules: &'static [Rule], window_start: DateTime<Utc>, window_end: DateTime<Utc> },
     /// Everyone told of a disruption of this service in the incident, with the bookings they were
     /// told about that are still open and not held up by another service that is still down
     /// (`still_down`: the rules of those services, with appointments up to `window_end`).
-    ToldOfDisruption {
-        kind: NoticeKind,
-        still_down: Vec<&'static [Rule]>,
-        window_end: DateTime<Utc>,
-    },
+    ToldOfDisruption { kind: NoticeKind, still_down: Vec<&'static [Rule]>, window_end: DateTime<Utc> },
 }
 
 /// Everything needed to plan one event in one transaction.
@@ -96,81 +91,6 @@ pub struct PlannedCounts {
     pub deferred: u64,
 }
 
-fn quoted(values: impl IntoIterator<Item = &'static str>) -> String {
-    let list: Vec<String> = values
-        .into_iter()
-        .map(|value| format!("'{value}'"))
-        .collect();
-    list.join(", ")
-}
-
-/// `CASE WHEN <rule 1 matches b> THEN 1 WHEN … END`: the priority of the first rule a booking
-/// matches, NULL when none does. Identifiers are inlined from the closed enums; the window's
-/// bounds are the placeholders `start` and `end`.
-fn rank_sql(rules: &[Rule], start: &str, end: &str) -> String {
-    let mut sql = String::from("CASE");
-    for (rank, rule) in rules.iter().enumerate() {
-        let mut condition = format!(
-            "b.stage IN ({})",
-            quoted(rule.stages.iter().map(|stage| stage.as_str()))
-        );
-        if rule.epassport_only {
-            condition.push_str(" AND b.product = 'epassport'");
-        }
-        if rule.express_only {
-            condition.push_str(" AND b.express = TRUE");
-        }
-        if rule.upcoming_only {
-            condition.push_str(&format!(
-                " AND b.appointment_at >= {start} AND b.appointment_at < {end}"
-            ));
-        }
-        sql.push_str(&format!(" WHEN {condition} THEN {}", rank + 1));
-    }
-    sql.push_str(" END");
-    sql
-}
-
-/// `CASE s.rank WHEN 1 THEN 'appointment_unchanged' … END`.
-fn kind_sql(rules: &[Rule]) -> String {
-    let arms: String = rules
-        .iter()
-        .enumerate()
-        .map(|(rank, rule)| format!(" WHEN {} THEN '{}'", rank + 1, rule.kind.as_str()))
-        .collect();
-    format!("CASE s.rank{arms} END")
-}
-
-/// The applicant's first usable channel in preference order, NULL when none is.
-fn channel_sql(channels: &[Channel]) -> String {
-    let mut sql = String::from("CASE");
-    for channel in channels {
-        let usable = match channel {
-            Channel::Whatsapp => "NOT a.whatsapp_opted_out",
-            Channel::Sms => "NOT a.sms_opted_out",
-            Channel::Email => "a.email IS NOT NULL AND NOT a.email_opted_out",
-        };
-        sql.push_str(&format!(" WHEN {usable} THEN '{}'", channel.as_str()));
-    }
-    sql.push_str(" END");
-    sql
-}
-
-/// The columns every planning statement inserts, from a sub-select `s` with `applicant_id`,
-/// `next_at` (the applicant's next appointment, if any) and a kind expression.
-/// $1 = event id, $2 = now, $4 = end of quiet hours (= now outside them), $5 = the margin.
-fn message_columns(kind: &str, channels: &[Channel]) -> String {
-    let channel = channel_sql(channels);
-    format!(
-        "$1, s.applicant_id, {kind}, COALESCE(a.language, 'id'), {channel},
-         CASE WHEN ({channel}) IS NULL THEN 'unreachable' ELSE 'queued' END,
-         CASE WHEN ({channel}) IN ('whatsapp', 'sms') AND $4 > $2
-                   AND (s.next_at IS NULL OR s.next_at >= $4 + $5)
-              THEN $4 ELSE $2 END,
-         $2"
-    )
-}
-
 /// A planned message with the bookings it is about, for previews, reports and tests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedMessage {
@@ -190,109 +110,10 @@ fn planning_settings_of<P: WritePool>(_: &P) -> &'static [&'static str] {
     P::PLANNING_SETTINGS
 }
 
-const CLOSED_STAGES: &str = "('picked_up', 'cancelled', 'no_show')";
-
-fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String, String) {
-    let rank = rank_sql(rules, "$7", "$3");
-    let stages: Vec<&'static str> = rules
-        .iter()
-        .flat_map(|rule| rule.stages.iter().map(|stage| stage.as_str()))
-        .collect();
-    let stages = quoted(stages);
-    // $1 event, $2 now, $3 end of the window, $4 end of quiet hours, $5 margin, $6 office,
-    // $7 start of the window.
-    let messages = format!(
-        "INSERT INTO messages (event_id, applicant_id, kind, language, channel, status, not_before, created_at)
-         SELECT {columns}
-         FROM (SELECT r.applicant_id, MIN(r.rank) AS rank,
-                      MIN(CASE WHEN r.appointment_at >= $2 AND r.appointment_at < $3 THEN r.appointment_at END) AS next_at
-               FROM (SELECT b.applicant_id, b.appointment_at, {rank} AS rank
-                     FROM bookings b
-                     WHERE b.office_code = $6 AND b.stage IN ({stages})) r
-               WHERE r.rank IS NOT NULL
-               GROUP BY r.applicant_id) s
-         JOIN applicants a ON a.id = s.applicant_id
-         WHERE TRUE
-         ON CONFLICT (event_id, applicant_id) DO NOTHING",
-        columns = message_columns(&kind_sql(rules), channels),
-    );
-    // $1 event, $2 start of the window, $3 end of the window, $4 office. The same index scan as
-    // above, each booking joined to its applicant's message by the unique (event, applicant) key.
-    let rank = rank_sql(rules, "$2", "$3");
-    let bookings = format!(
-        "INSERT INTO message_bookings (message_id, booking_id)
-         SELECT m.id, b.id
-         FROM bookings b
-         JOIN messages m ON m.event_id = $1 AND m.applicant_id = b.applicant_id
-         WHERE b.office_code = $4 AND b.stage IN ({stages}) AND ({rank}) IS NOT NULL
-           AND $3 >= $2 -- always true; keeps both bound values referenced when no rule has a window
-         ON CONFLICT DO NOTHING"
-    );
-    (messages, bookings)
-}
-
-/// ` AND NOT (<booking b matches a rule of a service still down>)`, or nothing.
-fn not_held_up_sql(still_down: &[&[Rule]], start: &str, end: &str) -> String {
-    if still_down.is_empty() {
-        return String::new();
-    }
-    let held: Vec<String> = still_down
-        .iter()
-        .map(|rules| format!("({}) IS NOT NULL", rank_sql(rules, start, end)))
-        .collect();
-    format!(" AND NOT ({})", held.join(" OR "))
-}
-
-fn plan_restoration_sql(channels: &[Channel], still_down: &[&[Rule]]) -> (String, String) {
-    // $1 event, $2 now, $3 incident, $4 end of quiet hours, $5 margin, $6 service, $7 kind,
-    // $8 end of the window of the services still down (bound only when there are some).
-    let held_up = not_held_up_sql(still_down, "$2", "$8");
-    let messages = format!(
-        "INSERT INTO messages (event_id, applicant_id, kind, language, channel, status, not_before, created_at)
-         SELECT {columns}
-         FROM (SELECT m.applicant_id, MIN(CASE WHEN b.appointment_at >= $2 THEN b.appointment_at END) AS next_at
-               FROM messages m
-               JOIN notice_events e ON e.id = m.event_id
-               JOIN message_bookings mb ON mb.message_id = m.id
-               JOIN bookings b ON b.id = mb.booking_id
-               WHERE e.incident_id = $3 AND e.service = $6 AND e.id <> $1 AND m.kind <> $7
-                 AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}{held_up}
-               GROUP BY m.applicant_id) s
-         JOIN applicants a ON a.id = s.applicant_id
-         WHERE TRUE
-         ON CONFLICT (event_id, applicant_id) DO NOTHING",
-        columns = message_columns("$7", channels),
-    );
-    // $1 event, $2 incident, $3 service, $4 kind, $5 now, $6 end of the window (when bound).
-    let held_up = not_held_up_sql(still_down, "$5", "$6");
-    let bookings = format!(
-        "INSERT INTO message_bookings (message_id, booking_id)
-         SELECT DISTINCT n.id, mb.booking_id
-         FROM messages n
-         JOIN messages m ON m.applicant_id = n.applicant_id AND m.event_id <> n.event_id
-         JOIN notice_events e ON e.id = m.event_id
-         JOIN message_bookings mb ON mb.message_id = m.id
-         JOIN bookings b ON b.id = mb.booking_id
-         WHERE n.event_id = $1 AND e.incident_id = $2 AND e.service = $3 AND m.kind <> $4
-           AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}{held_up}
-         ON CONFLICT DO NOTHING"
-    );
-    (messages, bookings)
-}
-
 impl Store {
     /// The messages of one event, by mobile number, each with its bookings in code order.
     pub async fn planned_messages(&self, event_id: i64) -> Result<Vec<PlannedMessage>, StoreError> {
-        type Row = (
-            i64,
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            i64,
-            String,
-        );
+        type Row = (i64, String, String, String, Option<String>, String, i64, String);
         let rows: Vec<Row> = on_reader!(self, pool => {
             sqlx::query_as(
                 "SELECT m.id, a.mobile, m.kind, m.language, m.channel, m.status, m.not_before, b.code
@@ -317,9 +138,7 @@ impl Store {
                     mobile: Msisdn::from_trusted(mobile),
                     kind: parse_stored("messages.kind", &kind)?,
                     language: parse_stored("messages.language", &language)?,
-                    channel: channel
-                        .map(|channel| parse_stored("messages.channel", &channel))
-                        .transpose()?,
+                    channel: channel.map(|channel| parse_stored("messages.channel", &channel)).transpose()?,
                     status,
                     not_before: super::from_epoch(not_before)?,
                     bookings: vec![code],

@@ -75,13 +75,14 @@ text_enum!(
 );
 
 impl OfficeClass {
-    /// The class as written on the office's sign, e.g. "Kelas I TPI".
+    /// The class as written in the office's name, e.g. "Kelas I TPI", "Kelas III Non TPI". (The
+    /// "Khusus" grade of some Kelas I offices is part of their name, not of the class.)
     pub fn title(self, tpi: bool) -> String {
         let roman = self.as_str().to_ascii_uppercase();
-        match (self, tpi) {
-            (OfficeClass::III, _) => format!("Kelas {roman}"),
-            (_, true) => format!("Kelas {roman} TPI"),
-            (_, false) => format!("Kelas {roman} Non TPI"),
+        if tpi {
+            format!("Kelas {roman} TPI")
+        } else {
+            format!("Kelas {roman} Non TPI")
         }
     }
 }
@@ -130,6 +131,7 @@ mod tests {
     fn class_titles_follow_the_official_names() {
         assert_eq!(OfficeClass::I.title(true), "Kelas I TPI");
         assert_eq!(OfficeClass::II.title(false), "Kelas II Non TPI");
+        assert_eq!(OfficeClass::III.title(false), "Kelas III Non TPI", "as Kerinci's name");
         assert_eq!("Kelas III".parse::<OfficeClass>().unwrap(), OfficeClass::III);
     }
 }

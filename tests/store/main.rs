@@ -8,4 +8,5 @@ mod concurrency;
 mod demo;
 mod offices;
 mod plan;
+mod scenario;
 mod states;

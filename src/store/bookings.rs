@@ -158,11 +158,6 @@ fn distinct_bookings(batch: &[Booking]) -> Vec<&Booking> {
         .collect()
 }
 
-/// The placeholder spelling of the engine behind `pool`.
-fn placeholder_of<P: WritePool>(_: &P) -> fn(usize) -> String {
-    P::placeholder
-}
-
 /// The WhatsApp number as stored: `NULL` when it is the mobile number.
 fn stored_whatsapp(applicant: &Applicant) -> Option<&str> {
     applicant.whatsapp.as_ref().filter(|number| **number != applicant.mobile).map(Msisdn::e164)
@@ -178,7 +173,7 @@ impl Store {
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for chunk in applicants.chunks(ROWS_PER_STATEMENT) {
-                let sql = upsert_applicants_sql(chunk.len(), placeholder_of(pool));
+                let sql = upsert_applicants_sql(chunk.len(), pool.dialect().placeholder);
                 let mut query = sqlx::query(&sql);
                 for applicant in chunk {
                     query = query
@@ -194,7 +189,7 @@ impl Store {
             }
             let mut written = 0;
             for chunk in bookings.chunks(ROWS_PER_STATEMENT) {
-                let sql = upsert_bookings_sql(chunk.len(), placeholder_of(pool));
+                let sql = upsert_bookings_sql(chunk.len(), pool.dialect().placeholder);
                 let mut query = sqlx::query(&sql);
                 for booking in chunk {
                     query = query

@@ -95,63 +95,63 @@ macro_rules! on_reader {
 }
 pub(crate) use {on_reader, on_writer};
 
-/// What differs between the engines when writing: how a write transaction begins, and how the
-/// placeholders of large multi-row statements are spelt.
-pub(crate) trait WritePool {
-    type Database: sqlx::Database;
-    async fn begin_write(&self) -> Result<Transaction<'static, Self::Database>, sqlx::Error>;
-
+/// What differs between the engines when writing, besides how a transaction begins.
+#[derive(Clone, Copy)]
+pub(crate) struct Dialect {
     /// The placeholder of the `n`-th parameter (1-based) in a statement whose parameters appear in
     /// order, once each. SQLite resolves every `$N` by a linear search of the statement's named
     /// parameters, which makes binding thousands of them quadratic; an anonymous `?` is positional.
-    fn placeholder(n: usize) -> String;
-
+    pub placeholder: fn(usize) -> String,
     /// Statements that open a planning transaction. Each planning statement touches a few hundred
     /// applicants of one office; with PostgreSQL's default `random_page_cost` (4, for spinning
     /// disks) it would rather scan every applicant than look those up, once per office.
-    const PLANNING_SETTINGS: &'static [&'static str];
-
+    pub planning_settings: &'static [&'static str],
     /// Refreshes the query planner's statistics. SQLite samples (a bounded analysis, seconds
     /// faster on millions of rows and as good for kabar's few indexes); PostgreSQL samples anyway.
-    const ANALYZE: &'static str;
+    pub analyze: &'static str,
+}
+
+/// A pool that may write, on either engine.
+pub(crate) trait WritePool {
+    type Database: sqlx::Database;
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Self::Database>, sqlx::Error>;
+
+    fn dialect(&self) -> Dialect;
 }
 
 impl WritePool for SqlitePool {
     type Database = Sqlite;
-
-    fn placeholder(_: usize) -> String {
-        "?".to_owned()
-    }
-
-    const PLANNING_SETTINGS: &'static [&'static str] = &[];
-
-    const ANALYZE: &'static str = "PRAGMA analysis_limit = 1000; ANALYZE";
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         // IMMEDIATE takes the write lock up front, so a transaction that reads before it writes
         // cannot fail half-way with SQLITE_BUSY when another process writes in between.
         self.begin_with("BEGIN IMMEDIATE").await
     }
+
+    fn dialect(&self) -> Dialect {
+        Dialect {
+            placeholder: |_| "?".to_owned(),
+            planning_settings: &[],
+            analyze: "PRAGMA analysis_limit = 1000; ANALYZE",
+        }
+    }
 }
 
 impl WritePool for PgPool {
     type Database = Postgres;
 
-    fn placeholder(n: usize) -> String {
-        format!("${n}")
-    }
-
-    const PLANNING_SETTINGS: &'static [&'static str] = &["SET LOCAL random_page_cost = 1.1"];
-
-    const ANALYZE: &'static str = "ANALYZE";
-
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.begin().await
     }
-}
 
-fn analyze_of<P: WritePool>(_: &P) -> &'static str {
-    P::ANALYZE
+    fn dialect(&self) -> Dialect {
+        Dialect {
+            placeholder: |n| format!("${n}"),
+            planning_settings: &["SET LOCAL random_page_cost = 1.1"],
+            analyze: "ANALYZE",
+        }
+    }
 }
 
 impl Store {
@@ -219,7 +219,7 @@ impl Store {
     /// statements get good plans at once instead of after the next automatic analysis.
     pub async fn analyze(&self) -> Result<(), StoreError> {
         on_writer!(self, pool => {
-            sqlx::raw_sql(analyze_of(pool)).execute(pool).await?;
+            sqlx::raw_sql(pool.dialect().analyze).execute(pool).await?;
         });
         Ok(())
     }

@@ -105,11 +105,6 @@ pub struct PlannedMessage {
     pub bookings: Vec<BookingCode>,
 }
 
-/// The planning settings of the engine behind `pool`.
-fn planning_settings_of<P: WritePool>(_: &P) -> &'static [&'static str] {
-    P::PLANNING_SETTINGS
-}
-
 impl Store {
     /// The messages of one event, by mobile number, each with its bookings in code order.
     pub async fn planned_messages(&self, event_id: i64) -> Result<Vec<PlannedMessage>, StoreError> {
@@ -219,7 +214,7 @@ impl Store {
         let margin = plan.quiet_margin.num_seconds();
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            for setting in planning_settings_of(pool) {
+            for setting in pool.dialect().planning_settings {
                 sqlx::query(setting).execute(&mut *tx).await?;
             }
             if let Trigger::Change(_) = plan.trigger {

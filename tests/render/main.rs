@@ -1,0 +1,6 @@
+//! The message catalogue: rendering, wording, and an operator's overrides.
+
+mod catalogue;
+mod overrides;
+mod support;
+mod wording;

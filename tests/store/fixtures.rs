@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use kabar::domain::{Service, ServiceState};
 use kabar::import::{self, ImportOptions, ImportReport};
+use kabar::state::{set_state, StateChange};
 use kabar::store::Store;
 
 /// Three offices in three zones, and a unit.
@@ -46,6 +48,25 @@ pub async fn import_offices(store: &Store) {
 pub async fn import_bookings(store: &Store, file: &CsvFile, strict: bool) -> ImportReport {
     let options = ImportOptions { strict, batch_size: 3, ..ImportOptions::default() };
     import::import_bookings(store, &file.path, &options).await.unwrap()
+}
+
+/// An RFC 3339 instant.
+pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc)
+}
+
+/// Changes a service's state at `offices` (a code, a list, `region:…` or `all`) at `when`.
+pub async fn change(store: &Store, offices: &str, service: Service, state: ServiceState, when: &str) {
+    let change = StateChange {
+        target: offices.parse().unwrap(),
+        service,
+        state,
+        reason: Some("Gangguan Pusat Data Nasional".into()),
+        until: None,
+        actor: "test".into(),
+        at: at(when),
+    };
+    set_state(store, &change).await.unwrap();
 }
 
 /// The problems of a report, one line each, for exact comparison.

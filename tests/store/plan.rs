@@ -1,13 +1,11 @@
 //! The planner on both engines: who hears what, once, on which channel, and when.
 
-use chrono::{DateTime, Utc};
 use kabar::domain::{Channel, Msisdn, Service, ServiceState};
 use kabar::plan::{audience_of, plan_once, PlannedEvent, PlannerConfig};
 use kabar::render::NoticeKind;
-use kabar::state::{set_state, StateChange};
 use kabar::store::{EventPlan, PlannedMessage, Store, Trigger};
 
-use crate::fixtures::{bookings_csv, import_bookings, import_offices};
+use crate::fixtures::{at, bookings_csv, change, import_bookings, import_offices};
 use crate::harness::TestStore;
 
 /// Palembang (WIB), Gorontalo (WITA) and Jayapura (WIT) bookings around 2024-06-20.
@@ -27,10 +25,6 @@ G-A1,GTO,,Kartika,0812-1000-0009,,,,2024-06-21 07:30,regular,no,booked,
 G-B1,GTO,,Lukman,0812-1000-0010,,,,2024-06-25 09:00,regular,no,booked,
 J-A1,JPR,,Maria,0812-1000-0011,,,,2024-06-25 09:00,regular,no,booked,
 ";
-
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
-}
 
 fn mobile(last: u32) -> Msisdn {
     format!("0812-1000-{last:04}").parse().unwrap()
@@ -56,19 +50,6 @@ async fn fixture(db: &TestStore) -> &Store {
 
 fn settle(seconds: u64) -> PlannerConfig {
     PlannerConfig { settle_seconds: seconds, quiet_margin_minutes: 60, ..PlannerConfig::default() }
-}
-
-async fn change(store: &Store, offices: &str, service: Service, state: ServiceState, when: &str) {
-    let change = StateChange {
-        target: offices.parse().unwrap(),
-        service,
-        state,
-        reason: Some("Gangguan Pusat Data Nasional".into()),
-        until: None,
-        actor: "test".into(),
-        at: at(when),
-    };
-    set_state(store, &change).await.unwrap();
 }
 
 /// (last four digits of the mobile, kind, channel, booking codes) of each message.

@@ -2,15 +2,13 @@
 //! (Tangerang's weekend pickup for its printed backlog is a staff broadcast, which comes with the
 //! broadcast feature.)
 
-use chrono::{DateTime, Utc};
 use kabar::domain::{Service, ServiceState};
 use kabar::import::{import_offices_from, ImportOptions};
 use kabar::plan::{plan_once, PlannedEvent, PlannerConfig};
 use kabar::render::NoticeKind;
-use kabar::state::{set_state, StateChange};
 use kabar::store::Store;
 
-use crate::fixtures::{bookings_csv, import_bookings};
+use crate::fixtures::{at, bookings_csv, change, import_bookings};
 use crate::harness::TestStore;
 
 const BOOKINGS: &str = "\
@@ -23,23 +21,6 @@ NNK-1,NNK,,Agus,0813-2000-0006,,,,2024-06-11 09:00,regular,no,ready,2024-06-11
 TNG-1,TNG,,Sari,0813-2000-0007,,,,2024-06-07 09:00,regular,no,ready,2024-06-07
 PSB-1,PSB,,Doni,0813-2000-0008,,,,2024-06-21 09:00,regular,yes,booked,
 ";
-
-fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
-}
-
-async fn set(store: &Store, offices: &str, service: Service, state: ServiceState, when: &str) {
-    let change = StateChange {
-        target: offices.parse().unwrap(),
-        service,
-        state,
-        reason: Some("Gangguan Pusat Data Nasional".into()),
-        until: None,
-        actor: "ditjen".into(),
-        at: at(when),
-    };
-    set_state(store, &change).await.unwrap();
-}
 
 /// Every message of the events, as (booking codes, kind), sorted.
 async fn told(store: &Store, events: &[PlannedEvent]) -> Vec<(String, NoticeKind)> {
@@ -74,8 +55,8 @@ async fn the_june_2024_outage(db: &TestStore) {
     // Thursday 06-20, 10:00 WIB: printing and express stop everywhere; biometrics continue, so
     // nobody is told to stay away.
     let thursday = "2024-06-20T03:00:00Z";
-    set(store, "all", Service::Printing, ServiceState::Unavailable, thursday).await;
-    set(store, "all", Service::Express, ServiceState::Unavailable, thursday).await;
+    change(store, "all", Service::Printing, ServiceState::Unavailable, thursday).await;
+    change(store, "all", Service::Express, ServiceState::Unavailable, thursday).await;
     let events = plan_once(store, &config, at(thursday)).await.unwrap();
     assert_eq!(
         told(store, &events).await,
@@ -101,9 +82,9 @@ async fn the_june_2024_outage(db: &TestStore) {
     // Tuesday 06-25, 09:00 WITA: Nunukan stops pickup; Gorontalo prints regular passports again
     // while e-passports still cannot be issued.
     let tuesday = "2024-06-25T01:00:00Z";
-    set(store, "NNK", Service::Pickup, ServiceState::Unavailable, tuesday).await;
-    set(store, "GTO", Service::Epassport, ServiceState::Unavailable, tuesday).await;
-    set(store, "GTO", Service::Printing, ServiceState::Operational, tuesday).await;
+    change(store, "NNK", Service::Pickup, ServiceState::Unavailable, tuesday).await;
+    change(store, "GTO", Service::Epassport, ServiceState::Unavailable, tuesday).await;
+    change(store, "GTO", Service::Printing, ServiceState::Operational, tuesday).await;
     let events = plan_once(store, &config, at(tuesday)).await.unwrap();
     let changes: Vec<_> = events.iter().filter(|event| event.change_id.is_some()).cloned().collect();
     assert_eq!(
@@ -114,7 +95,7 @@ async fn the_june_2024_outage(db: &TestStore) {
 
     // Monday 07-01, 08:00 WIB: Palembang's express service is back: only the express booking hears.
     let july = "2024-07-01T01:00:00Z";
-    set(store, "PLG", Service::Express, ServiceState::Operational, july).await;
+    change(store, "PLG", Service::Express, ServiceState::Operational, july).await;
     let events = plan_once(store, &config, at(july)).await.unwrap();
     let express: Vec<_> =
         events.iter().filter(|event| event.service.as_deref() == Some("express")).cloned().collect();

@@ -212,7 +212,7 @@ pub async fn plan_once(
     for (audience, trigger) in plans {
         let plan = event_plan(config, &offices, trigger, audience, now);
         let counts = store.plan_event(&plan).await?;
-        tracing::info!(
+        tracing::debug!(
             office = %plan.trigger.office(),
             messages = counts.messages,
             unreachable = counts.unreachable,

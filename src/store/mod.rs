@@ -54,13 +54,6 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Which engine a store runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-}
-
 /// The handle every part of kabar uses to reach the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -222,13 +215,6 @@ impl Store {
             sqlx::raw_sql(pool.dialect().analyze).execute(pool).await?;
         });
         Ok(())
-    }
-
-    pub fn engine(&self) -> Engine {
-        match self.db {
-            Db::Sqlite { .. } => Engine::Sqlite,
-            Db::Postgres(_) => Engine::Postgres,
-        }
     }
 
     /// Closes every connection; pending writes are already committed.

@@ -174,13 +174,10 @@ fn email_html_is_escaped_and_text_is_not() {
 #[test]
 fn typographic_punctuation_in_staff_text_stays_gsm() {
     let catalogue = Catalogue::builtin();
-    let mut context = nunukan_family();
-    context.broadcast = Some(BroadcastText {
-        text: Localized::id_only(
-            "Pengambilan dibuka \u{201C}Sabtu\u{201D} 08.00\u{2013}12.00\u{00A0}WITA\u{2026}",
-        ),
-        sender: "Kepala Kantor".to_owned(),
-    });
+    let context = with_broadcast(
+        "Pengambilan dibuka \u{201C}Sabtu\u{201D} 08.00\u{2013}12.00\u{00A0}WITA\u{2026}",
+        "Kepala Kantor",
+    );
     let Rendered::Sms(sms) =
         render(&catalogue, NoticeKind::Broadcast, Channel::Sms, Language::En, &context).unwrap()
     else {

@@ -144,13 +144,10 @@ fn express_suspension_never_promises_a_same_day_passport_by_rebooking() {
 #[test]
 fn staff_text_is_put_on_one_line_for_whatsapp() {
     let catalogue = Catalogue::builtin();
-    let mut context = nunukan_family();
-    context.broadcast = Some(BroadcastText {
-        text: Localized::id_only(
-            "Pengambilan paspor dibuka Sabtu.\n\nBawa bukti bayar.\tTerima kasih.     Salam.",
-        ),
-        sender: "Seksi\nLalu Lintas".to_owned(),
-    });
+    let context = with_broadcast(
+        "Pengambilan paspor dibuka Sabtu.\n\nBawa bukti bayar.\tTerima kasih.     Salam.",
+        "Seksi\nLalu Lintas",
+    );
     let Rendered::Whatsapp(wa) =
         render(&catalogue, NoticeKind::Broadcast, Channel::Whatsapp, Language::Id, &context).unwrap()
     else {

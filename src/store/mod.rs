@@ -15,6 +15,7 @@
 
 mod bookings;
 mod offices;
+mod outbox;
 mod plan;
 mod states;
 mod url;
@@ -30,6 +31,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use offices::OfficeDirectory;
+pub use outbox::FallBack;
 pub use plan::{Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger};
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use url::{DatabaseUrl, DatabaseUrlError};

@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::plan::notice::NoticeConfig;
 use crate::plan::PlannerConfig;
 use crate::store::DatabaseUrl;
 
@@ -26,6 +27,7 @@ pub struct Config {
     pub import: ImportConfig,
     pub templates: TemplatesConfig,
     pub planner: PlannerConfig,
+    pub notices: NoticeConfig,
 }
 
 /// Settings of the message catalogue.
@@ -54,6 +56,7 @@ impl Default for Config {
             import: ImportConfig { batch_size: 25_000 },
             templates: TemplatesConfig::default(),
             planner: PlannerConfig::default(),
+            notices: NoticeConfig::default(),
         }
     }
 }

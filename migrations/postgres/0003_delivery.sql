@@ -29,6 +29,10 @@ CREATE INDEX broadcasts_due ON broadcasts (status, send_at);
 
 ALTER TABLE messages ALTER COLUMN event_id DROP NOT NULL;
 ALTER TABLE messages ADD COLUMN broadcast_id BIGINT;
+-- The office that speaks (one message per applicant per office).
+ALTER TABLE messages ADD COLUMN office_code TEXT;
+UPDATE messages m SET office_code = e.office_code FROM notice_events e WHERE e.id = m.event_id;
+ALTER TABLE messages ALTER COLUMN office_code SET NOT NULL;
 ALTER TABLE messages ADD COLUMN failure_class TEXT CHECK (failure_class IN ('temporary', 'permanent', 'technical'));
 ALTER TABLE messages ADD COLUMN failure_reason TEXT;
 ALTER TABLE messages ADD COLUMN provider TEXT;
@@ -40,7 +44,7 @@ ALTER TABLE messages ADD COLUMN read_at BIGINT;
 ALTER TABLE messages ADD COLUMN failed_at BIGINT;
 ALTER TABLE messages ADD CONSTRAINT messages_one_source CHECK ((event_id IS NULL) <> (broadcast_id IS NULL));
 COMMENT ON COLUMN messages.not_before IS 'quiet hours, retry backoff, or the lease of a claim';
-CREATE UNIQUE INDEX messages_one_per_broadcast ON messages (broadcast_id, applicant_id)
+CREATE UNIQUE INDEX messages_one_per_broadcast ON messages (broadcast_id, office_code, applicant_id)
     WHERE broadcast_id IS NOT NULL;
 -- Receipts find their message by the provider's id.
 CREATE UNIQUE INDEX messages_provider_id ON messages (provider, provider_message_id)

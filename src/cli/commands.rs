@@ -38,6 +38,7 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::State(state) => run_state(&store, state).await?,
         Command::Demo(demo) => run_demo(&store, demo).await?,
         Command::Plan { at, json } => run_plan(&store, &config, at, json).await?,
+        Command::Broadcast(command) => super::broadcast::run(&store, &config, *command).await?,
     };
     store.close().await;
     Ok(code)
@@ -128,9 +129,18 @@ async fn run_plan(
         None => chrono::Utc::now(),
     };
     let events = crate::plan::plan_once(store, &config.planner, now).await?;
+    let broadcasts = crate::plan::broadcast::plan_due(store, &config.planner, now).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&events)?);
+        let planned = serde_json::json!({"events": events, "broadcasts": broadcasts});
+        println!("{}", serde_json::to_string_pretty(&planned)?);
         return Ok(ExitCode::SUCCESS);
+    }
+    for planned in &broadcasts {
+        let counts = &planned.counts;
+        println!(
+            "broadcast {}: {} messages planned over {} offices ({} with no usable channel, {} held for quiet hours)",
+            planned.broadcast_id, counts.messages, planned.offices, counts.unreachable, counts.deferred
+        );
     }
     for event in &events {
         let counts = &event.counts;
@@ -144,7 +154,7 @@ async fn run_plan(
             event.office, counts.messages, counts.unreachable, counts.deferred
         );
     }
-    if events.is_empty() {
+    if events.is_empty() && broadcasts.is_empty() {
         println!("nothing to plan: no state change has settled since the last run");
     }
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! The command line. `main.rs` only calls [`main`]; every command is a small function over the
 //! library, so each can also be driven from a test.
 
+mod broadcast;
 mod commands;
 
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Send a notice or staff-written text to a filtered audience: preview, send, cancel, show
+    #[command(subcommand)]
+    Broadcast(Box<broadcast::BroadcastCommand>),
     /// Generate demonstration data
     #[command(subcommand)]
     Demo(DemoCommand),

@@ -17,7 +17,10 @@ use crate::render::Rendered;
 pub enum Destination {
     /// A mobile number (SMS, or WhatsApp when it is the applicant's WhatsApp number).
     Phone(Msisdn),
-    Email { address: Email, name: String },
+    Email {
+        address: Email,
+        name: String,
+    },
 }
 
 /// One message ready to hand to a provider.

@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::domain::{Office, OfficeClass, OfficeCode, ParseError, TimeZone, Unit};
+use crate::domain::{Contact, Office, OfficeClass, OfficeCode, ParseError, TimeZone, Unit};
 use crate::import::parse_offices;
 use crate::store::OfficeDirectory;
 
@@ -209,6 +209,7 @@ pub fn synthetic_offices(count: usize, seed: u64) -> Vec<(Office, Vec<Unit>)> {
                 class,
                 tpi,
                 region: province.to_owned(),
+                contact: Contact::default(),
             };
             let mut units = Vec::new();
             if rng.gen_ratio(25, 100) {

@@ -13,7 +13,7 @@ mod time;
 
 pub use applicant::{Applicant, Channel, Email, Language, Msisdn};
 pub use booking::{Booking, BookingCode, Product, Stage};
-pub use office::{Office, OfficeClass, OfficeCode, TimeZone, Unit};
+pub use office::{Contact, Office, OfficeClass, OfficeCode, TimeZone, Unit};
 pub use service::{Service, ServiceState};
 pub use time::{format_short, parse_date, parse_flag, parse_local_datetime};
 

@@ -98,6 +98,21 @@ pub struct Office {
     pub tpi: bool,
     /// The province, as the Kanwil that oversees the office.
     pub region: String,
+    /// How applicants reach the office; printed in every notice.
+    pub contact: Contact,
+}
+
+/// An office's public contact details, each optional in the reference list: a notice falls back
+/// to the national site when the office's own phone is not known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contact {
+    /// As it is printed, e.g. `(0711) 410 123`.
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    /// Without the scheme, e.g. `kanimpalembang.imigrasi.go.id`.
+    pub website: Option<String>,
+    /// The handle without `@`.
+    pub instagram: Option<String>,
 }
 
 /// A passport service unit outside the main office (ULP, UKK, a counter in a mall or MPP). It uses

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::csv_table::{ColumnSpec, Table};
 use super::{file_label, ImportError, ImportOptions, ImportReport};
-use crate::domain::{parse_flag, Office, OfficeClass, OfficeCode, ParseError, TimeZone, Unit};
+use crate::domain::{parse_flag, Contact, Office, OfficeClass, OfficeCode, ParseError, TimeZone, Unit};
 use crate::store::{OfficeDirectory, Store};
 
 /// The columns of the office reference list.
@@ -18,6 +18,10 @@ pub const OFFICE_COLUMNS: &[ColumnSpec] = &[
     ColumnSpec { name: "class", required: true },
     ColumnSpec { name: "region", required: true },
     ColumnSpec { name: "tpi", required: true },
+    ColumnSpec { name: "phone", required: false },
+    ColumnSpec { name: "address", required: false },
+    ColumnSpec { name: "website", required: false },
+    ColumnSpec { name: "instagram", required: false },
 ];
 const CODE: usize = 0;
 const NAME: usize = 1;
@@ -27,11 +31,50 @@ const PARENT: usize = 4;
 const CLASS: usize = 5;
 const REGION: usize = 6;
 const TPI: usize = 7;
+const PHONE: usize = 8;
+const ADDRESS: usize = 9;
+const WEBSITE: usize = 10;
+const INSTAGRAM: usize = 11;
 
 enum Parsed {
     Office(Office),
     /// A unit with the line it came from, checked against the offices once all are known.
     Unit(Unit, u64, Option<TimeZone>),
+}
+
+fn parse_phone(text: &str) -> Result<String, ParseError> {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    let allowed = text.chars().all(|c| c.is_ascii_digit() || " ()+-./".contains(c));
+    if !allowed || digits < 5 {
+        return Err(ParseError::new(format!(
+            "{text:?} is not a phone number as printed; write digits with spaces, brackets or dashes, e.g. (0711) 410 123"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// `kanim.imigrasi.go.id` from `https://kanim.imigrasi.go.id/`: notices print the host and path.
+fn parse_website(text: &str) -> Result<String, ParseError> {
+    let bare = text.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+    let valid = url::Url::parse(&format!("https://{bare}"))
+        .is_ok_and(|url| url.host_str().is_some_and(|host| host.contains('.')));
+    if !valid || bare.contains(char::is_whitespace) {
+        return Err(ParseError::new(format!(
+            "{text:?} is not a web address, e.g. kanimpalembang.imigrasi.go.id"
+        )));
+    }
+    Ok(bare.to_owned())
+}
+
+fn parse_instagram(text: &str) -> Result<String, ParseError> {
+    let handle = text.trim_start_matches('@');
+    let valid = !handle.is_empty()
+        && handle.len() <= 30
+        && handle.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+    if !valid {
+        return Err(ParseError::new(format!("{text:?} is not an Instagram handle, e.g. @kanimpalembang")));
+    }
+    Ok(handle.to_owned())
 }
 
 fn parse_kind(text: &str) -> Result<bool, ParseError> {
@@ -95,9 +138,15 @@ pub fn parse_offices(
                 let class = cells.required(CLASS, str::parse::<OfficeClass>);
                 let region = cells.required(REGION, |text| Ok(text.to_owned()));
                 let tpi = cells.required(TPI, parse_flag);
+                let contact = Contact {
+                    phone: cells.optional(PHONE, parse_phone).flatten(),
+                    address: cells.optional(ADDRESS, |text| Ok(text.to_owned())).flatten(),
+                    website: cells.optional(WEBSITE, parse_website).flatten(),
+                    instagram: cells.optional(INSTAGRAM, parse_instagram).flatten(),
+                };
                 match (code, name, timezone, class, region, tpi) {
                     (Some(code), Some(name), Some(timezone), Some(class), Some(region), Some(tpi)) => {
-                        Some(Parsed::Office(Office { code, name, timezone, class, tpi, region }))
+                        Some(Parsed::Office(Office { code, name, timezone, class, tpi, region, contact }))
                     }
                     _ => None,
                 }

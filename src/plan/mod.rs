@@ -9,6 +9,8 @@
 //! an event plan nothing new.
 
 mod audience;
+pub mod broadcast;
+pub mod notice;
 mod quiet;
 
 use std::collections::BTreeMap;

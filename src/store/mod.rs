@@ -14,6 +14,8 @@
 //! processes. Readers use a separate pool and, thanks to WAL, never block the writer.
 
 mod bookings;
+mod broadcasts;
+mod notices;
 mod offices;
 mod outbox;
 mod plan;
@@ -30,6 +32,11 @@ use sqlx::sqlite::{
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
+pub use broadcasts::{
+    AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
+    NewBroadcast,
+};
+pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use offices::OfficeDirectory;
 pub use outbox::FallBack;
 pub use plan::{Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger};

@@ -3,7 +3,20 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, UpsertCounts, WritePool};
-use crate::domain::{Office, OfficeCode, Unit};
+use crate::domain::{Contact, Office, OfficeCode, Unit};
+
+type OfficeRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// Every office and unit, loaded once: there are a few hundred at most.
 #[derive(Debug, Clone, Default)]
@@ -37,16 +50,22 @@ impl OfficeDirectory {
 }
 
 const UPSERT_OFFICE: &str = "
-    INSERT INTO offices (code, name, timezone, class, tpi, region, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    INSERT INTO offices (code, name, timezone, class, tpi, region, phone, address, website, instagram, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
     ON CONFLICT (code) DO UPDATE SET
         name = excluded.name, timezone = excluded.timezone, class = excluded.class,
-        tpi = excluded.tpi, region = excluded.region, updated_at = excluded.updated_at
+        tpi = excluded.tpi, region = excluded.region, phone = excluded.phone,
+        address = excluded.address, website = excluded.website, instagram = excluded.instagram,
+        updated_at = excluded.updated_at
     WHERE offices.name IS DISTINCT FROM excluded.name
        OR offices.timezone IS DISTINCT FROM excluded.timezone
        OR offices.class IS DISTINCT FROM excluded.class
        OR offices.tpi IS DISTINCT FROM excluded.tpi
-       OR offices.region IS DISTINCT FROM excluded.region";
+       OR offices.region IS DISTINCT FROM excluded.region
+       OR offices.phone IS DISTINCT FROM excluded.phone
+       OR offices.address IS DISTINCT FROM excluded.address
+       OR offices.website IS DISTINCT FROM excluded.website
+       OR offices.instagram IS DISTINCT FROM excluded.instagram";
 
 const UPSERT_UNIT: &str = "
     INSERT INTO units (code, office_code, name, updated_at)
@@ -80,6 +99,10 @@ impl Store {
                     .bind(office.class.as_str())
                     .bind(office.tpi)
                     .bind(&office.region)
+                    .bind(&office.contact.phone)
+                    .bind(&office.contact.address)
+                    .bind(&office.contact.website)
+                    .bind(&office.contact.instagram)
                     .bind(at)
                     .execute(&mut *tx)
                     .await?
@@ -104,8 +127,9 @@ impl Store {
     /// Loads every office and unit.
     pub async fn office_directory(&self) -> Result<OfficeDirectory, StoreError> {
         let (office_rows, unit_rows) = on_reader!(self, pool => {
-            let offices: Vec<(String, String, String, String, bool, String)> = sqlx::query_as(
-                "SELECT code, name, timezone, class, tpi, region FROM offices ORDER BY code",
+            let offices: Vec<OfficeRow> = sqlx::query_as(
+                "SELECT code, name, timezone, class, tpi, region, phone, address, website, instagram
+                 FROM offices ORDER BY code",
             )
             .fetch_all(pool)
             .await?;
@@ -116,7 +140,7 @@ impl Store {
             (offices, units)
         });
         let mut directory = OfficeDirectory::default();
-        for (code, name, timezone, class, tpi, region) in office_rows {
+        for (code, name, timezone, class, tpi, region, phone, address, website, instagram) in office_rows {
             let office = Office {
                 code: parse_stored("offices.code", &code)?,
                 name,
@@ -124,6 +148,7 @@ impl Store {
                 class: parse_stored("offices.class", &class)?,
                 tpi,
                 region,
+                contact: Contact { phone, address, website, instagram },
             };
             directory.offices.insert(office.code.clone(), office);
         }

@@ -4,6 +4,7 @@ mod fixtures;
 mod harness;
 
 mod bookings;
+mod broadcasts;
 mod concurrency;
 mod demo;
 mod offices;

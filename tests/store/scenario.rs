@@ -1,11 +1,12 @@
-//! The June 2024 outage, replayed on the real office list: who hears what, step by step.
-//! (Tangerang's weekend pickup for its printed backlog is a staff broadcast, which comes with the
-//! broadcast feature.)
+//! The June 2024 outage, replayed on the real office list: who hears what, step by step, ending
+//! with Tangerang's weekend pickup for its printed backlog, sent by staff as a broadcast.
 
-use kabar::domain::{Service, ServiceState};
+use kabar::domain::{Service, ServiceState, Stage};
 use kabar::import::{import_offices_from, ImportOptions};
+use kabar::plan::broadcast::{self, BroadcastContent, BroadcastFilter, BroadcastRequest};
+use kabar::plan::notice::{NoticeConfig, StoredPickup};
 use kabar::plan::{plan_once, PlannedEvent, PlannerConfig};
-use kabar::render::NoticeKind;
+use kabar::render::{Catalogue, NoticeKind, Rendered};
 use kabar::store::Store;
 
 use crate::fixtures::{at, bookings_csv, change, import_bookings};
@@ -19,6 +20,7 @@ GTO-1,GTO,,Yusuf,0813-2000-0004,,,,2024-06-12 09:00,epassport,no,printing,2024-0
 GTO-2,GTO,,Lina,0813-2000-0005,,,,2024-06-13 09:00,regular,no,printing,2024-06-13
 NNK-1,NNK,,Agus,0813-2000-0006,,,,2024-06-11 09:00,regular,no,ready,2024-06-11
 TNG-1,TNG,,Sari,0813-2000-0007,,,,2024-06-07 09:00,regular,no,ready,2024-06-07
+TNG-2,TNG,,Wati,0813-2000-0009,,,,2024-06-14 09:00,regular,no,printing,2024-06-14
 PSB-1,PSB,,Doni,0813-2000-0008,,,,2024-06-21 09:00,regular,yes,booked,
 ";
 
@@ -67,6 +69,7 @@ async fn the_june_2024_outage(db: &TestStore) {
             ("PLG-3", AppointmentUnchanged),
             ("GTO-1", IssuanceDelayed),
             ("GTO-2", IssuanceDelayed),
+            ("TNG-2", IssuanceDelayed),
             ("PSB-1", AppointmentUnchanged),
             ("PSB-1", ExpressSuspended),
         ]),
@@ -100,6 +103,50 @@ async fn the_june_2024_outage(db: &TestStore) {
     let express: Vec<_> =
         events.iter().filter(|event| event.service.as_deref() == Some("express")).cloned().collect();
     assert_eq!(told(store, &express).await, expect(&[("PLG-2", ServiceRestored)]));
+
+    // Tangerang prints its backlog (the next M-Paspor export shows Wati's passport ready) and staff
+    // open pickup on the weekend of 06-29/30: a broadcast to every passport ready at Tangerang.
+    let printed = "TNG-2,TNG,,Wati,0813-2000-0009,,,,2024-06-14 09:00,regular,no,ready,2024-06-14\n";
+    assert!(import_bookings(store, &bookings_csv(printed), true).await.is_clean());
+    let friday = at("2024-06-28T03:00:00Z");
+    let request = BroadcastRequest {
+        title: "Pengambilan paspor akhir pekan".into(),
+        filter: BroadcastFilter {
+            offices: "TNG".into(),
+            stages: vec![Stage::Ready],
+            ..BroadcastFilter::default()
+        },
+        content: BroadcastContent::Template {
+            kind: ReadyForPickup,
+            pickup: Some(StoredPickup {
+                hours_id: "Senin-Jumat 08.00-15.00 WIB".into(),
+                hours_en: None,
+                extra_id: Some("Sabtu-Minggu 29-30 Juni 08.00-12.00 WIB".into()),
+                extra_en: None,
+            }),
+        },
+        channels: None,
+        send_at: None,
+        actor: "kanim-tangerang".into(),
+    };
+    let preview =
+        broadcast::preview(store, &Catalogue::builtin(), &config, &NoticeConfig::default(), &request, friday)
+            .await
+            .unwrap();
+    assert_eq!(preview.messages, 2);
+    let Rendered::Whatsapp(sample) = &preview.samples[0].rendered else { panic!("a WhatsApp sample") };
+    assert!(sample.text.contains("Sabtu-Minggu 29-30 Juni 08.00-12.00 WIB"), "{}", sample.text);
+    let id = broadcast::create(store, &config, &request, friday).await.unwrap();
+    broadcast::plan_due(store, &config, friday).await.unwrap();
+    let mut weekend: Vec<_> = store
+        .broadcast_messages(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|message| (message.bookings[0].as_str().to_owned(), message.kind))
+        .collect();
+    weekend.sort();
+    assert_eq!(weekend, expect(&[("TNG-1", ReadyForPickup), ("TNG-2", ReadyForPickup)]));
 }
 
 crate::store_tests!(the_june_2024_outage);

@@ -1,7 +1,7 @@
 //! The planner's queries: settled changes, incidents, notice events and the set-based planning of
 //! messages (`INSERT … SELECT`, nothing loaded into memory).
 
-mod sql;
+pub(super) mod sql;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -108,20 +108,27 @@ pub struct PlannedMessage {
 impl Store {
     /// The messages of one event, by mobile number, each with its bookings in code order.
     pub async fn planned_messages(&self, event_id: i64) -> Result<Vec<PlannedMessage>, StoreError> {
+        self.messages_where("m.event_id", event_id).await
+    }
+
+    /// The messages of one broadcast, by mobile number, each with its bookings in code order.
+    pub async fn broadcast_messages(&self, broadcast_id: i64) -> Result<Vec<PlannedMessage>, StoreError> {
+        self.messages_where("m.broadcast_id", broadcast_id).await
+    }
+
+    async fn messages_where(&self, column: &str, id: i64) -> Result<Vec<PlannedMessage>, StoreError> {
         type Row = (i64, String, String, String, Option<String>, String, i64, String);
+        let sql = format!(
+            "SELECT m.id, a.mobile, m.kind, m.language, m.channel, m.status, m.not_before, b.code
+             FROM messages m
+             JOIN applicants a ON a.id = m.applicant_id
+             JOIN message_bookings mb ON mb.message_id = m.id
+             JOIN bookings b ON b.id = mb.booking_id
+             WHERE {column} = $1
+             ORDER BY a.mobile, m.id, b.code"
+        );
         let rows: Vec<Row> = on_reader!(self, pool => {
-            sqlx::query_as(
-                "SELECT m.id, a.mobile, m.kind, m.language, m.channel, m.status, m.not_before, b.code
-                 FROM messages m
-                 JOIN applicants a ON a.id = m.applicant_id
-                 JOIN message_bookings mb ON mb.message_id = m.id
-                 JOIN bookings b ON b.id = mb.booking_id
-                 WHERE m.event_id = $1
-                 ORDER BY a.mobile, b.code",
-            )
-            .bind(event_id)
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
         });
         let mut messages: Vec<PlannedMessage> = Vec::new();
         for (id, mobile, kind, language, channel, status, not_before, code) in rows {

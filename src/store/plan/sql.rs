@@ -12,7 +12,7 @@ fn quoted(values: impl IntoIterator<Item = &'static str>) -> String {
 /// `CASE WHEN <rule 1 matches b> THEN 1 WHEN … END`: the priority of the first rule a booking
 /// matches, NULL when none does. Identifiers are inlined from the closed enums; the window's
 /// bounds are the placeholders `start` and `end`.
-fn rank_sql(rules: &[Rule], start: &str, end: &str) -> String {
+pub(in crate::store) fn rank_sql(rules: &[Rule], start: &str, end: &str) -> String {
     let mut sql = String::from("CASE");
     for (rank, rule) in rules.iter().enumerate() {
         let mut condition =
@@ -43,7 +43,7 @@ fn kind_sql(rules: &[Rule]) -> String {
 }
 
 /// The applicant's first usable channel in preference order, NULL when none is.
-fn channel_sql(channels: &[Channel]) -> String {
+pub(in crate::store) fn channel_sql(channels: &[Channel]) -> String {
     let mut sql = String::from("CASE");
     for channel in channels {
         let usable = match channel {
@@ -57,13 +57,14 @@ fn channel_sql(channels: &[Channel]) -> String {
     sql
 }
 
-/// The columns every planning statement inserts, from a sub-select `s` with `applicant_id`,
-/// `next_at` (the applicant's next appointment, if any) and a kind expression.
-/// $1 = event id, $2 = now, $4 = end of quiet hours (= now outside them), $5 = the margin.
-fn message_columns(kind: &str, channels: &[Channel]) -> String {
+/// The columns every planning statement inserts ([`MESSAGE_COLUMNS`]), from a sub-select `s` with
+/// `applicant_id`, `next_at` (the applicant's next appointment, if any), a kind expression and an
+/// office expression. $1 = event (or broadcast) id, $2 = now, $4 = end of quiet hours (= now
+/// outside them), $5 = the margin.
+pub(in crate::store) fn message_columns(kind: &str, office: &str, channels: &[Channel]) -> String {
     let channel = channel_sql(channels);
     format!(
-        "$1, s.applicant_id, {kind}, COALESCE(a.language, 'id'), {channel},
+        "$1, {office}, s.applicant_id, {kind}, COALESCE(a.language, 'id'), {channel},
          CASE WHEN ({channel}) IS NULL THEN 'unreachable' ELSE 'queued' END,
          CASE WHEN ({channel}) IN ('whatsapp', 'sms') AND $4 > $2
                    AND (s.next_at IS NULL OR s.next_at >= $4 + $5)
@@ -71,6 +72,10 @@ fn message_columns(kind: &str, channels: &[Channel]) -> String {
          $2"
     )
 }
+
+/// The columns of `messages` a planning statement fills, after the event or broadcast id.
+pub(in crate::store) const MESSAGE_COLUMNS: &str =
+    "office_code, applicant_id, kind, language, channel, status, not_before, created_at";
 
 const CLOSED_STAGES: &str = "('picked_up', 'cancelled', 'no_show')";
 
@@ -82,7 +87,7 @@ pub(super) fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String
     // $1 event, $2 now, $3 end of the window, $4 end of quiet hours, $5 margin, $6 office,
     // $7 start of the window.
     let messages = format!(
-        "INSERT INTO messages (event_id, applicant_id, kind, language, channel, status, not_before, created_at)
+        "INSERT INTO messages (event_id, {MESSAGE_COLUMNS})
          SELECT {columns}
          FROM (SELECT r.applicant_id, MIN(r.rank) AS rank,
                       MIN(CASE WHEN r.appointment_at >= $2 AND r.appointment_at < $3 THEN r.appointment_at END) AS next_at
@@ -94,17 +99,20 @@ pub(super) fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String
          JOIN applicants a ON a.id = s.applicant_id
          WHERE TRUE
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
-        columns = message_columns(&kind_sql(rules), channels),
+        columns = message_columns(&kind_sql(rules), "$6", channels),
     );
     // $1 event, $2 start of the window, $3 end of the window, $4 office. The same index scan as
     // above, each booking joined to its applicant's message by the unique (event, applicant) key.
+    // CROSS JOIN keeps SQLite from scanning the event's messages and looking every applicant's
+    // bookings up in the table (twice as slow); PostgreSQL plans it as any inner join.
     let rank = rank_sql(rules, "$2", "$3");
     let bookings = format!(
         "INSERT INTO message_bookings (message_id, booking_id)
          SELECT m.id, b.id
          FROM bookings b
-         JOIN messages m ON m.event_id = $1 AND m.applicant_id = b.applicant_id
-         WHERE b.office_code = $4 AND b.stage IN ({stages}) AND ({rank}) IS NOT NULL
+         CROSS JOIN messages m
+         WHERE m.event_id = $1 AND m.applicant_id = b.applicant_id
+           AND b.office_code = $4 AND b.stage IN ({stages}) AND ({rank}) IS NOT NULL
            AND $3 >= $2 -- always true; keeps both bound values referenced when no rule has a window
          ON CONFLICT DO NOTHING"
     );
@@ -126,7 +134,7 @@ pub(super) fn plan_restoration_sql(channels: &[Channel], still_down: &[&[Rule]])
     // $8 end of the window of the services still down (bound only when there are some).
     let held_up = not_held_up_sql(still_down, "$2", "$8");
     let messages = format!(
-        "INSERT INTO messages (event_id, applicant_id, kind, language, channel, status, not_before, created_at)
+        "INSERT INTO messages (event_id, {MESSAGE_COLUMNS})
          SELECT {columns}
          FROM (SELECT m.applicant_id, MIN(CASE WHEN b.appointment_at >= $2 THEN b.appointment_at END) AS next_at
                FROM messages m
@@ -139,7 +147,7 @@ pub(super) fn plan_restoration_sql(channels: &[Channel], still_down: &[&[Rule]])
          JOIN applicants a ON a.id = s.applicant_id
          WHERE TRUE
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
-        columns = message_columns("$7", channels),
+        columns = message_columns("$7", "(SELECT office_code FROM incidents WHERE id = $3)", channels),
     );
     // $1 event, $2 incident, $3 service, $4 kind, $5 now, $6 end of the window (when bound).
     let held_up = not_held_up_sql(still_down, "$5", "$6");

@@ -1,0 +1,12 @@
+//! The HTTP providers against fake Twilio, Infobip and WhatsApp Cloud API servers over real HTTP:
+//! what each sends, and how each classifies what comes back.
+
+#[path = "../fakes/mod.rs"]
+mod fakes;
+
+mod infobip;
+mod provider;
+mod rate;
+mod support;
+mod twilio;
+mod whatsapp;

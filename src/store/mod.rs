@@ -17,6 +17,7 @@ mod bookings;
 mod offices;
 mod outbox;
 mod plan;
+mod receipts;
 mod states;
 mod url;
 
@@ -33,6 +34,7 @@ pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use offices::OfficeDirectory;
 pub use outbox::FallBack;
 pub use plan::{Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger};
+pub use receipts::ReceiptReport;
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 

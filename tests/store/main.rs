@@ -8,5 +8,6 @@ mod concurrency;
 mod demo;
 mod offices;
 mod plan;
+mod receipts;
 mod scenario;
 mod states;

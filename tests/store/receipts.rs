@@ -154,7 +154,7 @@ async fn statuses_only_move_forward(db: &TestStore) {
     let (t1, t2, t3) = ("2024-06-20T03:01:00Z", "2024-06-20T03:02:00Z", "2024-06-20T03:03:00Z");
 
     let delivered = receipt("whatsapp", "wamid.AYU", ReceiptStatus::Delivered, t2);
-    assert_eq!(apply(store, &[delivered.clone()]).await, report(1, 0, 0));
+    assert_eq!(apply(store, std::slice::from_ref(&delivered)).await, report(1, 0, 0));
     // Order is not guaranteed: a late `sent`, the same `delivered` again, then a failure.
     let late = [
         receipt("whatsapp", "wamid.AYU", ReceiptStatus::Sent, t1),
@@ -197,7 +197,7 @@ async fn a_permanent_failure_moves_the_message_to_the_next_channel(db: &TestStor
     accepted(db, dedi, "smtp", "<m-dedi@kabar>").await;
 
     let failure = receipt("whatsapp", "wamid.AYU", failed(true, "131026"), "2024-06-20T03:05:00Z");
-    assert_eq!(apply(store, &[failure.clone()]).await, report(1, 0, 0));
+    assert_eq!(apply(store, std::slice::from_ref(&failure)).await, report(1, 0, 0));
     let (channel, status, _, _, provider_id, ..) = row(db, ayu).await;
     assert_eq!((channel.as_deref(), status.as_str(), provider_id), (Some("sms"), "queued", None));
     // The WhatsApp id is gone with the channel: the same receipt again finds nothing.

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod import;
 pub mod plan;
+pub mod receipts;
 pub mod render;
 pub mod state;
 pub mod store;

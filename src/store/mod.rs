@@ -19,6 +19,7 @@ mod notices;
 mod offices;
 mod outbox;
 mod plan;
+mod receipts;
 mod states;
 mod url;
 
@@ -40,6 +41,7 @@ pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use offices::OfficeDirectory;
 pub use outbox::FallBack;
 pub use plan::{Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger};
+pub use receipts::ReceiptReport;
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 

@@ -9,5 +9,6 @@ mod concurrency;
 mod demo;
 mod offices;
 mod plan;
+mod receipts;
 mod scenario;
 mod states;

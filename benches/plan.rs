@@ -4,7 +4,13 @@
 //! peak resident memory.
 //!
 //!     cargo bench --bench plan                          # 2,000,000 bookings on SQLite
+//!     cargo bench --bench plan -- --history 0           # only live bookings: the worst case
 //!     cargo bench --bench plan -- --bookings 20000      # the CI smoke run
+//!
+//! By default 60% of the bookings are finished history (picked up, no-shows, cancellations from
+//! the half year before), as in a long M-Paspor export; `--history 0` makes every booking live
+//! (a booking in the next three weeks or an application in process), which roughly doubles the
+//! messages.
 //!     KABAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/postgres cargo bench --bench plan -- --engine postgres
 
 mod common;
@@ -27,12 +33,15 @@ async fn main() {
 
     let started = Instant::now();
     let offices = demo::load_offices(store, Some(arg("--offices", 150)), 11).await.expect("offices");
-    let spec = SeedSpec::new(bookings, 11, NaiveDate::from_ymd_opt(2024, 6, 17).expect("a date"));
+    let history: u32 = arg("--history", 600);
+    let mut spec = SeedSpec::new(bookings, 11, NaiveDate::from_ymd_opt(2024, 6, 17).expect("a date"));
+    spec.history_per_mille = history;
     let seeded = demo::seed_bookings(store, &spec, &offices, false).await.expect("seed");
     println!(
-        "{}: seeded {} bookings ({} applicants) over {} offices in {:.1} s",
+        "{}: seeded {} bookings ({}‰ finished history; {} applicants) over {} offices in {:.1} s",
         bench.engine,
         seeded.bookings,
+        history,
         seeded.applicants,
         seeded.offices,
         started.elapsed().as_secs_f64()

@@ -5,7 +5,12 @@
 //! send returns an [`Accepted`] or a classified [`SendFailure`], which the worker turns into a
 //! retry, a fallback to the applicant's next channel, or a final status.
 
+pub mod config;
 pub mod providers;
+pub mod worker;
+
+pub use config::{DeliveryConfig, Providers};
+pub use worker::{StepReport, Worker, WorkerError};
 
 use std::time::Duration;
 

@@ -28,11 +28,15 @@ pub struct SeedSpec {
     /// How many calendar days ahead open bookings reach (M-Paspor opens slots about three weeks
     /// ahead).
     pub horizon_days: u32,
+    /// Per mille of the bookings drawn as finished history from the half year before (picked
+    /// up, and some no-shows and cancellations), as a long M-Paspor export holds them. 0 (the
+    /// default) gives only the live weeks around `today`.
+    pub history_per_mille: u32,
 }
 
 impl SeedSpec {
     pub fn new(bookings: usize, seed: u64, today: NaiveDate) -> Self {
-        Self { bookings, seed, today, horizon_days: 21 }
+        Self { bookings, seed, today, horizon_days: 21, history_per_mille: 0 }
     }
 }
 
@@ -95,7 +99,8 @@ pub fn bookings(spec: &SeedSpec, offices: &[SeedOffice]) -> Bookings {
         code_offset: rng.gen_range(0..CODE_SPACE),
         phone_offset: rng.gen_range(0..u64::from(phones::CORES)),
         upcoming: upcoming_weekdays(spec.today, spec.horizon_days),
-        past: past_weekdays(spec.today, 45),
+        past: past_weekdays(spec.today, if spec.history_per_mille > 0 { 180 } else { 45 }),
+        history_per_mille: spec.history_per_mille,
         rng,
         total_weight: total,
         offices,
@@ -114,6 +119,7 @@ pub struct Bookings {
     upcoming: Vec<NaiveDate>,
     /// Weekdays before today, most recent first.
     past: Vec<NaiveDate>,
+    history_per_mille: u32,
     remaining: usize,
     booking_number: u64,
     applicant_number: u64,
@@ -149,6 +155,9 @@ const STAGES: &[(Stage, u32)] = &[
     (Stage::NoShow, 30),
 ];
 
+/// Stage shares of finished history, in per mille.
+const HISTORY: &[(Stage, u32)] = &[(Stage::PickedUp, 900), (Stage::NoShow, 60), (Stage::Cancelled, 40)];
+
 impl Iterator for Bookings {
     type Item = Booking;
 
@@ -180,8 +189,10 @@ impl Bookings {
         let prepared = &self.offices[office_index];
         let office = &prepared.office;
 
-        let stage = names::weighted(rng, STAGES);
+        let history = self.history_per_mille > 0 && rng.gen_range(0..1000) < self.history_per_mille;
+        let stage = if history { names::weighted(rng, HISTORY) } else { names::weighted(rng, STAGES) };
         let day = match stage {
+            _ if history => pick(rng, &self.past[30..]),
             Stage::Booked => pick(rng, &self.upcoming),
             Stage::Attended => pick(rng, &self.past[..2]),
             Stage::Paid => pick(rng, &self.past[..5]),

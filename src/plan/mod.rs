@@ -210,19 +210,39 @@ pub async fn plan_once(
             plans.push((audience, Trigger::StatusUpdate { office: incident.office, slot }));
         }
     }
-    let mut planned = Vec::with_capacity(plans.len());
-    for (audience, trigger) in plans {
+    // Offices are planned side by side where the engine allows; one office's events stay in
+    // order (each sees what the one before marked as told, and the last resolves the incident).
+    let mut by_office: BTreeMap<OfficeCode, Vec<(usize, EventPlan)>> = BTreeMap::new();
+    for (index, (audience, trigger)) in plans.into_iter().enumerate() {
         let plan = event_plan(config, &offices, trigger, audience, now);
-        let counts = store.plan_event(&plan).await?;
-        tracing::debug!(
-            office = %plan.trigger.office(),
-            messages = counts.messages,
-            unreachable = counts.unreachable,
-            "planned notice event"
-        );
-        planned.push(PlannedEvent::new(&plan.trigger, counts));
+        by_office.entry(plan.trigger.office().clone()).or_default().push((index, plan));
     }
-    Ok(planned)
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(store.planning_concurrency()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, plans) in by_office {
+        let (store, limit) = (store.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("the semaphore is never closed");
+            let mut planned = Vec::with_capacity(plans.len());
+            for (index, plan) in plans {
+                let counts = store.plan_event(&plan).await?;
+                tracing::debug!(
+                    office = %plan.trigger.office(),
+                    messages = counts.messages,
+                    unreachable = counts.unreachable,
+                    "planned notice event"
+                );
+                planned.push((index, PlannedEvent::new(&plan.trigger, counts)));
+            }
+            Ok::<_, StoreError>(planned)
+        });
+    }
+    let mut planned = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        planned.extend(done.expect("a planning task never panics")?);
+    }
+    planned.sort_by_key(|(index, _)| *index);
+    Ok(planned.into_iter().map(|(_, event)| event).collect())
 }
 
 fn event_plan(

@@ -31,6 +31,8 @@ pub struct ApplicantFacts {
     pub email: Option<Email>,
     /// Indonesian when the applicant did not say.
     pub language: Language,
+    /// The channels the applicant refused (STOP, unsubscribe).
+    pub opted_out: Vec<Channel>,
 }
 
 /// What a notice event is about, for its messages.
@@ -64,14 +66,17 @@ fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
 
-type ApplicantRow = (i64, String, String, Option<String>, Option<String>, String);
+type ApplicantRow = (i64, String, String, Option<String>, Option<String>, String, bool, bool, bool);
 
-const APPLICANT_COLUMNS: &str = "a.id, a.name, a.mobile, a.whatsapp, a.email, COALESCE(a.language, 'id')";
+const APPLICANT_COLUMNS: &str = "a.id, a.name, a.mobile, a.whatsapp, a.email, COALESCE(a.language, 'id'), \
+     a.whatsapp_opted_out, a.sms_opted_out, a.email_opted_out";
 
 fn applicant_facts(
-    (id, name, mobile, whatsapp, email, language): ApplicantRow,
+    (id, name, mobile, whatsapp, email, language, whatsapp_out, sms_out, email_out): ApplicantRow,
 ) -> Result<ApplicantFacts, StoreError> {
+    let refused = [(Channel::Whatsapp, whatsapp_out), (Channel::Sms, sms_out), (Channel::Email, email_out)];
     Ok(ApplicantFacts {
+        opted_out: refused.into_iter().filter(|(_, out)| *out).map(|(channel, _)| channel).collect(),
         language: parse_stored("applicants.language", &language)?,
         id,
         name,
@@ -115,6 +120,9 @@ type MessageRow = (
     Option<String>,
     Option<String>,
     String,
+    bool,
+    bool,
+    bool,
 );
 
 impl Store {
@@ -175,7 +183,9 @@ impl Store {
             facts.push(MessageFacts {
                 id,
                 office: parse_stored("messages.office_code", &office)?,
-                applicant: applicant_facts((row.7, row.8, row.9, row.10, row.11, row.12))?,
+                applicant: applicant_facts((
+                    row.7, row.8, row.9, row.10, row.11, row.12, row.13, row.14, row.15,
+                ))?,
                 kind: parse_stored("messages.kind", &kind)?,
                 language: parse_stored("messages.language", &language)?,
                 channel: channel.map(|channel| parse_stored("messages.channel", &channel)).transpose()?,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{epoch, on_writer, parse_stored, Store, StoreError, WritePool};
+use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, WritePool};
 use crate::domain::Channel;
 
 /// What became of a message that failed permanently on its channel.
@@ -94,3 +94,236 @@ impl Store {
         })
     }
 }
+
+/// A message claimed by a worker: `attempt` fences its outcome (a worker whose lease ran out
+/// and whose message was claimed again cannot overwrite the newer claim's outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub id: i64,
+    pub attempt: i64,
+    /// When the message was planned: retries stop at its age budget.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a worker learnt from one try of one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub claim: Claim,
+    pub channel: Channel,
+    pub provider: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub outcome: AttemptOutcome,
+    /// HTTP status, SMTP reply or provider code.
+    pub response_code: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The outcome of a try, as the message records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptOutcome {
+    /// Handed over: the message is `sent` with the provider's id.
+    Accepted { provider_message_id: String },
+    /// Try again at `retry_at` on the same channel.
+    Retry { retry_at: DateTime<Utc> },
+    /// Given up: `failed` with this class (`technical`: retries exhausted or kabar's side is
+    /// wrong; `permanent`: a render error). A permanent failure of the channel goes through
+    /// [`Store::fall_back`] instead.
+    Failed { class: &'static str },
+    /// Permanent on this channel: recorded here, then [`Store::fall_back`] moves the message.
+    FallBack,
+}
+
+impl AttemptOutcome {
+    fn column(&self) -> &'static str {
+        match self {
+            AttemptOutcome::Accepted { .. } => "accepted",
+            AttemptOutcome::Retry { .. } => "temporary",
+            AttemptOutcome::Failed { class } => class,
+            AttemptOutcome::FallBack => "permanent",
+        }
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` due messages for `lease`: expired leases of crashed workers first,
+    /// then queued messages in the order they became due. One short transaction; nothing is sent
+    /// inside it. On PostgreSQL, workers claiming at once skip each other's rows.
+    pub async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let (now, until, limit) = (epoch(now), epoch(now + lease), limit as i64);
+        on_writer!(self, pool => {
+            let skip_locked = pool.dialect().skip_locked;
+            let mut tx = pool.begin_write().await?;
+            let mut claims = Vec::new();
+            for status in ["sending", "queued"] {
+                let left = limit - claims.len() as i64;
+                if left <= 0 {
+                    break;
+                }
+                let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+                    "UPDATE messages SET status = 'sending', attempts = attempts + 1, not_before = $1
+                     WHERE id IN (SELECT id FROM messages
+                                  WHERE status = $2 AND not_before <= $3
+                                  ORDER BY not_before LIMIT $4 {skip_locked})
+                     RETURNING id, attempts, created_at"
+                ))
+                .bind(until)
+                .bind(status)
+                .bind(now)
+                .bind(left)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (id, attempt, created_at) in rows {
+                    claims.push(Claim { id, attempt, created_at: super::from_epoch(created_at)? });
+                }
+            }
+            tx.commit().await?;
+            claims.sort_by_key(|claim| claim.id);
+            Ok(claims)
+        })
+    }
+
+    /// Records a batch of tries in one transaction: an attempt row each, and the message's new
+    /// state, only where the claim still holds. Returns the claims that still held.
+    pub async fn record_attempts(
+        &self,
+        attempts: &[Attempt],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let now = epoch(now);
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let mut held = Vec::with_capacity(attempts.len());
+            for attempt in attempts {
+                let update = match &attempt.outcome {
+                    AttemptOutcome::Accepted { provider_message_id } => sqlx::query(
+                        "UPDATE messages SET status = 'sent', provider = $3, provider_message_id = $4, sent_at = $5,
+                                failure_class = NULL, failure_reason = NULL
+                         WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+                    )
+                    .bind(attempt.claim.id)
+                    .bind(attempt.claim.attempt)
+                    .bind(&attempt.provider)
+                    .bind(provider_message_id)
+                    .bind(now),
+                    AttemptOutcome::Retry { retry_at } => sqlx::query(
+                        "UPDATE messages SET status = 'queued', provider = $3, not_before = $5,
+                                failure_class = 'temporary', failure_reason = $4
+                         WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+                    )
+                    .bind(attempt.claim.id)
+                    .bind(attempt.claim.attempt)
+                    .bind(&attempt.provider)
+                    .bind(&attempt.error)
+                    .bind(epoch(*retry_at)),
+                    AttemptOutcome::Failed { class } => sqlx::query(
+                        "UPDATE messages SET status = 'failed', provider = $3, failure_class = $4,
+                                failure_reason = $5, failed_at = $6
+                         WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+                    )
+                    .bind(attempt.claim.id)
+                    .bind(attempt.claim.attempt)
+                    .bind(&attempt.provider)
+                    .bind(*class)
+                    .bind(&attempt.error)
+                    .bind(now),
+                    // The claim is kept (status `sending`) for fall_back, which moves it on.
+                    AttemptOutcome::FallBack => sqlx::query(
+                        "UPDATE messages SET provider = $3, failure_reason = $4
+                         WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+                    )
+                    .bind(attempt.claim.id)
+                    .bind(attempt.claim.attempt)
+                    .bind(&attempt.provider)
+                    .bind(&attempt.error),
+                };
+                if update.execute(&mut *tx).await?.rows_affected() == 0 {
+                    continue;
+                }
+                held.push(attempt.claim);
+                sqlx::query(
+                    "INSERT INTO message_attempts
+                         (message_id, channel, provider, started_at, duration_ms, outcome, response_code, error)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(attempt.claim.id)
+                .bind(attempt.channel.as_str())
+                .bind(&attempt.provider)
+                .bind(epoch(attempt.started_at))
+                .bind(attempt.duration_ms)
+                .bind(attempt.outcome.column())
+                .bind(&attempt.response_code)
+                .bind(&attempt.error)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(held)
+        })
+    }
+
+    /// Gives claims back untried (a worker shutting down): queued again, due now, the attempt
+    /// not counted.
+    pub async fn release_claims(&self, claims: &[Claim], now: DateTime<Utc>) -> Result<(), StoreError> {
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for claim in claims {
+                sqlx::query(
+                    "UPDATE messages SET status = 'queued', attempts = attempts - 1, not_before = $3
+                     WHERE id = $1 AND attempts = $2 AND status = 'sending'",
+                )
+                .bind(claim.id)
+                .bind(claim.attempt)
+                .bind(epoch(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// When the next message becomes due (a queued one, or a lease that runs out), if any.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<i64> = on_reader!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT MIN(due) FROM (
+                     SELECT MIN(not_before) AS due FROM messages WHERE status = 'queued'
+                     UNION ALL
+                     SELECT MIN(not_before) AS due FROM messages WHERE status = 'sending') d",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        next.map(super::from_epoch).transpose()
+    }
+
+    /// Tells workers in other processes that messages were planned (PostgreSQL `NOTIFY`;
+    /// SQLite workers share the process and are woken directly).
+    pub async fn notify_workers(&self) -> Result<(), StoreError> {
+        if let super::Db::Postgres(pool) = &self.db {
+            sqlx::query("SELECT pg_notify($1, '')").bind(WAKE_CHANNEL).execute(pool).await?;
+        }
+        Ok(())
+    }
+
+    /// A listener for [`Store::notify_workers`] on PostgreSQL; `None` on SQLite.
+    pub async fn listen_for_work(&self) -> Result<Option<sqlx::postgres::PgListener>, StoreError> {
+        match &self.db {
+            super::Db::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen(WAKE_CHANNEL).await?;
+                Ok(Some(listener))
+            }
+            super::Db::Sqlite { .. } => Ok(None),
+        }
+    }
+}
+
+/// The PostgreSQL notification channel that wakes workers.
+pub const WAKE_CHANNEL: &str = "kabar_messages";

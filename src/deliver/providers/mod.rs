@@ -57,6 +57,9 @@ pub enum Provider {
     Twilio(twilio::Twilio),
     Infobip(infobip::Infobip),
     Whatsapp(whatsapp::WhatsappCloud),
+    Smtp(smtp::Smtp),
+    /// Writes every channel's messages to a file (demos, dry runs).
+    Log(log::LogFile),
 }
 
 impl Provider {
@@ -66,14 +69,18 @@ impl Provider {
             Provider::Twilio(_) => twilio::NAME,
             Provider::Infobip(_) => infobip::NAME,
             Provider::Whatsapp(_) => whatsapp::NAME,
+            Provider::Smtp(_) => "smtp",
+            Provider::Log(_) => "log",
         }
     }
 
-    /// The channel the provider delivers on.
-    pub fn channel(&self) -> Channel {
+    /// The channel the provider delivers on; `None` for the log, which takes every channel.
+    pub fn channel(&self) -> Option<Channel> {
         match self {
-            Provider::Twilio(_) | Provider::Infobip(_) => Channel::Sms,
-            Provider::Whatsapp(_) => Channel::Whatsapp,
+            Provider::Twilio(_) | Provider::Infobip(_) => Some(Channel::Sms),
+            Provider::Whatsapp(_) => Some(Channel::Whatsapp),
+            Provider::Smtp(_) => Some(Channel::Email),
+            Provider::Log(_) => None,
         }
     }
 
@@ -83,6 +90,8 @@ impl Provider {
             Provider::Twilio(provider) => provider.send(out).await,
             Provider::Infobip(provider) => provider.send(out).await,
             Provider::Whatsapp(provider) => provider.send(out).await,
+            Provider::Smtp(provider) => provider.send(out).await,
+            Provider::Log(provider) => provider.send(out).await,
         }
     }
 }

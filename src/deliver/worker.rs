@@ -1,0 +1,435 @@
+//! The outbox worker: claim a batch with a lease (one short transaction), render and send with
+//! bounded concurrency (no transaction open), record every outcome in one transaction, move
+//! permanent failures to the applicant's next channel. [`Worker::step`] does one round and is
+//! what tests drive; [`Worker::run`] loops until shut down, woken by notifications.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use futures::stream::{self, StreamExt};
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::config::{DeliveryConfig, Providers};
+use super::providers::failover::Outcome;
+use super::{Destination, FailureKind, Outgoing, SendFailure};
+use crate::domain::Channel;
+use crate::plan::notice::{About, NoticeConfig, Notices};
+use crate::receipts::{unsubscribe_url, ReceiptsConfig};
+use crate::render::{render, Catalogue};
+use crate::store::{
+    Attempt, AttemptOutcome, BroadcastRecord, Claim, EventFacts, MessageFacts, OfficeDirectory, Store,
+    StoreError,
+};
+
+/// Errors that stop a worker (a provider's failure never does: it is recorded on the message).
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StepReport {
+    pub claimed: usize,
+    pub sent: usize,
+    pub retried: usize,
+    /// Moved to the applicant's next channel after a permanent failure.
+    pub fell_back: usize,
+    pub failed: usize,
+}
+
+impl StepReport {
+    fn add(&mut self, other: StepReport) {
+        self.claimed += other.claimed;
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.fell_back += other.fell_back;
+        self.failed += other.failed;
+    }
+}
+
+/// Everything a worker needs, shared by every step.
+pub struct Worker {
+    store: Store,
+    providers: Arc<Providers>,
+    catalogue: Arc<Catalogue>,
+    notices: NoticeConfig,
+    channels: Vec<Channel>,
+    config: DeliveryConfig,
+    receipts: Option<Arc<ReceiptsConfig>>,
+    directory: Mutex<(Instant, Arc<OfficeDirectory>)>,
+    events: Mutex<HashMap<i64, Arc<EventFacts>>>,
+    broadcasts: Mutex<HashMap<i64, Arc<BroadcastRecord>>>,
+}
+
+/// A claimed message, ready to send or already settled without sending.
+enum Prepared {
+    Send { claim: Claim, channel: Channel, outgoing: Box<Outgoing> },
+    Settled(Attempt),
+}
+
+/// Offices are reloaded this often, so a worker sees a new office list without a restart.
+const DIRECTORY_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Worker {
+    pub async fn new(
+        store: Store,
+        providers: Arc<Providers>,
+        catalogue: Arc<Catalogue>,
+        notices: NoticeConfig,
+        channels: Vec<Channel>,
+        config: DeliveryConfig,
+        receipts: Option<Arc<ReceiptsConfig>>,
+    ) -> Result<Self, WorkerError> {
+        let directory = Arc::new(store.office_directory().await?);
+        Ok(Worker {
+            store,
+            providers,
+            catalogue,
+            notices,
+            channels,
+            config,
+            receipts,
+            directory: Mutex::new((Instant::now(), directory)),
+            events: Mutex::new(HashMap::new()),
+            broadcasts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Claims one batch of due messages, sends them and records what happened.
+    pub async fn step(&self, now: DateTime<Utc>) -> Result<StepReport, WorkerError> {
+        let lease = Duration::seconds(self.config.lease_seconds as i64);
+        let claims = self.store.claim_messages(now, lease, self.config.batch_size).await?;
+        if claims.is_empty() {
+            return Ok(StepReport::default());
+        }
+        let ids: Vec<i64> = claims.iter().map(|claim| claim.id).collect();
+        let facts = self.store.message_facts(&ids).await?;
+        let directory = self.directory().await?;
+        let mut prepared = Vec::with_capacity(facts.len());
+        for (claim, message) in claims.iter().zip(facts) {
+            debug_assert_eq!(claim.id, message.id);
+            prepared.push(self.prepare(*claim, message, &directory, now).await?);
+        }
+        let attempts: Vec<Attempt> = stream::iter(prepared)
+            .map(|item| async move {
+                match item {
+                    Prepared::Settled(attempt) => attempt,
+                    Prepared::Send { claim, channel, outgoing } => {
+                        self.send(claim, channel, &outgoing, now).await
+                    }
+                }
+            })
+            .buffer_unordered(self.config.concurrency)
+            .collect()
+            .await;
+        let held = self.store.record_attempts(&attempts, now).await?;
+        let mut report = StepReport { claimed: claims.len(), ..StepReport::default() };
+        for attempt in &attempts {
+            if !held.contains(&attempt.claim) {
+                continue;
+            }
+            match &attempt.outcome {
+                AttemptOutcome::Accepted { .. } => report.sent += 1,
+                AttemptOutcome::Retry { .. } => report.retried += 1,
+                AttemptOutcome::Failed { .. } => report.failed += 1,
+                AttemptOutcome::FallBack => {
+                    let reason = attempt.error.as_deref().unwrap_or("permanent failure");
+                    let moved = self
+                        .store
+                        .fall_back(attempt.claim.id, attempt.channel, &self.channels, reason, now)
+                        .await?;
+                    match moved {
+                        crate::store::FallBack::Requeued(_) => report.fell_back += 1,
+                        _ => report.failed += 1,
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Steps until nothing is due at `now` (tests, the demo).
+    pub async fn drain(&self, now: DateTime<Utc>) -> Result<StepReport, WorkerError> {
+        let mut total = StepReport::default();
+        loop {
+            let report = self.step(now).await?;
+            total.add(report);
+            if report.claimed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Steps until `shutdown`; between steps, sleeps until woken (`wake`, a PostgreSQL `NOTIFY`
+    /// from another process) or until the next message falls due. The step in progress when
+    /// shutdown comes is finished (sends end within the providers' timeouts) and recorded.
+    pub async fn run(
+        &self,
+        wake: Arc<Notify>,
+        shutdown: CancellationToken,
+    ) -> Result<StepReport, WorkerError> {
+        let mut listener = self.store.listen_for_work().await?;
+        let mut total = StepReport::default();
+        while !shutdown.is_cancelled() {
+            // Registered before looking at the queue, so a wake-up in between is not lost.
+            let woken = wake.notified();
+            let report = self.step(Utc::now()).await?;
+            total.add(report);
+            if report.claimed > 0 {
+                continue;
+            }
+            // A safety net for writers that cannot notify (another process on SQLite).
+            let idle = std::time::Duration::from_secs(30);
+            let until = match self.store.next_due().await? {
+                Some(due) => (due - Utc::now()).to_std().unwrap_or_default().min(idle),
+                None => idle,
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = woken => {}
+                _ = tokio::time::sleep(until) => {}
+                _ = async {
+                    match listener.as_mut() {
+                        Some(listener) => { let _ = listener.recv().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {}
+            }
+        }
+        Ok(total)
+    }
+
+    async fn directory(&self) -> Result<Arc<OfficeDirectory>, StoreError> {
+        {
+            let cached = self.directory.lock().expect("the lock is never poisoned");
+            if cached.0.elapsed() < DIRECTORY_TTL {
+                return Ok(cached.1.clone());
+            }
+        }
+        let fresh = Arc::new(self.store.office_directory().await?);
+        *self.directory.lock().expect("the lock is never poisoned") = (Instant::now(), fresh.clone());
+        Ok(fresh)
+    }
+
+    async fn event(&self, id: i64) -> Result<Option<Arc<EventFacts>>, StoreError> {
+        if let Some(event) = self.events.lock().expect("the lock is never poisoned").get(&id) {
+            return Ok(Some(event.clone()));
+        }
+        let Some(event) = self.store.event_facts(id).await? else { return Ok(None) };
+        let event = Arc::new(event);
+        self.events.lock().expect("the lock is never poisoned").insert(id, event.clone());
+        Ok(Some(event))
+    }
+
+    async fn broadcast(&self, id: i64) -> Result<Option<Arc<BroadcastRecord>>, StoreError> {
+        if let Some(broadcast) = self.broadcasts.lock().expect("the lock is never poisoned").get(&id) {
+            return Ok(Some(broadcast.clone()));
+        }
+        let Some(broadcast) = self.store.broadcast(id).await? else { return Ok(None) };
+        let broadcast = Arc::new(broadcast);
+        self.broadcasts.lock().expect("the lock is never poisoned").insert(id, broadcast.clone());
+        Ok(Some(broadcast))
+    }
+
+    /// Renders a claimed message, or settles it at once: a channel refused since planning moves
+    /// on; a message that cannot be written fails visibly (a render error is permanent).
+    async fn prepare(
+        &self,
+        claim: Claim,
+        message: MessageFacts,
+        directory: &OfficeDirectory,
+        now: DateTime<Utc>,
+    ) -> Result<Prepared, StoreError> {
+        let Some(channel) = message.channel else {
+            return Ok(Prepared::Settled(settled(
+                claim,
+                Channel::Sms,
+                now,
+                AttemptOutcome::Failed { class: "permanent" },
+                "no usable channel",
+            )));
+        };
+        let settle =
+            |outcome, error: String| Prepared::Settled(settled(claim, channel, now, outcome, &error));
+        if message.applicant.opted_out.contains(&channel) {
+            return Ok(settle(AttemptOutcome::FallBack, format!("the applicant opted out of {channel}")));
+        }
+        let event;
+        let broadcast;
+        let about = match (message.event_id, message.broadcast_id) {
+            (Some(id), _) => match self.event(id).await? {
+                Some(found) => {
+                    event = found;
+                    About::Event(&event)
+                }
+                None => {
+                    return Ok(settle(
+                        AttemptOutcome::Failed { class: "permanent" },
+                        format!("notice event {id} is gone"),
+                    ))
+                }
+            },
+            (None, Some(id)) => match self.broadcast(id).await? {
+                Some(found) => {
+                    broadcast = found;
+                    About::Broadcast(&broadcast)
+                }
+                None => {
+                    return Ok(settle(
+                        AttemptOutcome::Failed { class: "permanent" },
+                        format!("broadcast {id} is gone"),
+                    ))
+                }
+            },
+            (None, None) => {
+                return Ok(settle(
+                    AttemptOutcome::Failed { class: "permanent" },
+                    "the message has no source".into(),
+                ))
+            }
+        };
+        let unsubscribe =
+            self.receipts.as_deref().and_then(|receipts| unsubscribe_url(receipts, message.applicant.id));
+        let notices = Notices { directory, config: &self.notices };
+        let rendered = notices
+            .context(&message.office, message.kind, &message.applicant, &message.bookings, about, unsubscribe)
+            .map_err(|err| err.to_string())
+            .and_then(|context| {
+                render(&self.catalogue, message.kind, channel, message.language, &context)
+                    .map_err(|err| err.to_string())
+            });
+        let content = match rendered {
+            Ok(content) => content,
+            Err(error) => {
+                tracing::error!(message_id = message.id, kind = %message.kind, %channel, %error, "a notice cannot be rendered");
+                return Ok(settle(AttemptOutcome::Failed { class: "permanent" }, format!("render: {error}")));
+            }
+        };
+        let applicant = &message.applicant;
+        let to = match channel {
+            Channel::Whatsapp => {
+                Destination::Phone(applicant.whatsapp.clone().unwrap_or_else(|| applicant.mobile.clone()))
+            }
+            Channel::Sms => Destination::Phone(applicant.mobile.clone()),
+            Channel::Email => match &applicant.email {
+                Some(address) => {
+                    Destination::Email { address: address.clone(), name: applicant.name.clone() }
+                }
+                None => return Ok(settle(AttemptOutcome::FallBack, "no email address".into())),
+            },
+        };
+        Ok(Prepared::Send {
+            claim,
+            channel,
+            outgoing: Box::new(Outgoing { message_id: message.id, to, content }),
+        })
+    }
+
+    /// One try on the channel's provider, classified into what the message does next.
+    async fn send(&self, claim: Claim, channel: Channel, outgoing: &Outgoing, now: DateTime<Utc>) -> Attempt {
+        let Some((index, provider)) = self.providers.pick(channel) else {
+            return settled(
+                claim,
+                channel,
+                now,
+                AttemptOutcome::FallBack,
+                &format!("no {channel} provider is configured"),
+            );
+        };
+        let started = Instant::now();
+        let result = provider.send(outgoing).await;
+        let duration_ms = started.elapsed().as_millis() as i64;
+        self.providers.record(channel, index, Outcome::of(&result));
+        let mut attempt = Attempt {
+            claim,
+            channel,
+            provider: provider.name().to_owned(),
+            started_at: now,
+            duration_ms,
+            outcome: AttemptOutcome::Failed { class: "technical" },
+            response_code: None,
+            error: None,
+        };
+        match result {
+            Ok(accepted) => {
+                attempt.response_code = Some(accepted.response_code);
+                attempt.outcome =
+                    AttemptOutcome::Accepted { provider_message_id: accepted.provider_message_id };
+            }
+            Err(SendFailure { kind, code, reason }) => {
+                attempt.response_code = code;
+                attempt.error = Some(reason.clone());
+                attempt.outcome = match kind {
+                    FailureKind::Transient { retry_after } => match self.retry(claim, retry_after, now) {
+                        Some(retry_at) => AttemptOutcome::Retry { retry_at },
+                        None => {
+                            attempt.error =
+                                Some(format!("gave up after {} attempts: {reason}", claim.attempt));
+                            AttemptOutcome::Failed { class: "technical" }
+                        }
+                    },
+                    FailureKind::Permanent { opted_out } => {
+                        if let (true, Destination::Phone(number)) = (opted_out, &outgoing.to) {
+                            // The provider knows the recipient unsubscribed (Twilio 21610).
+                            if let Err(err) = self.store.set_opt_out(number, channel, true).await {
+                                tracing::warn!(%number, error = %err, "could not record an opt-out");
+                            }
+                        }
+                        AttemptOutcome::FallBack
+                    }
+                    FailureKind::Technical => {
+                        tracing::error!(message_id = claim.id, provider = provider.name(), %reason, "the provider refused kabar's request");
+                        AttemptOutcome::Failed { class: "technical" }
+                    }
+                };
+            }
+        }
+        attempt
+    }
+
+    /// Exponential backoff with ±20% jitter, at least the provider's `Retry-After`; past the
+    /// attempt budget the message fails as `technical`.
+    fn retry(
+        &self,
+        claim: Claim,
+        retry_after: Option<std::time::Duration>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        if claim.attempt >= i64::from(self.config.max_attempts) {
+            return None;
+        }
+        let exponent = u32::try_from(claim.attempt.saturating_sub(1)).unwrap_or(u32::MAX).min(20);
+        let base =
+            self.config.backoff_seconds.saturating_mul(1u64 << exponent).min(self.config.backoff_max_seconds);
+        let jittered = base as f64 * rand::thread_rng().gen_range(0.8..1.2);
+        let wait = jittered.max(retry_after.map_or(0.0, |after| after.as_secs_f64()));
+        let retry_at = now + Duration::milliseconds((wait * 1000.0) as i64);
+        let deadline = claim.created_at + Duration::hours(i64::from(self.config.max_age_hours));
+        (retry_at <= deadline).then_some(retry_at)
+    }
+}
+
+fn settled(
+    claim: Claim,
+    channel: Channel,
+    now: DateTime<Utc>,
+    outcome: AttemptOutcome,
+    error: &str,
+) -> Attempt {
+    Attempt {
+        claim,
+        channel,
+        provider: "kabar".into(),
+        started_at: now,
+        duration_ms: 0,
+        outcome,
+        response_code: None,
+        error: Some(error.to_owned()),
+    }
+}

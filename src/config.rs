@@ -8,7 +8,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::deliver::DeliveryConfig;
 use crate::plan::notice::NoticeConfig;
+use crate::receipts::ReceiptsConfig;
 use crate::plan::PlannerConfig;
 use crate::store::DatabaseUrl;
 
@@ -28,6 +30,10 @@ pub struct Config {
     pub templates: TemplatesConfig,
     pub planner: PlannerConfig,
     pub notices: NoticeConfig,
+    pub delivery: DeliveryConfig,
+    /// The receipts and replies server of `kabar serve`; off unless configured.
+    #[serde(default, skip_serializing)]
+    pub receipts: Option<ReceiptsConfig>,
 }
 
 /// Settings of the message catalogue.
@@ -57,6 +63,8 @@ impl Default for Config {
             templates: TemplatesConfig::default(),
             planner: PlannerConfig::default(),
             notices: NoticeConfig::default(),
+            delivery: DeliveryConfig::default(),
+            receipts: None,
         }
     }
 }
@@ -112,6 +120,17 @@ impl Config {
             )));
         }
         self.planner.validate().map_err(ConfigError::Invalid)?;
+        self.delivery.validate().map_err(ConfigError::Invalid)?;
+        if let Some(receipts) = &self.receipts {
+            receipts.validate().map_err(|err| ConfigError::Invalid(format!("receipts: {err}")))?;
+        }
+        if self.delivery.smtp.is_some() && self.receipts.as_ref().is_none_or(|r| r.unsubscribe_key.is_none()) {
+            return Err(ConfigError::Invalid(
+                "delivery.smtp is set but receipts.unsubscribe_key is not: every email needs a working \
+                 unsubscribe link; set [receipts] public_base_url and unsubscribe_key"
+                    .into(),
+            ));
+        }
         if let Some(dir) = &self.templates.dir {
             if !dir.is_dir() {
                 return Err(ConfigError::Invalid(format!(

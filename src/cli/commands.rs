@@ -23,8 +23,9 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
             }
             return Ok(ExitCode::SUCCESS);
         }
-        // Templates need no database.
+        // Templates need no database; the demo makes its own.
         Command::Templates(templates) => return run_templates(&config, templates),
+        Command::Demo(super::DemoArgs { command: None, run }) => return super::serve::run_demo(run).await,
         _ => {}
     }
     let store = Store::open(&config.database_url).await?;
@@ -36,7 +37,10 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         }
         Command::Import(import) => run_import(&store, &config, import).await?,
         Command::State(state) => run_state(&store, state).await?,
-        Command::Demo(demo) => run_demo(&store, demo).await?,
+        Command::Demo(super::DemoArgs { command: Some(demo), .. }) => run_demo(&store, demo).await?,
+        Command::Demo(super::DemoArgs { command: None, .. }) => unreachable!("handled above"),
+        Command::Serve => super::serve::serve(&store, &config, true).await?,
+        Command::Worker => super::serve::serve(&store, &config, false).await?,
         Command::Plan { at, json } => run_plan(&store, &config, at, json).await?,
         Command::Broadcast(command) => super::broadcast::run(&store, &config, *command).await?,
     };

@@ -3,6 +3,7 @@
 
 mod broadcast;
 mod commands;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,9 +52,14 @@ pub enum Command {
     /// Send a notice or staff-written text to a filtered audience: preview, send, cancel, show
     #[command(subcommand)]
     Broadcast(Box<broadcast::BroadcastCommand>),
-    /// Generate demonstration data
-    #[command(subcommand)]
-    Demo(DemoCommand),
+    /// Replay the June 2024 outage on demo data and deliver every message to a log file; `demo
+    /// seed` only generates data
+    Demo(DemoArgs),
+    /// Run the planner, the delivery worker and (when configured) the receipts server until
+    /// Ctrl-C or SIGTERM
+    Serve,
+    /// Run only a delivery worker (more workers on PostgreSQL share the queue)
+    Worker,
     /// Check or preview the message templates
     #[command(subcommand)]
     Templates(TemplatesCommand),
@@ -107,6 +113,32 @@ pub enum StateCommand {
         /// An office code
         office: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DemoArgs {
+    #[command(subcommand)]
+    pub command: Option<DemoCommand>,
+    #[command(flatten)]
+    pub run: DemoRunArgs,
+}
+
+/// `kabar demo`: the newcomer's first run.
+#[derive(Debug, Args)]
+pub struct DemoRunArgs {
+    /// How many bookings to generate
+    #[arg(long, default_value_t = 20_000)]
+    pub bookings: usize,
+    /// Random seed: the same seed gives the same bookings and messages
+    #[arg(long, default_value_t = 2024)]
+    pub seed: u64,
+    /// The demo database, made afresh on every run (a SQLite file)
+    #[arg(long, default_value = "kabar-demo.db", value_name = "FILE")]
+    pub db: std::path::PathBuf,
+    /// Where the log provider writes every message, one JSON line each
+    #[arg(long, default_value = "kabar-demo-messages.jsonl", value_name = "FILE")]
+    pub messages: std::path::PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

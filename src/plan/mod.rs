@@ -46,6 +46,8 @@ pub struct PlannerConfig {
     /// this local time, from the day after the incident opened.
     #[serde(with = "hh_mm")]
     pub status_update_time: NaiveTime,
+    /// How often `kabar serve` looks for settled changes, due status updates and broadcasts.
+    pub tick_seconds: u64,
 }
 
 /// `HH:MM` in configuration files.
@@ -73,6 +75,7 @@ impl Default for PlannerConfig {
             quiet_margin_minutes: 180,
             channels: vec![Channel::Whatsapp, Channel::Sms, Channel::Email],
             status_update_time: NaiveTime::from_hms_opt(17, 0, 0).expect("a valid time"),
+            tick_seconds: 5,
         }
     }
 }

@@ -39,7 +39,7 @@ pub use broadcasts::{
 };
 pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use offices::OfficeDirectory;
-pub use outbox::{Attempt, AttemptOutcome, Claim, FallBack, WAKE_CHANNEL};
+pub use outbox::{Attempt, AttemptOutcome, Claim, FallBack, MessageCount, WAKE_CHANNEL};
 pub use plan::{Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger};
 pub use receipts::ReceiptReport;
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};

@@ -325,5 +325,33 @@ impl Store {
     }
 }
 
+/// How many messages have one kind, channel and status.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MessageCount {
+    pub kind: String,
+    /// `None`: no usable channel.
+    pub channel: Option<String>,
+    pub status: String,
+    pub messages: u64,
+}
+
+impl Store {
+    /// Every message counted by kind, channel and status.
+    pub async fn message_counts(&self) -> Result<Vec<MessageCount>, StoreError> {
+        let rows: Vec<(String, Option<String>, String, i64)> = on_reader!(self, pool => {
+            sqlx::query_as(
+                "SELECT kind, channel, status, COUNT(*) FROM messages
+                 GROUP BY kind, channel, status ORDER BY kind, channel, status",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(kind, channel, status, messages)| MessageCount { kind, channel, status, messages: messages as u64 })
+            .collect())
+    }
+}
+
 /// The PostgreSQL notification channel that wakes workers.
 pub const WAKE_CHANNEL: &str = "kabar_messages";

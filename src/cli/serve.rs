@@ -1,0 +1,202 @@
+//! `kabar serve`, `kabar worker` and `kabar demo` (the replay of June 2024).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::DemoRunArgs;
+use crate::config::Config;
+use crate::deliver::{Providers, Worker};
+use crate::demo::{self, SeedSpec};
+use crate::plan::{broadcast, plan_once};
+use crate::receipts::{self, ReceiptsState};
+use crate::render::Catalogue;
+use crate::store::{DatabaseUrl, Store};
+
+/// Runs the planner loop, a worker and the receipts server (`http`), or only a worker.
+pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        config.delivery.has_providers(),
+        "no provider is configured: add [delivery.twilio], [delivery.infobip], [delivery.whatsapp], \
+         [delivery.smtp] or, to write messages to a file instead, [delivery.log] path = \"messages.jsonl\" \
+         to kabar.toml (see the README)"
+    );
+    let catalogue = Arc::new(match &config.templates.dir {
+        Some(dir) => Catalogue::with_overrides(dir)?,
+        None => Catalogue::builtin(),
+    });
+    let providers = Arc::new(Providers::from_config(&config.delivery)?);
+    let receipts_config = config.receipts.clone().map(Arc::new);
+    let worker = Worker::new(
+        store.clone(),
+        providers,
+        catalogue,
+        config.notices.clone(),
+        config.planner.channels.clone(),
+        config.delivery.clone(),
+        receipts_config.clone(),
+    )
+    .await?;
+    let shutdown = CancellationToken::new();
+    let wake = Arc::new(Notify::new());
+    let mut tasks: tokio::task::JoinSet<anyhow::Result<()>> = tokio::task::JoinSet::new();
+    {
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: no new claims; finishing the messages in flight");
+            shutdown.cancel();
+            Ok(())
+        });
+    }
+    if everything {
+        let (planner_store, planner, planner_shutdown, planner_wake) =
+            (store.clone(), config.planner.clone(), shutdown.clone(), wake.clone());
+        tasks.spawn(async move {
+            let (store, shutdown, wake) = (planner_store, planner_shutdown, planner_wake);
+            let tick = std::time::Duration::from_secs(planner.tick_seconds.max(1));
+            while !shutdown.is_cancelled() {
+                let now = chrono::Utc::now();
+                let events = plan_once(&store, &planner, now).await?;
+                let broadcasts = broadcast::plan_due(&store, &planner, now).await?;
+                let planned: u64 = events.iter().map(|event| event.counts.messages).sum::<u64>()
+                    + broadcasts.iter().map(|done| done.counts.messages).sum::<u64>();
+                if planned > 0 {
+                    tracing::info!(events = events.len(), broadcasts = broadcasts.len(), messages = planned, "planned");
+                    wake.notify_one();
+                    store.notify_workers().await?;
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(tick) => {}
+                }
+            }
+            Ok(())
+        });
+        if let Some(receipts) = receipts_config {
+            let listener = tokio::net::TcpListener::bind(receipts.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", receipts.listen))?;
+            tracing::info!(listen = %receipts.listen, "receipts and replies server");
+            let state =
+                ReceiptsState { store: store.clone(), config: receipts, channels: config.planner.channels.clone() };
+            let shutdown = shutdown.clone();
+            tasks.spawn(async move {
+                receipts::serve(listener, state, async move { shutdown.cancelled().await }).await?;
+                Ok(())
+            });
+        }
+    }
+    let work = worker.run(wake, shutdown.clone());
+    let delivered = tokio::select! {
+        delivered = work => delivered?,
+        Some(failed) = tasks.join_next() => {
+            shutdown.cancel();
+            failed??;
+            anyhow::bail!("a task stopped unexpectedly")
+        }
+    };
+    shutdown.cancel();
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    println!(
+        "stopped: {} messages sent, {} retried, {} moved to another channel, {} failed",
+        delivered.sent, delivered.retried, delivered.fell_back, delivered.failed
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler can be installed");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `kabar demo`: a fresh demo database, the June 2024 outage replayed on it, every message written
+/// to a log file, and a summary.
+pub(super) async fn run_demo(args: DemoRunArgs) -> anyhow::Result<ExitCode> {
+    for stale in [args.db.clone(), args.db.with_extension("db-wal"), args.db.with_extension("db-shm"), args.messages.clone()] {
+        match std::fs::remove_file(&stale) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                return Err(err).with_context(|| format!("cannot remove the previous {}", stale.display()))
+            }
+            _ => {}
+        }
+    }
+    let store = Store::open(&DatabaseUrl::Sqlite(args.db.display().to_string())).await?;
+    let terminal = std::io::stderr().is_terminal();
+    println!("1/3 demo data: the reference offices and {} bookings around 17 June 2024 (seed {})", args.bookings, args.seed);
+    let offices = demo::load_offices(&store, None, args.seed).await?;
+    let today = NaiveDate::from_ymd_opt(2024, 6, 17).expect("a valid date");
+    let seeded = demo::seed_bookings(&store, &SeedSpec::new(args.bookings, args.seed, today), &offices, terminal).await?;
+    println!("    {} bookings of {} applicants at {} offices", seeded.bookings, seeded.applicants, seeded.offices);
+    println!("2/3 the June 2024 outage, step by step, each message delivered to {}", args.messages.display());
+    let steps = demo::june_2024();
+    let bar = indicatif::ProgressBar::new(steps.len() as u64);
+    if terminal {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("    [{bar:30}] {pos}/{len} {msg}").expect("a valid template"),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let summary = demo::replay(&store, &steps, &args.messages, |step, delivered| {
+        bar.inc(1);
+        bar.println(format!("    {}\n      → {} messages delivered", step.what, delivered.sent));
+    })
+    .await?;
+    bar.finish_and_clear();
+    println!("3/3 summary");
+    print_summary(&summary);
+    store.close().await;
+    println!(
+        "\nNext: look at the messages (`head -3 {messages}`), the state board \
+         (`kabar --database-url {db} state show`) and the call list \
+         (`kabar --database-url {db} messages call-list`). To run kabar for real, write a kabar.toml \
+         with your providers and `[receipts]`, import offices and bookings, and start `kabar serve`; \
+         staff then change states with `kabar state set` (see the README).",
+        messages = args.messages.display(),
+        db = args.db.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(summary: &demo::ReplaySummary) {
+    use std::collections::BTreeMap;
+    let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut by_channel: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();
+    for count in &summary.messages {
+        *by_kind.entry(&count.kind).or_default() += count.messages;
+        *by_channel.entry(count.channel.as_deref().unwrap_or("no usable channel")).or_default() += count.messages;
+        *by_status.entry(&count.status).or_default() += count.messages;
+    }
+    let total: u64 = by_status.values().sum();
+    println!("    {} applicants; {total} messages", summary.applicants);
+    let line = |title: &str, map: &BTreeMap<&str, u64>| {
+        let parts: Vec<String> = map.iter().map(|(name, count)| format!("{name} {count}")).collect();
+        println!("    {title}: {}", parts.join(", "));
+    };
+    line("by channel", &by_channel);
+    line("by notice", &by_kind);
+    line("by status", &by_status);
+    println!(
+        "    delivery: {} sent, {} moved to another channel, {} failed; the applicants with no usable \
+         channel are on the call list",
+        summary.delivered.sent, summary.delivered.fell_back, summary.delivered.failed
+    );
+}

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::deliver::DeliveryConfig;
 use crate::plan::notice::NoticeConfig;
-use crate::receipts::ReceiptsConfig;
 use crate::plan::PlannerConfig;
+use crate::receipts::ReceiptsConfig;
 use crate::store::DatabaseUrl;
 
 /// The file read when `--config` is not given, if it exists.
@@ -124,7 +124,8 @@ impl Config {
         if let Some(receipts) = &self.receipts {
             receipts.validate().map_err(|err| ConfigError::Invalid(format!("receipts: {err}")))?;
         }
-        if self.delivery.smtp.is_some() && self.receipts.as_ref().is_none_or(|r| r.unsubscribe_key.is_none()) {
+        if self.delivery.smtp.is_some() && self.receipts.as_ref().is_none_or(|r| r.unsubscribe_key.is_none())
+        {
             return Err(ConfigError::Invalid(
                 "delivery.smtp is set but receipts.unsubscribe_key is not: every email needs a working \
                  unsubscribe link; set [receipts] public_base_url and unsubscribe_key"

@@ -67,7 +67,12 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
                 let planned: u64 = events.iter().map(|event| event.counts.messages).sum::<u64>()
                     + broadcasts.iter().map(|done| done.counts.messages).sum::<u64>();
                 if planned > 0 {
-                    tracing::info!(events = events.len(), broadcasts = broadcasts.len(), messages = planned, "planned");
+                    tracing::info!(
+                        events = events.len(),
+                        broadcasts = broadcasts.len(),
+                        messages = planned,
+                        "planned"
+                    );
                     wake.notify_one();
                     store.notify_workers().await?;
                 }
@@ -83,8 +88,11 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
                 .await
                 .with_context(|| format!("cannot listen on {}", receipts.listen))?;
             tracing::info!(listen = %receipts.listen, "receipts and replies server");
-            let state =
-                ReceiptsState { store: store.clone(), config: receipts, channels: config.planner.channels.clone() };
+            let state = ReceiptsState {
+                store: store.clone(),
+                config: receipts,
+                channels: config.planner.channels.clone(),
+            };
             let shutdown = shutdown.clone();
             tasks.spawn(async move {
                 receipts::serve(listener, state, async move { shutdown.cancelled().await }).await?;
@@ -129,7 +137,12 @@ async fn wait_for_signal() {
 /// `kabar demo`: a fresh demo database, the June 2024 outage replayed on it, every message written
 /// to a log file, and a summary.
 pub(super) async fn run_demo(args: DemoRunArgs) -> anyhow::Result<ExitCode> {
-    for stale in [args.db.clone(), args.db.with_extension("db-wal"), args.db.with_extension("db-shm"), args.messages.clone()] {
+    for stale in [
+        args.db.clone(),
+        args.db.with_extension("db-wal"),
+        args.db.with_extension("db-shm"),
+        args.messages.clone(),
+    ] {
         match std::fs::remove_file(&stale) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
                 return Err(err).with_context(|| format!("cannot remove the previous {}", stale.display()))
@@ -139,24 +152,44 @@ pub(super) async fn run_demo(args: DemoRunArgs) -> anyhow::Result<ExitCode> {
     }
     let store = Store::open(&DatabaseUrl::Sqlite(args.db.display().to_string())).await?;
     let terminal = std::io::stderr().is_terminal();
-    println!("1/3 demo data: the reference offices and {} bookings around 17 June 2024 (seed {})", args.bookings, args.seed);
+    println!(
+        "1/3 demo data: the reference offices and {} bookings around 17 June 2024 (seed {})",
+        args.bookings, args.seed
+    );
     let offices = demo::load_offices(&store, None, args.seed).await?;
     let today = NaiveDate::from_ymd_opt(2024, 6, 17).expect("a valid date");
-    let seeded = demo::seed_bookings(&store, &SeedSpec::new(args.bookings, args.seed, today), &offices, terminal).await?;
-    println!("    {} bookings of {} applicants at {} offices", seeded.bookings, seeded.applicants, seeded.offices);
+    let seeded =
+        demo::seed_bookings(&store, &SeedSpec::new(args.bookings, args.seed, today), &offices, terminal)
+            .await?;
+    println!(
+        "    {} bookings of {} applicants at {} offices",
+        seeded.bookings, seeded.applicants, seeded.offices
+    );
+    let refused = store.demo_refusals().await?;
+    println!(
+        "    {} applicants have refused WhatsApp, {} of them every channel they have (so the replay \
+         shows SMS and the call list too)",
+        refused.0, refused.1
+    );
     println!("2/3 the June 2024 outage, step by step, each message delivered to {}", args.messages.display());
     let steps = demo::june_2024();
     let bar = indicatif::ProgressBar::new(steps.len() as u64);
     if terminal {
         bar.set_style(
-            indicatif::ProgressStyle::with_template("    [{bar:30}] {pos}/{len} {msg}").expect("a valid template"),
+            indicatif::ProgressStyle::with_template("    [{bar:30}] {pos}/{len} {msg}")
+                .expect("a valid template"),
         );
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let summary = demo::replay(&store, &steps, &args.messages, |step, delivered| {
         bar.inc(1);
-        bar.println(format!("    {}\n      → {} messages delivered", step.what, delivered.sent));
+        let line = format!("    {}\n      → {} messages delivered", step.what, delivered.sent);
+        if terminal {
+            bar.println(line);
+        } else {
+            println!("{line}");
+        }
     })
     .await?;
     bar.finish_and_clear();
@@ -182,7 +215,8 @@ fn print_summary(summary: &demo::ReplaySummary) {
     let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();
     for count in &summary.messages {
         *by_kind.entry(&count.kind).or_default() += count.messages;
-        *by_channel.entry(count.channel.as_deref().unwrap_or("no usable channel")).or_default() += count.messages;
+        *by_channel.entry(count.channel.as_deref().unwrap_or("no usable channel")).or_default() +=
+            count.messages;
         *by_status.entry(&count.status).or_default() += count.messages;
     }
     let total: u64 = by_status.values().sum();
@@ -194,9 +228,10 @@ fn print_summary(summary: &demo::ReplaySummary) {
     line("by channel", &by_channel);
     line("by notice", &by_kind);
     line("by status", &by_status);
+    let unreachable = by_status.get("unreachable").copied().unwrap_or(0);
     println!(
-        "    delivery: {} sent, {} moved to another channel, {} failed; the applicants with no usable \
-         channel are on the call list",
+        "    delivery: {} sent, {} moved to another channel, {} failed; {unreachable} applicants with no \
+         usable channel are on the call list for staff to phone",
         summary.delivered.sent, summary.delivered.fell_back, summary.delivered.failed
     );
 }

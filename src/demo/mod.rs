@@ -17,5 +17,5 @@ mod replay;
 pub use bookings::{bookings, Bookings, SeedOffice, SeedSpec, DEMO_CODE_PREFIX, MAX_BOOKINGS};
 pub use export::{write_bookings_csv, BOOKINGS_CSV_HEADER};
 pub use load::{load_offices, real_bookings, seed_bookings, SeedReport};
-pub use replay::{june_2024, replay, ReplayError, ReplayStep, ReplaySummary};
 pub use offices::{reference_offices, reference_offices_csv, synthetic_offices};
+pub use replay::{june_2024, replay, ReplayError, ReplayStep, ReplaySummary};

@@ -43,8 +43,8 @@ pub fn june_2024() -> Vec<ReplayStep> {
             broadcast: false,
         },
         ReplayStep {
-            at: at("2024-06-21T17:30:00+07:00"),
-            what: "Fri 21 Jun 17:30 WIB: the evening update to everyone booked for Saturday",
+            at: at("2024-06-24T17:30:00+07:00"),
+            what: "Mon 24 Jun 17:30 WIB: the evening update to everyone booked for Tuesday",
             changes: vec![],
             broadcast: false,
         },
@@ -145,7 +145,8 @@ pub async fn replay(
                 target: target.clone(),
                 service: *service,
                 state: *state,
-                reason: (*state != ServiceState::Operational).then(|| "Gangguan Pusat Data Nasional (PDN)".into()),
+                reason: (*state != ServiceState::Operational)
+                    .then(|| "Gangguan Pusat Data Nasional (PDN)".into()),
                 until: None,
                 actor: "demo".into(),
                 at: step.at,
@@ -169,13 +170,21 @@ pub async fn replay(
             *sum += add;
         }
     }
-    Ok(ReplaySummary { applicants: store.count_applicants().await?, delivered: total, messages: store.message_counts().await? })
+    Ok(ReplaySummary {
+        applicants: store.count_applicants().await?,
+        delivered: total,
+        messages: store.message_counts().await?,
+    })
 }
 
 fn tangerang_weekend() -> BroadcastRequest {
     BroadcastRequest {
         title: "Pengambilan paspor akhir pekan".into(),
-        filter: BroadcastFilter { offices: "TNG".into(), stages: vec![crate::domain::Stage::Ready], ..BroadcastFilter::default() },
+        filter: BroadcastFilter {
+            offices: "TNG".into(),
+            stages: vec![crate::domain::Stage::Ready],
+            ..BroadcastFilter::default()
+        },
         content: BroadcastContent::Template {
             kind: NoticeKind::ReadyForPickup,
             pickup: Some(StoredPickup {

@@ -291,6 +291,28 @@ impl Store {
     }
 
     /// Opts a mobile number out of (or back into) one channel. Returns false for an unknown number.
+    /// Demo data only: some applicants refused WhatsApp before the outage (one in six), and a
+    /// few with no email refused SMS too (one in forty), chosen by id so every run is the same.
+    /// Returns how many of each.
+    pub async fn demo_refusals(&self) -> Result<(u64, u64), StoreError> {
+        on_writer!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let whatsapp = sqlx::query("UPDATE applicants SET whatsapp_opted_out = TRUE WHERE id % 6 = 0")
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let every = sqlx::query(
+                "UPDATE applicants SET whatsapp_opted_out = TRUE, sms_opted_out = TRUE
+                 WHERE id % 40 = 1 AND email IS NULL",
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok((whatsapp + every, every))
+        })
+    }
+
     pub async fn set_opt_out(
         &self,
         mobile: &Msisdn,

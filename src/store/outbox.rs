@@ -348,7 +348,12 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(kind, channel, status, messages)| MessageCount { kind, channel, status, messages: messages as u64 })
+            .map(|(kind, channel, status, messages)| MessageCount {
+                kind,
+                channel,
+                status,
+                messages: messages as u64,
+            })
             .collect())
     }
 }

@@ -59,6 +59,9 @@ fn advance_sql(status: &ReceiptStatus) -> &'static str {
     }
 }
 
+/// Twilio's code for a recipient who texted STOP.
+const TWILIO_UNSUBSCRIBED: &str = "21610";
+
 /// Why a message moved on after an opt-out reply; the reason stays if no channel is left.
 const OPTED_OUT_BY_REPLY: &str = "opted out by reply";
 
@@ -74,7 +77,10 @@ impl Store {
         let mut report = ReceiptReport::default();
         for receipt in receipts {
             let outcome = match &receipt.status {
-                ReceiptStatus::Failed { permanent: true, reason, .. } => {
+                ReceiptStatus::Failed { permanent: true, reason, code } => {
+                    if receipt.provider == "twilio" && code.as_deref() == Some(TWILIO_UNSUBSCRIBED) {
+                        self.opt_out_recipient_of(receipt, Channel::Sms).await?;
+                    }
                     self.permanent_failure(receipt, reason, order).await?
                 }
                 status => self.advance(receipt, status).await?,
@@ -110,6 +116,24 @@ impl Store {
             Some(_) => Outcome::Stale,
             None => Outcome::Unknown,
         })
+    }
+
+    /// The recipient of a message told the provider to stop (Twilio 21610): record the opt-out
+    /// as kabar's own, so no later message is planned on that channel.
+    async fn opt_out_recipient_of(&self, receipt: &Receipt, channel: Channel) -> Result<(), StoreError> {
+        let column = match channel {
+            Channel::Whatsapp => "whatsapp_opted_out",
+            Channel::Sms => "sms_opted_out",
+            Channel::Email => "email_opted_out",
+        };
+        let sql = format!(
+            "UPDATE applicants SET {column} = TRUE
+             WHERE id = (SELECT applicant_id FROM messages WHERE provider = $1 AND provider_message_id = $2)"
+        );
+        on_writer!(self, pool => {
+            sqlx::query(&sql).bind(receipt.provider).bind(&receipt.provider_message_id).execute(pool).await?;
+        });
+        Ok(())
     }
 
     async fn permanent_failure(

@@ -213,6 +213,26 @@ async fn a_permanent_failure_moves_the_message_to_the_next_channel(db: &TestStor
     );
 }
 
+async fn twilio_21610_in_a_receipt_opts_the_number_out_of_sms(db: &TestStore) {
+    let sms_first = [Channel::Sms, Channel::Whatsapp, Channel::Email];
+    let messages = planned(db, &sms_first).await;
+    let store = &db.store;
+    let bayu = id_of(&messages, 2);
+    accepted(db, bayu, "twilio", "SM0002").await;
+    let unsubscribed = receipt("twilio", "SM0002", failed(true, "21610"), "2024-06-20T03:05:00Z");
+    assert_eq!(store.apply_receipts(&[unsubscribed], &sms_first).await.unwrap(), report(1, 0, 0));
+    let record = store.applicant(&mobile(2)).await.unwrap().unwrap();
+    assert!(record.sms_opted_out && !record.whatsapp_opted_out, "kabar remembers what Twilio knows");
+    let (channel, status, ..) = row(db, bayu).await;
+    assert_eq!((channel.as_deref(), status.as_str()), (Some("whatsapp"), "queued"));
+    // Any other permanent code moves the message on without an opt-out.
+    let ayu = id_of(&messages, 1);
+    accepted(db, ayu, "twilio", "SM0001").await;
+    let invalid = receipt("twilio", "SM0001", failed(true, "30003"), "2024-06-20T03:05:00Z");
+    assert_eq!(store.apply_receipts(&[invalid], &sms_first).await.unwrap(), report(1, 0, 0));
+    assert!(!store.applicant(&mobile(1)).await.unwrap().unwrap().sms_opted_out);
+}
+
 async fn a_temporary_failure_is_recorded_and_a_later_delivery_wins(db: &TestStore) {
     let messages = planned(db, &ORDER).await;
     let store = &db.store;
@@ -311,6 +331,7 @@ async fn one_click_unsubscribe_opts_out_of_email(db: &TestStore) {
 crate::store_tests!(
     statuses_only_move_forward,
     a_permanent_failure_moves_the_message_to_the_next_channel,
+    twilio_21610_in_a_receipt_opts_the_number_out_of_sms,
     a_temporary_failure_is_recorded_and_a_later_delivery_wins,
     stop_by_sms_opts_out_and_moves_queued_sms_on,
     stop_by_whatsapp_follows_the_whatsapp_number,

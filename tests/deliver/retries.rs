@@ -109,3 +109,44 @@ store_tests!(
     retry_after_is_honoured_over_a_shorter_backoff,
     a_provider_that_keeps_failing_exhausts_the_attempt_budget,
 );
+
+/// `delivery.max_attempts` is documented as the tries "on one channel", but the worker counts the
+/// message's tries on every channel (`messages.attempts`, which `fall_back` does not reset, and
+/// must not: it fences stale claims). A message that fell back from WhatsApp starts SMS with one
+/// try spent. Ignored until the worker counts tries per channel; see the report of this branch.
+async fn the_attempt_budget_starts_afresh_on_the_next_channel(db: &TestStore) {
+    let store = &db.store;
+    import(store, &booking(1, "Budi", None)).await;
+    let planned = plan_outage(store, &[Channel::Whatsapp, Channel::Sms]).await;
+    let fakes = Fakes::start().await;
+    fakes.whatsapp.not_on_whatsapp(crate::support::mobile(1).e164().trim_start_matches('+'));
+    fakes.twilio.fail_next(Fault::status(500));
+    let config = kabar::deliver::DeliveryConfig { max_attempts: 2, ..fakes.config() };
+    let worker = worker(store, config).await;
+
+    let fell_back = StepReport { claimed: 1, fell_back: 1, ..StepReport::default() };
+    assert_eq!(worker.step(now()).await.unwrap(), fell_back);
+    assert_eq!(worker.step(now()).await.unwrap(), retried(1), "the first SMS try of two may be retried");
+    let due = store.next_due().await.unwrap().expect("a retry is due");
+    assert_eq!(worker.step(due).await.unwrap(), sent(1));
+    let row = Inspect::open(&db.url).await.message(planned[0].id).await;
+    assert_eq!((row.status.as_str(), row.provider.as_deref()), ("sent", Some("twilio")));
+}
+
+/// Declared by hand, not with `store_tests!`, to carry `#[ignore]`.
+mod budget_per_channel {
+    use crate::harness::TestStore;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "worker bug: max_attempts counts tries on every channel, not per channel"]
+    async fn sqlite() {
+        super::the_attempt_budget_starts_afresh_on_the_next_channel(&TestStore::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "worker bug: max_attempts counts tries on every channel, not per channel"]
+    async fn postgres() {
+        let Some(db) = TestStore::postgres().await else { return };
+        super::the_attempt_budget_starts_afresh_on_the_next_channel(&db).await;
+    }
+}

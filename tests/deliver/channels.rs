@@ -17,7 +17,8 @@ fn report(claimed: usize, sent: usize, fell_back: usize, failed: usize) -> StepR
 
 async fn each_channel_is_sent_through_its_provider(db: &TestStore) {
     let store = &db.store;
-    let rows = [booking(1, "Budi", None), booking(2, "Hadi", None), booking(3, "Joko", Some("joko@example.com"))];
+    let rows =
+        [booking(1, "Budi", None), booking(2, "Hadi", None), booking(3, "Joko", Some("joko@example.com"))];
     import(store, &rows.concat()).await;
     // 2 has left WhatsApp; 3 has left WhatsApp and SMS but reads email.
     for (who, channel) in [(2, Channel::Whatsapp), (3, Channel::Whatsapp), (3, Channel::Sms)] {
@@ -89,11 +90,8 @@ async fn each_channel_is_sent_through_its_provider(db: &TestStore) {
 
 async fn a_permanent_failure_moves_the_message_to_the_next_channel(db: &TestStore) {
     let store = &db.store;
-    let rows = [
-        booking(1, "Budi", None),
-        booking(2, "Hadi", Some("hadi@example.com")),
-        booking(3, "Joko", None),
-    ];
+    let rows =
+        [booking(1, "Budi", None), booking(2, "Hadi", Some("hadi@example.com")), booking(3, "Joko", None)];
     import(store, &rows.concat()).await;
     let planned = plan_outage(store, &ALL_CHANNELS).await;
     assert!(planned.iter().all(|message| message.channel == Some(Channel::Whatsapp)));
@@ -131,13 +129,19 @@ async fn a_permanent_failure_moves_the_message_to_the_next_channel(db: &TestStor
         (provider.to_owned(), outcome.to_owned(), Some(code.to_owned()))
     };
     let budi = inspect.message(planned[0].id).await;
-    assert_eq!((budi.channel(), budi.status.as_str(), budi.provider.as_deref()), (Some(Channel::Sms), "sent", Some("twilio")));
+    assert_eq!(
+        (budi.channel(), budi.status.as_str(), budi.provider.as_deref()),
+        (Some(Channel::Sms), "sent", Some("twilio"))
+    );
     assert_eq!(
         outcomes(inspect.attempts(planned[0].id).await),
         [tried("whatsapp", "permanent", "131026"), tried("twilio", "accepted", "201")]
     );
     let hadi = inspect.message(planned[1].id).await;
-    assert_eq!((hadi.channel(), hadi.status.as_str(), hadi.provider.as_deref()), (Some(Channel::Email), "sent", Some("smtp")));
+    assert_eq!(
+        (hadi.channel(), hadi.status.as_str(), hadi.provider.as_deref()),
+        (Some(Channel::Email), "sent", Some("smtp"))
+    );
     assert_eq!(
         outcomes(inspect.attempts(planned[1].id).await),
         [
@@ -182,7 +186,8 @@ async fn an_opt_out_after_planning_is_honoured(db: &TestStore) {
     let row = inspect.message(planned[0].id).await;
     assert_eq!((row.status.as_str(), row.provider.as_deref()), ("sent", Some("twilio")));
     let attempts = inspect.attempts(planned[0].id).await;
-    let tries: Vec<_> = attempts.iter().map(|a| (a.channel.as_str(), a.provider.as_str(), a.outcome.as_str())).collect();
+    let tries: Vec<_> =
+        attempts.iter().map(|a| (a.channel.as_str(), a.provider.as_str(), a.outcome.as_str())).collect();
     assert_eq!(tries, [("whatsapp", "kabar", "permanent"), ("sms", "twilio", "accepted")]);
     assert_eq!(fakes.whatsapp.received(), 0);
 }

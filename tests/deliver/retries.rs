@@ -30,18 +30,26 @@ async fn a_server_error_is_retried_after_the_backoff(db: &TestStore) {
 
     assert_eq!(worker.step(now()).await.unwrap(), retried(1));
     let row = inspect.message(planned[0].id).await;
-    assert_eq!((row.status.as_str(), row.failure_class.as_deref(), row.attempts), ("queued", Some("temporary"), 1));
+    assert_eq!(
+        (row.status.as_str(), row.failure_class.as_deref(), row.attempts),
+        ("queued", Some("temporary"), 1)
+    );
     // The first retry waits the backoff, give or take its 20% jitter.
     let wait = row.not_before() - now();
     assert!(wait >= seconds(backoff * 8 / 10) && wait <= seconds(backoff * 12 / 10), "waits {wait}");
     assert_eq!(store.next_due().await.unwrap(), Some(row.not_before()));
 
-    assert_eq!(worker.step(row.not_before() - seconds(1)).await.unwrap(), StepReport::default(), "not yet due");
+    assert_eq!(
+        worker.step(row.not_before() - seconds(1)).await.unwrap(),
+        StepReport::default(),
+        "not yet due"
+    );
     assert_eq!(worker.step(row.not_before()).await.unwrap(), sent(1));
     let row = inspect.message(planned[0].id).await;
     assert_eq!((row.status.as_str(), row.provider.as_deref(), row.attempts), ("sent", Some("twilio"), 2));
     assert_eq!(row.failure_class, None, "the temporary failure is cleared once sent");
-    let outcomes: Vec<_> = inspect.attempts(planned[0].id).await.into_iter().map(|a| (a.outcome, a.response_code)).collect();
+    let outcomes: Vec<_> =
+        inspect.attempts(planned[0].id).await.into_iter().map(|a| (a.outcome, a.response_code)).collect();
     assert_eq!(
         outcomes,
         [("temporary".to_owned(), Some("500".to_owned())), ("accepted".to_owned(), Some("201".to_owned()))]
@@ -95,7 +103,10 @@ async fn a_provider_that_keeps_failing_exhausts_the_attempt_budget(db: &TestStor
     assert!((8..=12).contains(&waits[0]) && (16..=24).contains(&waits[1]), "{waits:?}");
 
     let row = inspect.message(planned[0].id).await;
-    assert_eq!((row.status.as_str(), row.failure_class.as_deref(), row.attempts), ("failed", Some("technical"), 3));
+    assert_eq!(
+        (row.status.as_str(), row.failure_class.as_deref(), row.attempts),
+        ("failed", Some("technical"), 3)
+    );
     assert_eq!(row.channel(), Some(Channel::Sms), "a technical failure does not move to the next channel");
     let outcomes: Vec<_> = inspect.attempts(planned[0].id).await.into_iter().map(|a| a.outcome).collect();
     assert_eq!(outcomes, ["temporary", "temporary", "technical"]);

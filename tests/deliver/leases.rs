@@ -63,7 +63,29 @@ async fn a_crashed_workers_claims_wait_for_their_lease(db: &TestStore) {
     }
 }
 
-store_tests!(a_crashed_workers_claims_wait_for_their_lease);
+/// A worker that stops before sending gives its claims back: due at once, the try not counted.
+async fn released_claims_are_due_at_once(db: &TestStore) {
+    let store = &db.store;
+    import(store, &bookings(2)).await;
+    let planned = plan_outage(store, &[Channel::Sms]).await;
+    let fakes = Fakes::start().await;
+    let worker = worker(store, fakes.config()).await;
+
+    let claims = store.claim_messages(now(), seconds(300), 100).await.unwrap();
+    assert_eq!(claims.len(), planned.len());
+    store.release_claims(&claims, now()).await.unwrap();
+    let report = worker.step(now()).await.unwrap();
+    assert_eq!((report.claimed, report.sent), (planned.len(), planned.len()));
+    let inspect = Inspect::open(&db.url).await;
+    for row in inspect.messages().await {
+        assert_eq!((row.status.as_str(), row.attempts), ("sent", 1), "{row:?}");
+    }
+    // Released twice (a retried shutdown): the second release finds no claim of its own.
+    store.release_claims(&claims, now()).await.unwrap();
+    assert!(inspect.messages().await.iter().all(|row| row.status == "sent"));
+}
+
+store_tests!(a_crashed_workers_claims_wait_for_their_lease, released_claims_are_due_at_once);
 
 const SIDE_BY_SIDE: u32 = 40;
 

@@ -165,12 +165,13 @@ impl Store {
                 if left <= 0 {
                     break;
                 }
+                // `attempts` is INTEGER (INT4 on PostgreSQL): widened so both engines decode an i64.
                 let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
                     "UPDATE messages SET status = 'sending', attempts = attempts + 1, not_before = $1
                      WHERE id IN (SELECT id FROM messages
                                   WHERE status = $2 AND not_before <= $3
                                   ORDER BY not_before LIMIT $4 {skip_locked})
-                     RETURNING id, attempts, created_at"
+                     RETURNING id, CAST(attempts AS BIGINT), created_at"
                 ))
                 .bind(until)
                 .bind(status)

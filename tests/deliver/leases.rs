@@ -1,0 +1,130 @@
+//! Claims hold for their lease: a crashed worker's messages wait for the lease to run out, then go
+//! out once; workers claiming side by side on PostgreSQL never send a message twice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kabar::deliver::{DeliveryConfig, StepReport};
+use kabar::domain::Channel;
+use kabar::store::{Attempt, AttemptOutcome, Store};
+
+use crate::fakes::Fault;
+use crate::harness::TestStore;
+use crate::store_tests;
+use crate::support::{bookings, import, now, plan_outage, seconds, worker, Fakes, Inspect};
+
+async fn a_crashed_workers_claims_wait_for_their_lease(db: &TestStore) {
+    let store = &db.store;
+    import(store, &bookings(4)).await;
+    let planned = plan_outage(store, &[Channel::Sms]).await;
+    let fakes = Fakes::start().await;
+    let config = fakes.config();
+    let lease = seconds(config.lease_seconds as i64);
+    let worker = worker(store, config).await;
+
+    // A worker claims everything, then dies before it records anything.
+    let crashed = store.claim_messages(now(), lease, 100).await.unwrap();
+    assert_eq!(crashed.len(), planned.len());
+    assert_eq!(worker.step(now()).await.unwrap(), StepReport::default(), "the claims hold");
+    assert_eq!(worker.step(now() + lease - seconds(1)).await.unwrap(), StepReport::default());
+    assert_eq!(fakes.twilio.received(), 0);
+
+    let after = now() + lease + seconds(1);
+    let report = worker.step(after).await.unwrap();
+    assert_eq!((report.claimed, report.sent), (planned.len(), planned.len()));
+    assert_eq!(worker.step(after).await.unwrap(), StepReport::default());
+    let mut recipients: Vec<String> =
+        fakes.twilio.requests().iter().map(|request| request.field("To").unwrap()).collect();
+    recipients.sort();
+    let expected: Vec<String> = planned.iter().map(|message| message.mobile.e164().to_owned()).collect();
+    assert_eq!(recipients, expected, "each message was sent once");
+
+    // The crashed worker wakes up and reports a failure: its claims are stale and change nothing.
+    let stale: Vec<Attempt> = crashed
+        .iter()
+        .map(|claim| Attempt {
+            claim: *claim,
+            channel: Channel::Sms,
+            provider: "twilio".into(),
+            started_at: now(),
+            duration_ms: 1,
+            outcome: AttemptOutcome::Failed { class: "technical" },
+            response_code: Some("500".into()),
+            error: Some("stale".into()),
+        })
+        .collect();
+    assert_eq!(store.record_attempts(&stale, after).await.unwrap(), []);
+    let inspect = Inspect::open(&db.url).await;
+    for row in inspect.messages().await {
+        assert_eq!((row.status.as_str(), row.provider.as_deref()), ("sent", Some("twilio")), "{row:?}");
+        assert_eq!(row.attempts, 2, "the lost claim counts as a try");
+        assert_eq!(inspect.attempts(row.id).await.len(), 1, "only the recorded try has a row");
+    }
+}
+
+/// A worker that stops before sending gives its claims back: due at once, the try not counted.
+async fn released_claims_are_due_at_once(db: &TestStore) {
+    let store = &db.store;
+    import(store, &bookings(2)).await;
+    let planned = plan_outage(store, &[Channel::Sms]).await;
+    let fakes = Fakes::start().await;
+    let worker = worker(store, fakes.config()).await;
+
+    let claims = store.claim_messages(now(), seconds(300), 100).await.unwrap();
+    assert_eq!(claims.len(), planned.len());
+    store.release_claims(&claims, now()).await.unwrap();
+    let report = worker.step(now()).await.unwrap();
+    assert_eq!((report.claimed, report.sent), (planned.len(), planned.len()));
+    let inspect = Inspect::open(&db.url).await;
+    for row in inspect.messages().await {
+        assert_eq!((row.status.as_str(), row.attempts), ("sent", 1), "{row:?}");
+    }
+    // Released twice (a retried shutdown): the second release finds no claim of its own.
+    store.release_claims(&claims, now()).await.unwrap();
+    assert!(inspect.messages().await.iter().all(|row| row.status == "sent"));
+}
+
+store_tests!(a_crashed_workers_claims_wait_for_their_lease, released_claims_are_due_at_once);
+
+const SIDE_BY_SIDE: u32 = 40;
+
+/// PostgreSQL only: SQLite has one writer per database, so two workers there take turns anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_postgres_send_each_message_once() {
+    let Some(db) = TestStore::postgres().await else {
+        eprintln!("KABAR_TEST_POSTGRES_URL is not set: two workers on PostgreSQL skipped");
+        return;
+    };
+    import(&db.store, &bookings(SIDE_BY_SIDE)).await;
+    let planned = plan_outage(&db.store, &[Channel::Sms]).await;
+    let fakes = Fakes::start().await;
+    // Slow answers keep each worker's batch in flight while the other claims.
+    fakes.twilio.fail_times(planned.len(), Fault::Delay(Duration::from_millis(20)));
+    let config = DeliveryConfig { batch_size: 5, concurrency: 5, ..fakes.config() };
+    let first = Arc::new(worker(&db.store, config.clone()).await);
+    let other_store = Store::open(&db.url).await.expect("a second handle on the database");
+    let second = Arc::new(worker(&other_store, config).await);
+
+    let drains = [first, second].map(|worker| tokio::spawn(async move { worker.drain(now()).await }));
+    let mut reports = Vec::new();
+    for drain in drains {
+        reports.push(drain.await.expect("the worker does not panic").expect("the worker runs"));
+    }
+
+    let sent: usize = reports.iter().map(|report| report.sent).sum();
+    let claimed: usize = reports.iter().map(|report| report.claimed).sum();
+    assert_eq!((sent, claimed), (planned.len(), planned.len()), "{reports:?}");
+    assert!(reports.iter().all(|report| report.sent > 0), "both workers took a share: {reports:?}");
+    let mut per_recipient: HashMap<String, usize> = HashMap::new();
+    for request in fakes.twilio.requests() {
+        *per_recipient.entry(request.field("To").unwrap()).or_default() += 1;
+    }
+    assert_eq!(per_recipient.len(), planned.len());
+    assert!(per_recipient.values().all(|&count| count == 1), "a message went out twice: {per_recipient:?}");
+    let inspect = Inspect::open(&db.url).await;
+    for row in inspect.messages().await {
+        assert_eq!((row.status.as_str(), row.attempts), ("sent", 1), "{row:?}");
+    }
+    other_store.close().await;
+}

@@ -39,6 +39,8 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::Demo(demo) => run_demo(&store, demo).await?,
         Command::Plan { at, json } => run_plan(&store, &config, at, json).await?,
         Command::Broadcast(command) => super::broadcast::run(&store, &config, *command).await?,
+        Command::Messages(command) => super::messages::run(&store, command).await?,
+        Command::Status(args) => super::messages::status(&store, args).await?,
     };
     store.close().await;
     Ok(code)

@@ -3,6 +3,7 @@
 
 mod broadcast;
 mod commands;
+mod messages;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +52,11 @@ pub enum Command {
     /// Send a notice or staff-written text to a filtered audience: preview, send, cancel, show
     #[command(subcommand)]
     Broadcast(Box<broadcast::BroadcastCommand>),
+    /// What became of the messages: the delivery report and the call list
+    #[command(subcommand)]
+    Messages(messages::MessagesCommand),
+    /// Show the queue: messages by status and channel, what is due, what waits
+    Status(messages::StatusArgs),
     /// Generate demonstration data
     #[command(subcommand)]
     Demo(DemoCommand),

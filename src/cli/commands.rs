@@ -43,6 +43,8 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::Worker => super::serve::serve(&store, &config, false).await?,
         Command::Plan { at, json } => run_plan(&store, &config, at, json).await?,
         Command::Broadcast(command) => super::broadcast::run(&store, &config, *command).await?,
+        Command::Messages(command) => super::messages::run(&store, command).await?,
+        Command::Status(args) => super::messages::status(&store, args).await?,
     };
     store.close().await;
     Ok(code)

@@ -3,6 +3,7 @@
 
 mod broadcast;
 mod commands;
+mod messages;
 mod serve;
 
 use std::path::PathBuf;
@@ -52,6 +53,11 @@ pub enum Command {
     /// Send a notice or staff-written text to a filtered audience: preview, send, cancel, show
     #[command(subcommand)]
     Broadcast(Box<broadcast::BroadcastCommand>),
+    /// What became of the messages: the delivery report and the call list
+    #[command(subcommand)]
+    Messages(messages::MessagesCommand),
+    /// Show the queue: messages by status and channel, what is due, what waits
+    Status(messages::StatusArgs),
     /// Replay the June 2024 outage on demo data and deliver every message to a log file; `demo
     /// seed` only generates data
     Demo(DemoArgs),

@@ -20,6 +20,7 @@ mod offices;
 mod outbox;
 mod plan;
 mod receipts;
+mod reports;
 mod states;
 mod url;
 
@@ -42,6 +43,10 @@ pub use offices::OfficeDirectory;
 pub use outbox::{Attempt, AttemptOutcome, Claim, FallBack, MessageCount, WAKE_CHANNEL};
 pub use plan::{Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger};
 pub use receipts::ReceiptReport;
+pub use reports::{
+    CallBooking, CallListEntry, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,
+    QueueStatus, ReportError, Unreached, EXPORT_PAGE,
+};
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 

@@ -10,5 +10,6 @@ mod demo;
 mod offices;
 mod plan;
 mod receipts;
+mod reports;
 mod scenario;
 mod states;

@@ -37,7 +37,8 @@ ALTER TABLE messages ADD COLUMN failure_class TEXT CHECK (failure_class IN ('tem
 ALTER TABLE messages ADD COLUMN failure_reason TEXT;
 ALTER TABLE messages ADD COLUMN provider TEXT;
 ALTER TABLE messages ADD COLUMN provider_message_id TEXT;
-ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;          -- claims in all; fences a stale claim's outcome
+ALTER TABLE messages ADD COLUMN channel_attempts BIGINT NOT NULL DEFAULT 0;   -- tries on the current channel (the retry budget)
 ALTER TABLE messages ADD COLUMN sent_at BIGINT;
 ALTER TABLE messages ADD COLUMN delivered_at BIGINT;
 ALTER TABLE messages ADD COLUMN read_at BIGINT;

@@ -47,7 +47,8 @@ CREATE TABLE messages_v3 (
     failure_reason      TEXT,
     provider            TEXT,     -- the provider that accepted (or last tried) it
     provider_message_id TEXT,
-    attempts            INTEGER NOT NULL DEFAULT 0,
+    attempts            INTEGER NOT NULL DEFAULT 0,       -- claims in all; fences a stale claim's outcome
+    channel_attempts    BIGINT NOT NULL DEFAULT 0,        -- tries on the current channel (the retry budget)
     not_before          BIGINT NOT NULL,  -- quiet hours, retry backoff, or the lease of a claim
     created_at          BIGINT NOT NULL,
     sent_at             BIGINT,

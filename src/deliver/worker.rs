@@ -146,7 +146,9 @@ impl Worker {
                         .await?;
                     match moved {
                         crate::store::FallBack::Requeued(_) => report.fell_back += 1,
-                        _ => report.failed += 1,
+                        crate::store::FallBack::Failed => report.failed += 1,
+                        // A receipt or a reply moved it on meanwhile.
+                        crate::store::FallBack::Unchanged => {}
                     }
                 }
             }
@@ -370,7 +372,7 @@ impl Worker {
                         Some(retry_at) => AttemptOutcome::Retry { retry_at },
                         None => {
                             attempt.error =
-                                Some(format!("gave up after {} attempts: {reason}", claim.attempt));
+                                Some(format!("gave up after {} attempts: {reason}", claim.channel_attempt));
                             AttemptOutcome::Failed { class: "technical" }
                         }
                     },
@@ -401,10 +403,10 @@ impl Worker {
         retry_after: Option<std::time::Duration>,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        if claim.attempt >= i64::from(self.config.max_attempts) {
+        if claim.channel_attempt >= i64::from(self.config.max_attempts) {
             return None;
         }
-        let exponent = u32::try_from(claim.attempt.saturating_sub(1)).unwrap_or(u32::MAX).min(20);
+        let exponent = u32::try_from(claim.channel_attempt.saturating_sub(1)).unwrap_or(u32::MAX).min(20);
         let base =
             self.config.backoff_seconds.saturating_mul(1u64 << exponent).min(self.config.backoff_max_seconds);
         let jittered = base as f64 * rand::thread_rng().gen_range(0.8..1.2);

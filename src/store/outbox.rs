@@ -64,7 +64,7 @@ impl Store {
                 Some(next) => {
                     sqlx::query(
                         "UPDATE messages
-                         SET channel = $2, status = 'queued', not_before = $3, provider = NULL,
+                         SET channel = $2, status = 'queued', not_before = $3, provider = NULL, channel_attempts = 0,
                              provider_message_id = NULL, failure_class = NULL, failure_reason = NULL
                          WHERE id = $1",
                     )
@@ -103,6 +103,8 @@ pub struct Claim {
     pub attempt: i64,
     /// When the message was planned: retries stop at its age budget.
     pub created_at: DateTime<Utc>,
+    /// This try's number on the message's current channel (1 for the first): the retry budget.
+    pub channel_attempt: i64,
 }
 
 /// What a worker learnt from one try of one message.
@@ -166,12 +168,13 @@ impl Store {
                     break;
                 }
                 // `attempts` is INTEGER (INT4 on PostgreSQL): widened so both engines decode an i64.
-                let rows: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
-                    "UPDATE messages SET status = 'sending', attempts = attempts + 1, not_before = $1
+                let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(&format!(
+                    "UPDATE messages SET status = 'sending', attempts = attempts + 1,
+                            channel_attempts = channel_attempts + 1, not_before = $1
                      WHERE id IN (SELECT id FROM messages
                                   WHERE status = $2 AND not_before <= $3
                                   ORDER BY not_before LIMIT $4 {skip_locked})
-                     RETURNING id, CAST(attempts AS BIGINT), created_at"
+                     RETURNING id, CAST(attempts AS BIGINT), created_at, channel_attempts"
                 ))
                 .bind(until)
                 .bind(status)
@@ -179,8 +182,8 @@ impl Store {
                 .bind(left)
                 .fetch_all(&mut *tx)
                 .await?;
-                for (id, attempt, created_at) in rows {
-                    claims.push(Claim { id, attempt, created_at: super::from_epoch(created_at)? });
+                for (id, attempt, created_at, channel_attempt) in rows {
+                    claims.push(Claim { id, attempt, created_at: super::from_epoch(created_at)?, channel_attempt });
                 }
             }
             tx.commit().await?;
@@ -275,7 +278,8 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             for claim in claims {
                 sqlx::query(
-                    "UPDATE messages SET status = 'queued', attempts = attempts - 1, not_before = $3
+                    "UPDATE messages SET status = 'queued', attempts = attempts - 1,
+                            channel_attempts = channel_attempts - 1, not_before = $3
                      WHERE id = $1 AND attempts = $2 AND status = 'sending'",
                 )
                 .bind(claim.id)

@@ -119,12 +119,12 @@ store_tests!(
     a_server_error_is_retried_after_the_backoff,
     retry_after_is_honoured_over_a_shorter_backoff,
     a_provider_that_keeps_failing_exhausts_the_attempt_budget,
+    the_attempt_budget_starts_afresh_on_the_next_channel,
 );
 
-/// `delivery.max_attempts` is documented as the tries "on one channel", but the worker counts the
-/// message's tries on every channel (`messages.attempts`, which `fall_back` does not reset, and
-/// must not: it fences stale claims). A message that fell back from WhatsApp starts SMS with one
-/// try spent. Ignored until the worker counts tries per channel; see the report of this branch.
+/// `delivery.max_attempts` counts the tries on one channel: a message that fell back from
+/// WhatsApp starts SMS with its whole budget (`messages.attempts`, which fences stale claims, keeps
+/// counting; `channel_attempts` starts again).
 async fn the_attempt_budget_starts_afresh_on_the_next_channel(db: &TestStore) {
     let store = &db.store;
     import(store, &booking(1, "Budi", None)).await;
@@ -142,22 +142,4 @@ async fn the_attempt_budget_starts_afresh_on_the_next_channel(db: &TestStore) {
     assert_eq!(worker.step(due).await.unwrap(), sent(1));
     let row = Inspect::open(&db.url).await.message(planned[0].id).await;
     assert_eq!((row.status.as_str(), row.provider.as_deref()), ("sent", Some("twilio")));
-}
-
-/// Declared by hand, not with `store_tests!`, to carry `#[ignore]`.
-mod budget_per_channel {
-    use crate::harness::TestStore;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "worker bug: max_attempts counts tries on every channel, not per channel"]
-    async fn sqlite() {
-        super::the_attempt_budget_starts_afresh_on_the_next_channel(&TestStore::sqlite().await).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "worker bug: max_attempts counts tries on every channel, not per channel"]
-    async fn postgres() {
-        let Some(db) = TestStore::postgres().await else { return };
-        super::the_attempt_budget_starts_afresh_on_the_next_channel(&db).await;
-    }
 }

@@ -27,19 +27,27 @@ pub fn peak_rss_mib() -> f64 {
 pub struct BenchStore {
     pub store: Store,
     pub engine: &'static str,
+    /// Where the store is, for benchmarks that open it again from another process.
+    pub url: DatabaseUrl,
     postgres: Option<(String, String)>,
 }
 
 impl BenchStore {
     pub async fn open(dir: &std::path::Path) -> BenchStore {
+        BenchStore::open_named(dir, "bench").await
+    }
+
+    /// As [`BenchStore::open`], for a benchmark that needs several fresh stores at once: each
+    /// `name` is a SQLite file of its own, or a PostgreSQL database of its own.
+    pub async fn open_named(dir: &std::path::Path, name: &str) -> BenchStore {
         if arg("--engine", String::from("sqlite")) != "postgres" {
-            let url = DatabaseUrl::Sqlite(dir.join("bench.db").display().to_string());
+            let url = DatabaseUrl::Sqlite(dir.join(format!("{name}.db")).display().to_string());
             let store = Store::open(&url).await.expect("open SQLite");
-            return BenchStore { store, engine: "SQLite", postgres: None };
+            return BenchStore { store, engine: "SQLite", url, postgres: None };
         }
         let admin_url = std::env::var("KABAR_BENCH_POSTGRES_URL")
             .expect("set KABAR_BENCH_POSTGRES_URL for --engine postgres");
-        let name = format!("kabar_bench_{}", std::process::id());
+        let name = format!("kabar_{name}_{}", std::process::id());
         let admin = sqlx::PgPool::connect(&admin_url).await.expect("reach PostgreSQL");
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&admin)
@@ -47,8 +55,9 @@ impl BenchStore {
             .expect("create the bench database");
         let mut url = url::Url::parse(&admin_url).expect("a URL");
         url.set_path(&name);
-        let store = Store::open(&DatabaseUrl::Postgres(url)).await.expect("open PostgreSQL");
-        BenchStore { store, engine: "PostgreSQL", postgres: Some((admin_url, name)) }
+        let url = DatabaseUrl::Postgres(url);
+        let store = Store::open(&url).await.expect("open PostgreSQL");
+        BenchStore { store, engine: "PostgreSQL", url, postgres: Some((admin_url, name)) }
     }
 
     pub async fn finish(self) {

@@ -24,6 +24,7 @@ pub fn peak_rss_mib() -> f64 {
 
 /// A fresh store: a SQLite file in `dir`, or with `--engine postgres` a new database on
 /// `KABAR_BENCH_POSTGRES_URL`, dropped by [`BenchStore::finish`].
+#[allow(dead_code)] // each benchmark binary uses a different part of this module
 pub struct BenchStore {
     pub store: Store,
     pub engine: &'static str,

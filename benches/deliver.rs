@@ -19,11 +19,11 @@
 //! 3. rate: ~10 × `--rate R` (200) messages through an account limited to R per second: the
 //!    sustained rate and the busiest one-second window.
 
-mod common;
 #[path = "deliver/breakdown.rs"]
 mod breakdown;
 #[path = "deliver/child.rs"]
 mod child;
+mod common;
 #[path = "deliver/fake.rs"]
 mod fake;
 #[path = "deliver/queue.rs"]
@@ -33,8 +33,8 @@ mod runs;
 
 use std::time::Instant;
 
-use chrono::{DateTime, Utc};
 use child::{cpu_seconds, Options, WorkerProcess};
+use chrono::{DateTime, Utc};
 use common::{arg, peak_rss_mib, BenchStore};
 use fake::FakeTwilio;
 use kabar::deliver::DeliveryConfig;

@@ -102,7 +102,8 @@ impl WorkerProcess {
     /// Waits for the worker to finish and returns what it did.
     pub async fn finish(mut self) -> Report {
         let line = self.line().await;
-        let report = serde_json::from_str(&line).unwrap_or_else(|err| panic!("the worker said {line:?}: {err}"));
+        let report =
+            serde_json::from_str(&line).unwrap_or_else(|err| panic!("the worker said {line:?}: {err}"));
         let status = self.child.wait().await.expect("the worker process ends");
         assert!(status.success(), "the worker process ended with {status}");
         report

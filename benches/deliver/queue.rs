@@ -45,8 +45,9 @@ pub async fn fill(store: &Store, messages: u64, offices: usize, now: DateTime<Ut
     let started = Instant::now();
     let seed_offices = demo::load_offices(store, Some(offices), 11).await.expect("offices");
     let today = NaiveDate::from_ymd_opt(2024, 6, 17).expect("a date");
-    let seeded =
-        demo::seed_bookings(store, &SeedSpec::new(bookings, 11, today), &seed_offices, false).await.expect("seed");
+    let seeded = demo::seed_bookings(store, &SeedSpec::new(bookings, 11, today), &seed_offices, false)
+        .await
+        .expect("seed");
     let seed_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();

@@ -56,7 +56,9 @@ pub async fn latency(dir: &std::path::Path, repetitions: usize) {
         ..queue::planner()
     };
     let fake = FakeTwilio::start().await;
-    let worker = Arc::new(worker(store, DeliveryConfig { twilio: Some(fake.config(None)), ..DeliveryConfig::default() }).await);
+    let worker = Arc::new(
+        worker(store, DeliveryConfig { twilio: Some(fake.config(None)), ..DeliveryConfig::default() }).await,
+    );
     let (wake, shutdown) = (Arc::new(Notify::new()), CancellationToken::new());
     let running = tokio::spawn({
         let (worker, wake, shutdown) = (worker.clone(), wake.clone(), shutdown.clone());
@@ -105,7 +107,8 @@ pub async fn latency(dir: &std::path::Path, repetitions: usize) {
     firsts.sort_by(f64::total_cmp);
     let median = |values: &[f64]| values[values.len() / 2];
     let mut sets: Vec<f64> = samples.iter().map(|sample| ms(sample.set_state)).collect();
-    let mut plans: Vec<f64> = samples.iter().map(|sample| ms(sample.planned_after - sample.set_state)).collect();
+    let mut plans: Vec<f64> =
+        samples.iter().map(|sample| ms(sample.planned_after - sample.set_state)).collect();
     let mut wakes: Vec<f64> =
         samples.iter().map(|sample| ms(sample.first_request - sample.planned_after)).collect();
     for values in [&mut sets, &mut plans, &mut wakes] {

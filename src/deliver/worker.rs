@@ -112,9 +112,13 @@ impl Worker {
         let facts = self.store.message_facts(&ids).await?;
         let directory = self.directory().await?;
         let mut prepared = Vec::with_capacity(facts.len());
-        for (claim, message) in claims.iter().zip(facts) {
-            debug_assert_eq!(claim.id, message.id);
-            prepared.push(self.prepare(*claim, message, &directory, now).await?);
+        let mut facts: HashMap<i64, MessageFacts> =
+            facts.into_iter().map(|facts| (facts.id, facts)).collect();
+        for claim in &claims {
+            // Every claimed id has its facts: messages are never deleted while queued.
+            if let Some(message) = facts.remove(&claim.id) {
+                prepared.push(self.prepare(*claim, message, &directory, now).await?);
+            }
         }
         let attempts: Vec<Attempt> = stream::iter(prepared)
             .map(|item| async move {

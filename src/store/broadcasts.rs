@@ -280,10 +280,11 @@ impl Store {
         let now = epoch(plan.now);
         let filter = plan.filter.sql(plan.now, plan.horizon_end);
         // $1 broadcast, $2 now, $3 horizon end, $4 end of quiet hours, $5 margin, $6 office, $7 kind.
+        let booking_ids = (self.dialect().id_array)("b.id");
         let insert_messages = format!(
             "INSERT INTO messages (broadcast_id, {MESSAGE_COLUMNS})
              SELECT {columns}
-             FROM (SELECT b.applicant_id,
+             FROM (SELECT b.applicant_id, {booking_ids} AS booking_ids,
                           MIN(CASE WHEN b.appointment_at >= $2 AND b.appointment_at < $3 THEN b.appointment_at END) AS next_at
                    FROM bookings b
                    WHERE b.office_code = $6 AND {filter}
@@ -292,15 +293,6 @@ impl Store {
              WHERE TRUE
              ON CONFLICT (broadcast_id, office_code, applicant_id) WHERE broadcast_id IS NOT NULL DO NOTHING",
             columns = message_columns("$7", "$6", &plan.channels),
-        );
-        let insert_bookings = format!(
-            "INSERT INTO message_bookings (message_id, booking_id)
-             SELECT m.id, b.id
-             FROM bookings b
-             CROSS JOIN messages m
-             WHERE m.broadcast_id = $1 AND m.office_code = $2 AND m.applicant_id = b.applicant_id
-               AND b.office_code = $2 AND {filter}
-             ON CONFLICT DO NOTHING"
         );
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -327,11 +319,6 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            sqlx::query(&insert_bookings)
-                .bind(plan.broadcast_id)
-                .bind(plan.office.as_str())
-                .execute(&mut *tx)
-                .await?;
             let (unreachable, deferred): (i64, i64) = sqlx::query_as(
                 "SELECT COALESCE(SUM(CASE WHEN status = 'unreachable' THEN 1 ELSE 0 END), 0),
                         COALESCE(SUM(CASE WHEN not_before > $3 THEN 1 ELSE 0 END), 0)

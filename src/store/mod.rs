@@ -121,6 +121,11 @@ pub(crate) struct Dialect {
     /// Appended to the sub-select that picks messages to claim: PostgreSQL skips rows another
     /// worker is claiming; SQLite has one writer, so there is nothing to skip.
     pub skip_locked: &'static str,
+    /// An aggregate collecting an expression's values into a JSON array, as text (`[1,2]`).
+    pub id_array: fn(&str) -> String,
+    /// A table expression, to follow `CROSS JOIN` (or `LEFT JOIN`, with `ON TRUE`), yielding each
+    /// integer of the JSON array text in a column as `alias.value`.
+    pub unnest_ids: fn(column: &str, alias: &str) -> String,
 }
 
 /// A pool that may write, on either engine.
@@ -147,6 +152,8 @@ impl WritePool for SqlitePool {
             planning_settings: &[],
             analyze: "PRAGMA analysis_limit = 1000; ANALYZE",
             skip_locked: "",
+            id_array: |values| format!("json_group_array({values})"),
+            unnest_ids: |column, alias| format!("json_each({column}) AS {alias}"),
         }
     }
 }
@@ -166,11 +173,26 @@ impl WritePool for PgPool {
             // of bookings visit the table for every row after a bulk load (twice as slow).
             analyze: "VACUUM (ANALYZE)",
             skip_locked: "FOR UPDATE SKIP LOCKED",
+            id_array: |values| format!("CAST(json_agg({values}) AS TEXT)"),
+            unnest_ids: |column, alias| {
+                format!(
+                    "LATERAL (SELECT CAST(value AS BIGINT) AS value
+                              FROM json_array_elements_text(CAST({column} AS json))) AS {alias}"
+                )
+            },
         }
     }
 }
 
 impl Store {
+    /// The dialect of this store's engine, for statements built before a pool is at hand.
+    pub(crate) fn dialect(&self) -> Dialect {
+        match &self.db {
+            Db::Sqlite { writer, .. } => writer.dialect(),
+            Db::Postgres(pool) => pool.dialect(),
+        }
+    }
+
     /// Opens the database (creating a SQLite file if needed) and applies pending migrations.
     pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
         let store = Store::connect(url).await?;

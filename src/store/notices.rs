@@ -164,11 +164,12 @@ impl Store {
              FROM messages m JOIN applicants a ON a.id = m.applicant_id
              WHERE m.id IN ({list}) ORDER BY m.id"
         );
+        let listed = (self.dialect().unnest_ids)("m.booking_ids", "l");
         let bookings_sql = format!(
-            "SELECT mb.message_id, {BOOKING_COLUMNS}
-             FROM message_bookings mb JOIN bookings b ON b.id = mb.booking_id
-             WHERE mb.message_id IN ({list})
-             ORDER BY mb.message_id, b.appointment_at, b.code"
+            "SELECT m.id, {BOOKING_COLUMNS}
+             FROM messages m CROSS JOIN {listed} JOIN bookings b ON b.id = l.value
+             WHERE m.id IN ({list})
+             ORDER BY m.id, b.appointment_at, b.code"
         );
         let (messages, bookings): (Vec<MessageRow>, Vec<BookingRow>) = on_reader!(self, pool => {
             (

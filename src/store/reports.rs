@@ -262,9 +262,10 @@ impl Store {
         }
         // Ids the store produced, never free text.
         let ids = rows.iter().map(|row| row.message_id.to_string()).collect::<Vec<_>>().join(", ");
+        let listed = (self.dialect().unnest_ids)("m.booking_ids", "l");
         let sql = format!(
-            "SELECT mb.message_id, b.code FROM message_bookings mb JOIN bookings b ON b.id = mb.booking_id
-             WHERE mb.message_id IN ({ids}) ORDER BY mb.message_id, b.code"
+            "SELECT m.id, b.code FROM messages m CROSS JOIN {listed} JOIN bookings b ON b.id = l.value
+             WHERE m.id IN ({ids}) ORDER BY m.id, b.code"
         );
         let codes: Vec<(i64, String)> = on_reader!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
         // Both lists are in message id order: one merge pass.

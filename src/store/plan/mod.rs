@@ -118,12 +118,13 @@ impl Store {
 
     async fn messages_where(&self, column: &str, id: i64) -> Result<Vec<PlannedMessage>, StoreError> {
         type Row = (i64, String, String, String, Option<String>, String, i64, String);
+        let listed = (self.dialect().unnest_ids)("m.booking_ids", "l");
         let sql = format!(
             "SELECT m.id, a.mobile, m.kind, m.language, m.channel, m.status, m.not_before, b.code
              FROM messages m
              JOIN applicants a ON a.id = m.applicant_id
-             JOIN message_bookings mb ON mb.message_id = m.id
-             JOIN bookings b ON b.id = mb.booking_id
+             CROSS JOIN {listed}
+             JOIN bookings b ON b.id = l.value
              WHERE {column} = $1
              ORDER BY a.mobile, m.id, b.code"
         );
@@ -287,8 +288,8 @@ impl Store {
             match &plan.audience {
                 Audience::Nobody => {}
                 Audience::Bookings { rules, window_start, window_end } => {
-                    let (insert_messages, insert_bookings) = plan_bookings_sql(rules, &plan.channels);
-                    messages = sqlx::query(&insert_messages)
+                    let insert = plan_bookings_sql(pool.dialect(), rules, &plan.channels);
+                    messages = sqlx::query(&insert)
                         .bind(event_id)
                         .bind(now)
                         .bind(epoch(*window_end))
@@ -299,18 +300,11 @@ impl Store {
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
-                    sqlx::query(&insert_bookings)
-                        .bind(event_id)
-                        .bind(epoch(*window_start))
-                        .bind(epoch(*window_end))
-                        .bind(office.as_str())
-                        .execute(&mut *tx)
-                        .await?;
                 }
                 Audience::ToldOfDisruption { kind, still_down, window_end } => {
                     let service = service.unwrap_or_default();
-                    let (insert_messages, insert_bookings) = plan_restoration_sql(&plan.channels, still_down);
-                    let mut query = sqlx::query(&insert_messages)
+                    let insert = plan_restoration_sql(pool.dialect(), &plan.channels, still_down);
+                    let mut query = sqlx::query(&insert)
                         .bind(event_id)
                         .bind(now)
                         .bind(incident_id)
@@ -322,15 +316,6 @@ impl Store {
                         query = query.bind(epoch(*window_end));
                     }
                     messages = query.execute(&mut *tx).await?.rows_affected();
-                    let mut query = sqlx::query(&insert_bookings)
-                        .bind(event_id)
-                        .bind(incident_id)
-                        .bind(service)
-                        .bind(kind.as_str());
-                    if !still_down.is_empty() {
-                        query = query.bind(now).bind(epoch(*window_end));
-                    }
-                    query.execute(&mut *tx).await?;
                 }
             }
 

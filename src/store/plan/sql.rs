@@ -1,8 +1,10 @@
-//! The planner's statements, built from the audience rules: one `INSERT … SELECT` per event for
-//! the messages and one for the bookings they list, computed in the database.
+//! The planner's statements, built from the audience rules: one `INSERT … SELECT` per event,
+//! computed in the database; each message lists its bookings' ids, aggregated by the same
+//! `GROUP BY` that makes one message per applicant.
 
 use crate::domain::Channel;
 use crate::plan::Rule;
+use crate::store::Dialect;
 
 fn quoted(values: impl IntoIterator<Item = &'static str>) -> String {
     let list: Vec<String> = values.into_iter().map(|value| format!("'{value}'")).collect();
@@ -58,13 +60,13 @@ pub(in crate::store) fn channel_sql(channels: &[Channel]) -> String {
 }
 
 /// The columns every planning statement inserts ([`MESSAGE_COLUMNS`]), from a sub-select `s` with
-/// `applicant_id`, `next_at` (the applicant's next appointment, if any), a kind expression and an
-/// office expression. $1 = event (or broadcast) id, $2 = now, $4 = end of quiet hours (= now
+/// `applicant_id`, `next_at` (the applicant's next appointment, if any) and `booking_ids`, a kind
+/// expression and an office expression. $1 = event (or broadcast) id, $2 = now, $4 = end of quiet hours (= now
 /// outside them), $5 = the margin.
 pub(in crate::store) fn message_columns(kind: &str, office: &str, channels: &[Channel]) -> String {
     let channel = channel_sql(channels);
     format!(
-        "$1, {office}, s.applicant_id, {kind}, COALESCE(a.language, 'id'), {channel},
+        "$1, {office}, s.applicant_id, s.booking_ids, {kind}, COALESCE(a.language, 'id'), {channel},
          CASE WHEN ({channel}) IS NULL THEN 'unreachable' ELSE 'queued' END,
          CASE WHEN ({channel}) IN ('whatsapp', 'sms') AND $4 > $2
                    AND (s.next_at IS NULL OR s.next_at >= $4 + $5)
@@ -75,23 +77,24 @@ pub(in crate::store) fn message_columns(kind: &str, office: &str, channels: &[Ch
 
 /// The columns of `messages` a planning statement fills, after the event or broadcast id.
 pub(in crate::store) const MESSAGE_COLUMNS: &str =
-    "office_code, applicant_id, kind, language, channel, status, not_before, created_at";
+    "office_code, applicant_id, booking_ids, kind, language, channel, status, not_before, created_at";
 
 const CLOSED_STAGES: &str = "('picked_up', 'cancelled', 'no_show')";
 
-pub(super) fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String, String) {
+pub(super) fn plan_bookings_sql(dialect: Dialect, rules: &[Rule], channels: &[Channel]) -> String {
     let rank = rank_sql(rules, "$7", "$3");
     let stages: Vec<&'static str> =
         rules.iter().flat_map(|rule| rule.stages.iter().map(|stage| stage.as_str())).collect();
     let stages = quoted(stages);
+    let booking_ids = (dialect.id_array)("r.id");
     // $1 event, $2 now, $3 end of the window, $4 end of quiet hours, $5 margin, $6 office,
     // $7 start of the window.
-    let messages = format!(
+    format!(
         "INSERT INTO messages (event_id, {MESSAGE_COLUMNS})
          SELECT {columns}
-         FROM (SELECT r.applicant_id, MIN(r.rank) AS rank,
+         FROM (SELECT r.applicant_id, MIN(r.rank) AS rank, {booking_ids} AS booking_ids,
                       MIN(CASE WHEN r.appointment_at >= $2 AND r.appointment_at < $3 THEN r.appointment_at END) AS next_at
-               FROM (SELECT b.applicant_id, b.appointment_at, {rank} AS rank
+               FROM (SELECT b.id, b.applicant_id, b.appointment_at, {rank} AS rank
                      FROM bookings b
                      WHERE b.office_code = $6 AND b.stage IN ({stages})) r
                WHERE r.rank IS NOT NULL
@@ -100,23 +103,7 @@ pub(super) fn plan_bookings_sql(rules: &[Rule], channels: &[Channel]) -> (String
          WHERE TRUE
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
         columns = message_columns(&kind_sql(rules), "$6", channels),
-    );
-    // $1 event, $2 start of the window, $3 end of the window, $4 office. The same index scan as
-    // above, each booking joined to its applicant's message by the unique (event, applicant) key.
-    // CROSS JOIN keeps SQLite from scanning the event's messages and looking every applicant's
-    // bookings up in the table (twice as slow); PostgreSQL plans it as any inner join.
-    let rank = rank_sql(rules, "$2", "$3");
-    let bookings = format!(
-        "INSERT INTO message_bookings (message_id, booking_id)
-         SELECT m.id, b.id
-         FROM bookings b
-         CROSS JOIN messages m
-         WHERE m.event_id = $1 AND m.applicant_id = b.applicant_id
-           AND b.office_code = $4 AND b.stage IN ({stages}) AND ({rank}) IS NOT NULL
-           AND $3 >= $2 -- always true; keeps both bound values referenced when no rule has a window
-         ON CONFLICT DO NOTHING"
-    );
-    (messages, bookings)
+    )
 }
 
 /// ` AND NOT (<booking b matches a rule of a service still down>)`, or nothing.
@@ -129,18 +116,21 @@ fn not_held_up_sql(still_down: &[&[Rule]], start: &str, end: &str) -> String {
     format!(" AND NOT ({})", held.join(" OR "))
 }
 
-pub(super) fn plan_restoration_sql(channels: &[Channel], still_down: &[&[Rule]]) -> (String, String) {
+pub(super) fn plan_restoration_sql(dialect: Dialect, channels: &[Channel], still_down: &[&[Rule]]) -> String {
     // $1 event, $2 now, $3 incident, $4 end of quiet hours, $5 margin, $6 service, $7 kind,
     // $8 end of the window of the services still down (bound only when there are some).
     let held_up = not_held_up_sql(still_down, "$2", "$8");
-    let messages = format!(
+    let told = (dialect.unnest_ids)("m.booking_ids", "t");
+    let booking_ids = (dialect.id_array)("DISTINCT b.id");
+    format!(
         "INSERT INTO messages (event_id, {MESSAGE_COLUMNS})
          SELECT {columns}
-         FROM (SELECT m.applicant_id, MIN(CASE WHEN b.appointment_at >= $2 THEN b.appointment_at END) AS next_at
-               FROM messages m
-               JOIN notice_events e ON e.id = m.event_id
-               JOIN message_bookings mb ON mb.message_id = m.id
-               JOIN bookings b ON b.id = mb.booking_id
+         FROM (SELECT m.applicant_id, {booking_ids} AS booking_ids,
+                      MIN(CASE WHEN b.appointment_at >= $2 THEN b.appointment_at END) AS next_at
+               FROM notice_events e
+               JOIN messages m ON m.event_id = e.id
+               CROSS JOIN {told}
+               JOIN bookings b ON b.id = t.value
                WHERE e.incident_id = $3 AND e.service = $6 AND e.id <> $1 AND m.kind <> $7
                  AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}{held_up}
                GROUP BY m.applicant_id) s
@@ -148,20 +138,5 @@ pub(super) fn plan_restoration_sql(channels: &[Channel], still_down: &[&[Rule]])
          WHERE TRUE
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
         columns = message_columns("$7", "(SELECT office_code FROM incidents WHERE id = $3)", channels),
-    );
-    // $1 event, $2 incident, $3 service, $4 kind, $5 now, $6 end of the window (when bound).
-    let held_up = not_held_up_sql(still_down, "$5", "$6");
-    let bookings = format!(
-        "INSERT INTO message_bookings (message_id, booking_id)
-         SELECT DISTINCT n.id, mb.booking_id
-         FROM messages n
-         JOIN messages m ON m.applicant_id = n.applicant_id AND m.event_id <> n.event_id
-         JOIN notice_events e ON e.id = m.event_id
-         JOIN message_bookings mb ON mb.message_id = m.id
-         JOIN bookings b ON b.id = mb.booking_id
-         WHERE n.event_id = $1 AND e.incident_id = $2 AND e.service = $3 AND m.kind <> $4
-           AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}{held_up}
-         ON CONFLICT DO NOTHING"
-    );
-    (messages, bookings)
+    )
 }

@@ -104,14 +104,15 @@ impl Store {
             Option<i64>,
         );
         let (condition, values) = filter_sql(filter, 1);
+        let listed = (self.dialect().unnest_ids)("m.booking_ids", "l");
         let sql = format!(
             "SELECT m.id, m.office_code, m.applicant_id, a.name, a.mobile, a.email, m.kind, m.status,
                     m.channel, m.failure_class, m.failure_reason, m.created_at,
                     b.code, b.holder_name, b.appointment_at
              FROM messages m
              JOIN applicants a ON a.id = m.applicant_id
-             LEFT JOIN message_bookings mb ON mb.message_id = m.id
-             LEFT JOIN bookings b ON b.id = mb.booking_id
+             LEFT JOIN {listed} ON TRUE
+             LEFT JOIN bookings b ON b.id = l.value
              WHERE m.status IN ('unreachable', 'failed') AND {condition}
              ORDER BY m.office_code, m.applicant_id, m.id, b.appointment_at, b.code"
         );

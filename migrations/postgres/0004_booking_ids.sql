@@ -1,0 +1,9 @@
+-- A message keeps the ids of the bookings it is about as a JSON array, aggregated by the same
+-- GROUP BY that plans it. The separate message_bookings table cost the planner a second
+-- statement and two index inserts per booking: a third of its time.
+ALTER TABLE messages ADD COLUMN booking_ids TEXT NOT NULL DEFAULT '[]';
+UPDATE messages m SET booking_ids = j.ids
+FROM (SELECT message_id, json_agg(booking_id ORDER BY booking_id)::text AS ids
+      FROM message_bookings GROUP BY message_id) j
+WHERE j.message_id = m.id;
+DROP TABLE message_bookings;

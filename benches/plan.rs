@@ -18,7 +18,7 @@ mod common;
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use common::{arg, peak_rss_mib, BenchStore};
+use common::{arg, peak_rss_mib, reset_peak_rss, rss_mib, BenchStore};
 use kabar::demo::{self, SeedSpec};
 use kabar::domain::{Service, ServiceState};
 use kabar::plan::{plan_once, PlannerConfig};
@@ -60,6 +60,8 @@ async fn main() {
     };
     set_state(store, &outage).await.expect("the outage");
     let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
+    let before = rss_mib();
+    reset_peak_rss();
     let started = Instant::now();
     let events = plan_once(store, &config, now).await.expect("plan");
     let seconds = started.elapsed().as_secs_f64();
@@ -67,7 +69,8 @@ async fn main() {
     let unreachable: u64 = events.iter().map(|event| event.counts.unreachable).sum();
     println!(
         "{}: national printing outage planned in {seconds:.2} s: {} events, {messages} messages \
-         ({unreachable} with no usable channel) = {:.0} messages/s; peak RSS {:.0} MiB",
+         ({unreachable} with no usable channel) = {:.0} messages/s; RSS {before:.0} MiB before \
+         planning, peak {:.0} MiB while planning",
         bench.engine,
         events.len(),
         messages as f64 / seconds,

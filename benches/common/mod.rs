@@ -12,12 +12,30 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// The peak resident set size of this process so far, in MiB (Linux).
+/// The peak resident set size of this process so far (or since [`reset_peak_rss`]), in MiB
+/// (Linux).
 pub fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+/// The resident set size of this process now, in MiB (Linux).
+#[allow(dead_code)] // each benchmark binary uses a different part of this module
+pub fn rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+/// Starts the peak over from the current resident set size (Linux: `/proc/self/clear_refs`), so
+/// one phase's peak can be told from an earlier phase's.
+#[allow(dead_code)]
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn status_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }

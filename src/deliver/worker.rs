@@ -3,7 +3,7 @@
 //! permanent failures to the applicant's next channel. [`Worker::step`] does one round and is
 //! what tests drive; [`Worker::run`] loops until shut down, woken by notifications.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -67,6 +67,13 @@ pub struct Worker {
     broadcasts: Mutex<HashMap<i64, Arc<BroadcastRecord>>>,
 }
 
+/// What one claim took: how many messages, each prepared.
+#[derive(Default)]
+struct Batch {
+    claimed: usize,
+    prepared: Vec<Prepared>,
+}
+
 /// A claimed message, ready to send or already settled without sending.
 enum Prepared {
     Send { claim: Claim, channel: Channel, outgoing: Box<Outgoing> },
@@ -103,10 +110,75 @@ impl Worker {
 
     /// Claims one batch of due messages, sends them and records what happened.
     pub async fn step(&self, now: DateTime<Utc>) -> Result<StepReport, WorkerError> {
+        let batch = self.claim(now).await?;
+        if batch.claimed == 0 {
+            return Ok(StepReport::default());
+        }
+        let attempts = self.send_all(batch.prepared, now).await;
+        self.record(batch.claimed, &attempts, now).await
+    }
+
+    /// Steps until nothing is due at `now` (tests, the demo), batches overlapping as in
+    /// [`Worker::run`].
+    pub async fn drain(&self, now: DateTime<Utc>) -> Result<StepReport, WorkerError> {
+        let mut total = StepReport::default();
+        loop {
+            // A batch claimed while the one before was recorded can miss the messages that
+            // recording moved to their next channel: flow again until a flow claims nothing.
+            let report = self.flow(&|| now, None).await?;
+            total.add(report);
+            if report.claimed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Claims, sends and records batches until one claims nothing or `stop` is cancelled. The
+    /// three overlap: while one batch is being sent, the one before is recorded and the next is
+    /// claimed and rendered, so the providers never wait for the database.
+    async fn flow(
+        &self,
+        clock: &(dyn Fn() -> DateTime<Utc> + Sync),
+        stop: Option<&CancellationToken>,
+    ) -> Result<StepReport, WorkerError> {
+        let mut total = StepReport::default();
+        let mut sending = self.claim(clock()).await?;
+        let mut sent: Option<(usize, Vec<Attempt>)> = None;
+        while sending.claimed > 0 || sent.is_some() {
+            let now = clock();
+            let claimed = sending.claimed;
+            let claim_next = claimed > 0 && !stop.is_some_and(CancellationToken::is_cancelled);
+            let (recorded, attempts, next) = tokio::join!(
+                async {
+                    match sent.take() {
+                        Some((claimed, attempts)) => self.record(claimed, &attempts, now).await,
+                        None => Ok(StepReport::default()),
+                    }
+                },
+                self.send_all(std::mem::take(&mut sending.prepared), now),
+                async {
+                    if claim_next {
+                        self.claim(now).await
+                    } else {
+                        Ok(Batch::default())
+                    }
+                },
+            );
+            total.add(recorded?);
+            if claimed > 0 {
+                sent = Some((claimed, attempts));
+            }
+            sending = next?;
+        }
+        Ok(total)
+    }
+
+    /// Claims due messages and prepares each: rendered and ready to send, or settled at once.
+    async fn claim(&self, now: DateTime<Utc>) -> Result<Batch, WorkerError> {
         let lease = Duration::seconds(self.config.lease_seconds as i64);
         let claims = self.store.claim_messages(now, lease, self.config.batch_size).await?;
         if claims.is_empty() {
-            return Ok(StepReport::default());
+            return Ok(Batch::default());
         }
         let ids: Vec<i64> = claims.iter().map(|claim| claim.id).collect();
         let facts = self.store.message_facts(&ids).await?;
@@ -120,7 +192,12 @@ impl Worker {
                 prepared.push(self.prepare(*claim, message, &directory, now).await?);
             }
         }
-        let attempts: Vec<Attempt> = stream::iter(prepared)
+        Ok(Batch { claimed: claims.len(), prepared })
+    }
+
+    /// Sends a batch with bounded concurrency; no transaction is open meanwhile.
+    async fn send_all(&self, prepared: Vec<Prepared>, now: DateTime<Utc>) -> Vec<Attempt> {
+        stream::iter(prepared)
             .map(|item| async move {
                 match item {
                     Prepared::Settled(attempt) => attempt,
@@ -131,11 +208,22 @@ impl Worker {
             })
             .buffer_unordered(self.config.concurrency)
             .collect()
-            .await;
-        let held = self.store.record_attempts(&attempts, now).await?;
-        let mut report = StepReport { claimed: claims.len(), ..StepReport::default() };
-        for attempt in &attempts {
-            if !held.contains(&attempt.claim) {
+            .await
+    }
+
+    /// Records a batch's outcomes in one transaction, then moves permanent failures to the
+    /// applicant's next channel.
+    async fn record(
+        &self,
+        claimed: usize,
+        attempts: &[Attempt],
+        now: DateTime<Utc>,
+    ) -> Result<StepReport, WorkerError> {
+        let held = self.store.record_attempts(attempts, now).await?;
+        let held: HashSet<i64> = held.iter().map(|claim| claim.id).collect();
+        let mut report = StepReport { claimed, ..StepReport::default() };
+        for attempt in attempts {
+            if !held.contains(&attempt.claim.id) {
                 continue;
             }
             match &attempt.outcome {
@@ -160,21 +248,9 @@ impl Worker {
         Ok(report)
     }
 
-    /// Steps until nothing is due at `now` (tests, the demo).
-    pub async fn drain(&self, now: DateTime<Utc>) -> Result<StepReport, WorkerError> {
-        let mut total = StepReport::default();
-        loop {
-            let report = self.step(now).await?;
-            total.add(report);
-            if report.claimed == 0 {
-                return Ok(total);
-            }
-        }
-    }
-
-    /// Steps until `shutdown`; between steps, sleeps until woken (`wake`, a PostgreSQL `NOTIFY`
-    /// from another process) or until the next message falls due. The step in progress when
-    /// shutdown comes is finished (sends end within the providers' timeouts) and recorded.
+    /// Flows until `shutdown`; between flows, sleeps until woken (`wake`, a PostgreSQL `NOTIFY`
+    /// from another process) or until the next message falls due. On shutdown nothing more is
+    /// claimed; the batches in hand are sent (within the providers' timeouts) and recorded.
     pub async fn run(
         &self,
         wake: Arc<Notify>,
@@ -185,7 +261,7 @@ impl Worker {
         while !shutdown.is_cancelled() {
             // Registered before looking at the queue, so a wake-up in between is not lost.
             let woken = wake.notified();
-            let report = self.step(Utc::now()).await?;
+            let report = self.flow(&Utc::now, Some(&shutdown)).await?;
             total.add(report);
             if report.claimed > 0 {
                 continue;

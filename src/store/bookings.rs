@@ -1,9 +1,10 @@
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{epoch, from_epoch, on_reader, on_writer, parse_stored, Store, StoreError, WritePool};
+use super::{
+    epoch, from_epoch, on_reader, on_writer, parse_stored, values_list, Store, StoreError, WritePool,
+};
 use crate::domain::{Applicant, Booking, BookingCode, Channel, Msisdn};
 
 /// How many rows one multi-row statement carries. Both engines accept far more parameters than
@@ -52,23 +53,6 @@ pub struct BookingRecord {
     pub id: i64,
     pub applicant_id: i64,
     pub booking: Booking,
-}
-
-/// `(p1, p2, …), (…)` for `rows` rows of `columns` parameters each, numbered in order from 1 and
-/// spelt by `placeholder`; `template` turns a row's placeholders into its SQL, so a row can also
-/// hold expressions.
-fn values_list(
-    rows: usize,
-    columns: usize,
-    placeholder: fn(usize) -> String,
-    template: impl Fn(&[String]) -> String,
-) -> String {
-    let mut sql = String::new();
-    for row in 0..rows {
-        let names: Vec<String> = (1..=columns).map(|c| placeholder(row * columns + c)).collect();
-        let _ = write!(sql, "{}({})", if row == 0 { "" } else { ", " }, template(&names));
-    }
-    sql
 }
 
 fn upsert_applicants_sql(rows: usize, placeholder: fn(usize) -> String) -> String {
@@ -379,18 +363,5 @@ impl Store {
             language: language.map(|language| parse_stored("applicants.language", &language)).transpose()?,
         };
         Ok(Some(ApplicantRecord { id, applicant, whatsapp_opted_out, sms_opted_out, email_opted_out }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_lists_number_parameters_row_by_row() {
-        let numbered = values_list(2, 2, |n| format!("${n}"), |p| p.join(", "));
-        assert_eq!(numbered, "($1, $2), ($3, $4)");
-        let positional = values_list(2, 2, |_| "?".into(), |p| format!("{}, lower({})", p[0], p[1]));
-        assert_eq!(positional, "(?, lower(?)), (?, lower(?))");
     }
 }

@@ -24,6 +24,7 @@ mod reports;
 mod states;
 mod url;
 
+use std::fmt::Write as _;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -301,4 +302,34 @@ where
     T::Err: std::fmt::Display,
 {
     value.parse().map_err(|err| StoreError::Corrupt(format!("column {column}: {err}")))
+}
+
+/// `(p1, p2, …), (…)` for `rows` rows of `columns` parameters each, numbered in order from 1 and
+/// spelt by `placeholder`; `template` turns a row's placeholders into its SQL, so a row can also
+/// hold expressions.
+pub(crate) fn values_list(
+    rows: usize,
+    columns: usize,
+    placeholder: fn(usize) -> String,
+    template: impl Fn(&[String]) -> String,
+) -> String {
+    let mut sql = String::new();
+    for row in 0..rows {
+        let names: Vec<String> = (1..=columns).map(|c| placeholder(row * columns + c)).collect();
+        let _ = write!(sql, "{}({})", if row == 0 { "" } else { ", " }, template(&names));
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_lists_number_parameters_row_by_row() {
+        let numbered = values_list(2, 2, |n| format!("${n}"), |p| p.join(", "));
+        assert_eq!(numbered, "($1, $2), ($3, $4)");
+        let positional = values_list(2, 2, |_| "?".into(), |p| format!("{}, lower({})", p[0], p[1]));
+        assert_eq!(positional, "(?, lower(?)), (?, lower(?))");
+    }
 }

@@ -1,8 +1,10 @@
 //! The outbox side of messages: what happens to a message after a permanent failure.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 
-use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, WritePool};
+use super::{epoch, on_reader, on_writer, parse_stored, values_list, Store, StoreError, WritePool};
 use crate::domain::Channel;
 
 /// What became of a message that failed permanently on its channel.
@@ -136,6 +138,88 @@ pub enum AttemptOutcome {
     FallBack,
 }
 
+/// Rows per multi-row statement when recording: 10 parameters each, well under both engines'
+/// limits (SQLite 32,766, PostgreSQL 65,535).
+const RECORD_CHUNK: usize = 1000;
+
+/// What one try writes on its message. A fall-back keeps the claim (`sending`) for
+/// [`Store::fall_back`], which moves the message on.
+struct NewState<'a> {
+    status: &'static str,
+    provider_message_id: Option<&'a str>,
+    not_before: Option<i64>,
+    failure_class: Option<&'static str>,
+    failure_reason: Option<&'a str>,
+    sent_at: Option<i64>,
+    failed_at: Option<i64>,
+}
+
+impl<'a> NewState<'a> {
+    fn of(attempt: &'a Attempt, now: i64) -> Self {
+        let unchanged = NewState {
+            status: "sending",
+            provider_message_id: None,
+            not_before: None,
+            failure_class: None,
+            failure_reason: attempt.error.as_deref(),
+            sent_at: None,
+            failed_at: None,
+        };
+        match &attempt.outcome {
+            AttemptOutcome::Accepted { provider_message_id } => NewState {
+                status: "sent",
+                provider_message_id: Some(provider_message_id),
+                failure_reason: None,
+                sent_at: Some(now),
+                ..unchanged
+            },
+            AttemptOutcome::Retry { retry_at } => NewState {
+                status: "queued",
+                not_before: Some(epoch(*retry_at)),
+                failure_class: Some("temporary"),
+                ..unchanged
+            },
+            AttemptOutcome::Failed { class } => {
+                NewState { status: "failed", failure_class: Some(class), failed_at: Some(now), ..unchanged }
+            }
+            AttemptOutcome::FallBack => unchanged,
+        }
+    }
+}
+
+/// `WITH v (…) AS (VALUES …) UPDATE messages … FROM v … RETURNING id` for `rows` tries: the
+/// new state of each message whose claim still holds (same `attempts`, still `sending`).
+/// (SQLite's RETURNING sees only the updated table, unqualified; `id` alone is unambiguous on
+/// PostgreSQL because `v` names its column `message_id`.)
+fn update_messages_sql(rows: usize, placeholder: fn(usize) -> String) -> String {
+    format!(
+        "WITH v (message_id, attempts, status, provider, provider_message_id, not_before, failure_class,
+                 failure_reason, sent_at, failed_at) AS (VALUES {values})
+         UPDATE messages AS m
+         SET status = v.status,
+             provider = v.provider,
+             provider_message_id = CASE WHEN v.status = 'sent' THEN v.provider_message_id ELSE m.provider_message_id END,
+             not_before = COALESCE(v.not_before, m.not_before),
+             failure_class = CASE WHEN v.status = 'sending' THEN m.failure_class ELSE v.failure_class END,
+             failure_reason = v.failure_reason,
+             sent_at = COALESCE(v.sent_at, m.sent_at),
+             failed_at = COALESCE(v.failed_at, m.failed_at)
+         FROM v
+         WHERE m.id = v.message_id AND m.attempts = v.attempts AND m.status = 'sending'
+         RETURNING id",
+        values = values_list(rows, 10, placeholder, |p| p.join(", "))
+    )
+}
+
+fn insert_attempts_sql(rows: usize, placeholder: fn(usize) -> String) -> String {
+    format!(
+        "INSERT INTO message_attempts
+             (message_id, channel, provider, started_at, duration_ms, outcome, response_code, error)
+         VALUES {}",
+        values_list(rows, 8, placeholder, |p| p.join(", "))
+    )
+}
+
 impl AttemptOutcome {
     fn column(&self) -> &'static str {
         match self {
@@ -192,8 +276,9 @@ impl Store {
         })
     }
 
-    /// Records a batch of tries in one transaction: an attempt row each, and the message's new
-    /// state, only where the claim still holds. Returns the claims that still held.
+    /// Records a batch of tries in one transaction: each message's new state, only where the
+    /// claim still holds, and an attempt row for each of those; a few multi-row statements per
+    /// batch, not two per message. Returns the claims that still held.
     pub async fn record_attempts(
         &self,
         attempts: &[Attempt],
@@ -201,73 +286,54 @@ impl Store {
     ) -> Result<Vec<Claim>, StoreError> {
         let now = epoch(now);
         on_writer!(self, pool => {
+            let placeholder = pool.dialect().placeholder;
             let mut tx = pool.begin_write().await?;
-            let mut held = Vec::with_capacity(attempts.len());
-            for attempt in attempts {
-                let update = match &attempt.outcome {
-                    AttemptOutcome::Accepted { provider_message_id } => sqlx::query(
-                        "UPDATE messages SET status = 'sent', provider = $3, provider_message_id = $4, sent_at = $5,
-                                failure_class = NULL, failure_reason = NULL
-                         WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-                    )
-                    .bind(attempt.claim.id)
-                    .bind(attempt.claim.attempt)
-                    .bind(&attempt.provider)
-                    .bind(provider_message_id)
-                    .bind(now),
-                    AttemptOutcome::Retry { retry_at } => sqlx::query(
-                        "UPDATE messages SET status = 'queued', provider = $3, not_before = $5,
-                                failure_class = 'temporary', failure_reason = $4
-                         WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-                    )
-                    .bind(attempt.claim.id)
-                    .bind(attempt.claim.attempt)
-                    .bind(&attempt.provider)
-                    .bind(&attempt.error)
-                    .bind(epoch(*retry_at)),
-                    AttemptOutcome::Failed { class } => sqlx::query(
-                        "UPDATE messages SET status = 'failed', provider = $3, failure_class = $4,
-                                failure_reason = $5, failed_at = $6
-                         WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-                    )
-                    .bind(attempt.claim.id)
-                    .bind(attempt.claim.attempt)
-                    .bind(&attempt.provider)
-                    .bind(*class)
-                    .bind(&attempt.error)
-                    .bind(now),
-                    // The claim is kept (status `sending`) for fall_back, which moves it on.
-                    AttemptOutcome::FallBack => sqlx::query(
-                        "UPDATE messages SET provider = $3, failure_reason = $4
-                         WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-                    )
-                    .bind(attempt.claim.id)
-                    .bind(attempt.claim.attempt)
-                    .bind(&attempt.provider)
-                    .bind(&attempt.error),
-                };
-                if update.execute(&mut *tx).await?.rows_affected() == 0 {
+            let mut held_ids = HashSet::with_capacity(attempts.len());
+            for chunk in attempts.chunks(RECORD_CHUNK) {
+                let sql = update_messages_sql(chunk.len(), placeholder);
+                let mut update = sqlx::query_scalar::<_, i64>(&sql);
+                for attempt in chunk {
+                    let row = NewState::of(attempt, now);
+                    update = update
+                        .bind(attempt.claim.id)
+                        .bind(attempt.claim.attempt)
+                        .bind(row.status)
+                        .bind(&attempt.provider)
+                        .bind(row.provider_message_id)
+                        .bind(row.not_before)
+                        .bind(row.failure_class)
+                        .bind(row.failure_reason)
+                        .bind(row.sent_at)
+                        .bind(row.failed_at);
+                }
+                let updated = update.fetch_all(&mut *tx).await?;
+                held_ids.extend(updated);
+                let held: Vec<&Attempt> =
+                    chunk.iter().filter(|attempt| held_ids.contains(&attempt.claim.id)).collect();
+                if held.is_empty() {
                     continue;
                 }
-                held.push(attempt.claim);
-                sqlx::query(
-                    "INSERT INTO message_attempts
-                         (message_id, channel, provider, started_at, duration_ms, outcome, response_code, error)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(attempt.claim.id)
-                .bind(attempt.channel.as_str())
-                .bind(&attempt.provider)
-                .bind(epoch(attempt.started_at))
-                .bind(attempt.duration_ms)
-                .bind(attempt.outcome.column())
-                .bind(&attempt.response_code)
-                .bind(&attempt.error)
-                .execute(&mut *tx)
-                .await?;
+                let sql = insert_attempts_sql(held.len(), placeholder);
+                let mut insert = sqlx::query(&sql);
+                for attempt in held {
+                    insert = insert
+                        .bind(attempt.claim.id)
+                        .bind(attempt.channel.as_str())
+                        .bind(&attempt.provider)
+                        .bind(epoch(attempt.started_at))
+                        .bind(attempt.duration_ms)
+                        .bind(attempt.outcome.column())
+                        .bind(&attempt.response_code)
+                        .bind(&attempt.error);
+                }
+                insert.execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok(held)
+            Ok(attempts
+                .iter()
+                .filter(|attempt| held_ids.contains(&attempt.claim.id))
+                .map(|attempt| attempt.claim)
+                .collect())
         })
     }
 

@@ -85,7 +85,71 @@ async fn released_claims_are_due_at_once(db: &TestStore) {
     assert!(inspect.messages().await.iter().all(|row| row.status == "sent"));
 }
 
-store_tests!(a_crashed_workers_claims_wait_for_their_lease, released_claims_are_due_at_once);
+/// A batch larger than one statement's worth of rows, every outcome mixed: each message gets its
+/// own new state, each held claim one attempt row, and a stale claim nothing.
+async fn a_large_batch_records_every_outcome_once(db: &TestStore) {
+    let store = &db.store;
+    import(store, &bookings(2_100)).await;
+    let planned = plan_outage(store, &[Channel::Sms]).await;
+    assert_eq!(planned.len(), 2_100);
+    let mut claims = store.claim_messages(now(), seconds(300), 5_000).await.unwrap();
+    assert_eq!(claims.len(), planned.len());
+    let stale = claims[1_500].id;
+    claims[1_500].attempt -= 1; // an older claim of the same message: fenced off
+    let retry_at = now() + seconds(90);
+    let attempts: Vec<Attempt> = claims
+        .iter()
+        .enumerate()
+        .map(|(n, claim)| Attempt {
+            claim: *claim,
+            channel: Channel::Sms,
+            provider: "twilio".into(),
+            started_at: now(),
+            duration_ms: 3,
+            outcome: match n % 4 {
+                0 => AttemptOutcome::Accepted { provider_message_id: format!("SM{n:032}") },
+                1 => AttemptOutcome::Retry { retry_at },
+                2 => AttemptOutcome::Failed { class: "technical" },
+                _ => AttemptOutcome::FallBack,
+            },
+            response_code: Some("201".into()),
+            error: (n % 4 != 0).then(|| format!("try {n}")),
+        })
+        .collect();
+
+    let held = store.record_attempts(&attempts, now()).await.unwrap();
+    assert_eq!(held.len(), claims.len() - 1);
+    assert!(held.iter().all(|claim| claim.id != stale));
+
+    let inspect = Inspect::open(&db.url).await;
+    let rows: HashMap<i64, _> = inspect.messages().await.into_iter().map(|row| (row.id, row)).collect();
+    for (n, claim) in claims.iter().enumerate() {
+        let row = &rows[&claim.id];
+        let found = (row.status.as_str(), row.failure_class.as_deref(), row.provider_message_id.is_some());
+        let expected = match n % 4 {
+            _ if claim.id == stale => ("sending", None, false),
+            0 => ("sent", None, true),
+            1 => ("queued", Some("temporary"), false),
+            2 => ("failed", Some("technical"), false),
+            _ => ("sending", None, false), // kept for fall_back, which moves it on
+        };
+        assert_eq!(found, expected, "message {n}: {row:?}");
+        if n % 4 == 1 {
+            assert_eq!(row.not_before(), retry_at);
+        }
+        if claim.id != stale {
+            assert_eq!(row.provider.as_deref(), Some("twilio"));
+        }
+    }
+    assert_eq!(inspect.attempt_count().await, claims.len() as i64 - 1, "one attempt row per held claim");
+    assert!(inspect.attempts(stale).await.is_empty());
+}
+
+store_tests!(
+    a_crashed_workers_claims_wait_for_their_lease,
+    released_claims_are_due_at_once,
+    a_large_batch_records_every_outcome_once
+);
 
 const SIDE_BY_SIDE: u32 = 40;
 

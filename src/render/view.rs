@@ -32,6 +32,7 @@ pub const OPTIONAL: &[&str] = &[
     "rescheduled_to",
     "rescheduled_to_short",
     "awaiting_codes",
+    "awaiting_appointments",
     "interviewed_codes",
 ];
 
@@ -91,6 +92,11 @@ pub fn build(context: &NoticeContext, language: Language, channel: Channel) -> V
     // Who still has the appointment ahead and who is past it: an outage after the interview
     // means "your passport will be late, no need to come", before it "come as booked".
     if !awaiting.is_empty() {
+        let with_dates: Vec<String> = awaiting
+            .iter()
+            .map(|b| format!("{} ({})", b.code.as_str(), dates::short(b.appointment_at, zone, language)))
+            .collect();
+        set("awaiting_appointments", with_dates.join(", ").into());
         set("awaiting_codes", join(awaiting).into());
     }
     if !interviewed.is_empty() {
@@ -194,6 +200,7 @@ fn product_name(product: Product, language: Language) -> &'static str {
 /// test keeps it equal to what [`build`] produces for the samples).
 pub const ALL: &[&str] = &[
     "applicant_name",
+    "awaiting_appointments",
     "awaiting_codes",
     "booking_codes",
     "booking_count",

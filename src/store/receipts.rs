@@ -185,7 +185,7 @@ impl Store {
         order: &[Channel],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        // No index covers `whatsapp`: a STOP scans applicants, which is rare enough to afford.
+        // Both lookups are indexed: `mobile` is unique, `whatsapp` has a partial index.
         let (column, reached) = match channel {
             Channel::Sms => ("sms_opted_out", "mobile = $1"),
             Channel::Whatsapp => {

@@ -114,15 +114,25 @@ fn no_message_says_a_word_twice() {
 fn express_suspension_never_promises_a_same_day_passport_by_rebooking() {
     let catalogue = Catalogue::builtin();
     for (label, context) in samples::variants(NoticeKind::ExpressSuspended) {
+        let awaiting = context.bookings.iter().any(|booking| booking.stage == Stage::Booked);
+        let interviewed = context.bookings.iter().any(|booking| booking.stage != Stage::Booked);
         for &language in Language::ALL {
-            let (wrong, right): (&[&str], &[&str]) = match language {
+            // Rebooking is advice for an appointment still ahead; an application past the
+            // interview simply continues as a regular one, and nobody is promised a same-day
+            // passport.
+            let (wrong, always, rebook, continues): (&[&str], &[&str], &str, &str) = match language {
                 Language::Id => (
                     &["hari yang sama", "harus cepat"],
-                    &["jadwal", "ke tanggal setelah", "percepatan dibuka", "abari"],
+                    &["percepatan", "abari"],
+                    "ke tanggal setelah",
+                    "tidak perlu datang",
                 ),
-                Language::En => {
-                    (&["on the same day", "need it fast"], &["move", "after", "reopens", "tell you"])
-                }
+                Language::En => (
+                    &["on the same day", "need it fast"],
+                    &["express", "tell you"],
+                    " move ",
+                    "need not come",
+                ),
             };
             for &channel in Channel::ALL {
                 let what = format!("{channel} {language} ({label})");
@@ -133,9 +143,15 @@ fn express_suspension_never_promises_a_same_day_passport_by_rebooking() {
                 for phrase in wrong {
                     assert!(!text.contains(phrase), "{what}: {phrase:?} in\n{text}");
                 }
-                for phrase in right {
+                for phrase in always {
                     assert!(text.contains(phrase), "{what}: no {phrase:?} in\n{text}");
                 }
+                assert_eq!(
+                    text.contains(rebook),
+                    awaiting,
+                    "{what}: rebooking advice ({rebook:?}) in\n{text}"
+                );
+                assert_eq!(text.contains(continues), interviewed, "{what}: {continues:?} in\n{text}");
             }
         }
     }
@@ -379,7 +395,7 @@ fn the_reviewed_wording_is_used_everywhere() {
     ];
     let mut wanted = vec![
         ("Mohon jangan datang dulu", false),
-        ("Jadwal Anda dengan layanan percepatan", false),
+        ("Permohonan Anda dengan layanan percepatan", false),
         ("Informasi: hubungi", false),
         ("is suspended", false),
         ("is being processed again", false),

@@ -171,11 +171,13 @@ impl Store {
              WHERE m.id IN ({list})
              ORDER BY m.id, b.appointment_at, b.code"
         );
+        // Side by side on two connections: the worker claims its next batch through here while
+        // the current one is being sent, and this is the longest part of a claim.
         let (messages, bookings): (Vec<MessageRow>, Vec<BookingRow>) = on_reader!(self, pool => {
-            (
-                sqlx::query_as(&messages_sql).fetch_all(pool).await?,
-                sqlx::query_as(&bookings_sql).fetch_all(pool).await?,
-            )
+            tokio::try_join!(
+                sqlx::query_as(&messages_sql).fetch_all(pool),
+                sqlx::query_as(&bookings_sql).fetch_all(pool),
+            )?
         });
         let mut facts = Vec::with_capacity(messages.len());
         for row in messages {

@@ -1,7 +1,8 @@
 //! The outbox worker: claim a batch with a lease (one short transaction), render and send with
 //! bounded concurrency (no transaction open), record every outcome in one transaction, move
 //! permanent failures to the applicant's next channel. [`Worker::step`] does one round and is
-//! what tests drive; [`Worker::run`] loops until shut down, woken by notifications.
+//! what tests drive; [`Worker::run`] and [`Worker::drain`] overlap rounds (one batch sent while
+//! the one before is recorded and the next claimed), until shut down or the queue is empty.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,5 @@
-//! Email through a real SMTP server, the demo log file, and choosing between SMS providers.
+//! Email through a real SMTP server (plain, STARTTLS and implicit TLS), the demo log file, and
+//! choosing between SMS providers.
 
 #[path = "../fakes/smtp.rs"]
 mod smtp_server;
@@ -7,4 +8,5 @@ mod failover;
 mod log_file;
 mod smtp;
 mod smtp_failures;
+mod smtp_tls;
 mod support;

@@ -1,6 +1,6 @@
 //! How SMTP failures are classified: deferred, refused, lost, or kabar's own fault.
 
-use kabar::deliver::providers::smtp::{Security, Smtp, SmtpConfig};
+use kabar::deliver::providers::smtp::{Smtp, SmtpConfig};
 use kabar::deliver::{FailureKind, SendFailure};
 use kabar::render::Rendered;
 
@@ -94,17 +94,6 @@ async fn a_relay_that_went_away_is_transient() {
 
     assert_transient(&failure, None);
     assert_eq!(server.mails().len(), 1);
-}
-
-#[tokio::test]
-async fn requiring_starttls_from_a_relay_without_it_is_technical() {
-    let server = SmtpServer::start().await;
-    let smtp = Smtp::new(&SmtpConfig { security: Security::Starttls, ..config(server.port(), "") }).unwrap();
-
-    let failure = smtp.send(&support::email(1)).await.expect_err("no STARTTLS offered");
-
-    assert_eq!(failure.kind, FailureKind::Technical, "{failure:?}");
-    assert!(server.mails().is_empty());
 }
 
 #[tokio::test]

@@ -1,16 +1,21 @@
 //! Email through an SMTP relay: one lettre transport per configuration, built once, whose pool
 //! keeps connections open between messages (a new connection per message costs a TLS handshake
 //! and an AUTH each time, and relays throttle clients that reconnect often).
+//!
+//! STARTTLS and implicit TLS verify the relay's certificate against the built-in web roots, plus
+//! the CA certificates of `tls_root_certificate` for a relay signed by an internal CA. Verification
+//! is never turned off: a relay kabar cannot verify gets no mail.
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::transport::smtp::{Error as SmtpError, PoolConfig};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -61,6 +66,10 @@ pub struct SmtpConfig {
     pub port: Option<u16>,
     #[serde(default)]
     pub security: Security,
+    /// A PEM file of CA certificates the relay's certificate may also chain to, besides the
+    /// built-in web roots: a relay signed by an internal CA. Only with `starttls` or `tls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_root_certificate: Option<PathBuf>,
     /// Given together with `password`, or not at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
@@ -139,15 +148,16 @@ impl Smtp {
             return Err(invalid("smtp.timeout_seconds and smtp.pool_size must be at least 1".into()));
         }
         let tls = match config.security {
-            Security::Plain => Tls::None,
-            security => {
-                let parameters = TlsParameters::new(config.host.clone())
-                    .map_err(|err| invalid(format!("TLS for {}: {err}", config.host)))?;
-                match security {
-                    Security::Tls => Tls::Wrapper(parameters),
-                    _ => Tls::Required(parameters),
-                }
+            Security::Plain if config.tls_root_certificate.is_some() => {
+                return Err(invalid(
+                    "smtp.tls_root_certificate is set but smtp.security is \"plain\", which uses no TLS; \
+                     choose \"starttls\" or \"tls\", or remove it"
+                        .into(),
+                ));
             }
+            Security::Plain => Tls::None,
+            Security::Tls => Tls::Wrapper(tls_parameters(config).map_err(invalid)?),
+            Security::Starttls => Tls::Required(tls_parameters(config).map_err(invalid)?),
         };
         let port = config.port.unwrap_or(config.security.default_port());
         let pool = PoolConfig::new()
@@ -262,12 +272,57 @@ impl Smtp {
     }
 }
 
+/// The relay's TLS settings: its host name as the name its certificate must carry, and the
+/// configured CA certificates trusted besides the built-in web roots.
+fn tls_parameters(config: &SmtpConfig) -> Result<TlsParameters, String> {
+    let mut builder = TlsParameters::builder(config.host.clone());
+    let Some(path) = &config.tls_root_certificate else {
+        return builder.build().map_err(|err| format!("TLS for {}: {err}", config.host));
+    };
+    builder = builder.add_root_certificate(root_certificates(path)?);
+    // A certificate's DER is only checked here, as it joins the trusted roots.
+    builder.build().map_err(|err| {
+        format!(
+            "smtp.tls_root_certificate {} holds a certificate that cannot be trusted as a root ({err}); \
+             give the relay's CA certificates in PEM",
+            path.display()
+        )
+    })
+}
+
+/// The PEM marker of a certificate: what lettre reads from the file, skipping everything else.
+const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
+
+/// Reads the CA certificates of `smtp.tls_root_certificate`.
+fn root_certificates(path: &Path) -> Result<Certificate, String> {
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|err| {
+        format!(
+            "smtp.tls_root_certificate {shown} cannot be read ({err}); \
+             give the path of a PEM file with the relay's CA certificates"
+        )
+    })?;
+    // lettre skips what is not a certificate: a key or a DER file would add no root at all, and
+    // every handshake would then fail far from the cause.
+    if !pem.windows(PEM_CERTIFICATE.len()).any(|window| window == PEM_CERTIFICATE) {
+        return Err(format!(
+            "smtp.tls_root_certificate {shown} holds no PEM certificate (no \"-----BEGIN CERTIFICATE-----\"); \
+             give the relay's CA certificates in PEM"
+        ));
+    }
+    Certificate::from_pem(&pem).map_err(|err| {
+        format!("smtp.tls_root_certificate {shown} is not valid PEM ({err}); give the relay's CA certificates in PEM")
+    })
+}
+
 /// SMTP reply codes that mean the relay refused kabar's credentials (RFC 4954): a configuration
 /// problem, not the recipient's.
 const AUTH_REFUSED: [u16; 4] = [530, 534, 535, 538];
 
 /// 4xx and lost connections are worth another try; 5xx will not change for this recipient;
-/// refused credentials, TLS failures and lettre's own refusals need an operator.
+/// refused credentials, TLS failures and lettre's own refusals (a relay without the STARTTLS that
+/// `security = "starttls"` requires) need an operator: retrying would fail the same way until the
+/// configuration or the relay changes, and moving the applicant to another channel would hide it.
 fn classify(err: &SmtpError) -> SendFailure {
     // The relay's words can quote the recipient's address; never its message.
     let reason = mask_emails_in(&err.to_string());
@@ -284,12 +339,37 @@ fn classify(err: &SmtpError) -> SendFailure {
     }
     if err.is_timeout() {
         SendFailure::transient(None, format!("the relay did not answer in time: {reason}"), None)
+    } else if is_tls_refusal(err) {
+        SendFailure::technical(
+            None,
+            format!(
+                "the TLS handshake with the relay failed (its certificate, tls_root_certificate, \
+                 or a security setting that does not match the port): {reason}"
+            ),
+        )
     } else if err.is_tls() || err.is_client() {
         SendFailure::technical(None, format!("SMTP set-up problem: {reason}"))
     } else {
         // Connection refused or reset, a garbled reply, the transport shutting down.
         SendFailure::transient(None, format!("SMTP connection problem: {reason}"), None)
     }
+}
+
+/// Whether rustls refused the handshake: a certificate kabar does not trust or that names another
+/// host, a peer that does not speak TLS, an alert from the relay. lettre reports those as a
+/// connection error like a refused connection, so this looks beneath it; a connection cut during
+/// the handshake is an I/O error of its own, and stays transient.
+fn is_tls_refusal(err: &SmtpError) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(current) = source {
+        // An I/O error's `source` is its inner error's source, not the inner error itself.
+        let inner = current.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
+        if current.is::<rustls::Error>() || inner.is_some_and(|inner| inner.is::<rustls::Error>()) {
+            return true;
+        }
+        source = current.source();
+    }
+    false
 }
 
 /// Masks the local part of every address-like word in a relay's reply.

@@ -165,11 +165,26 @@ impl Worker {
                     }
                 },
             );
-            total.add(recorded?);
             if claimed > 0 {
                 sent = Some((claimed, attempts));
             }
-            sending = next?;
+            match recorded.and_then(|report| Ok((report, next?))) {
+                Ok((report, batch)) => {
+                    total.add(report);
+                    sending = batch;
+                }
+                Err(err) => {
+                    // The store failed; still try to record what was just sent, since a lost
+                    // outcome means the message goes out again when its lease ends. A batch
+                    // claimed but not sent simply falls due again.
+                    if let Some((claimed, attempts)) = sent.take() {
+                        if let Err(also) = self.record(claimed, &attempts, clock()).await {
+                            tracing::error!(error = %also, messages = attempts.len(), "sent messages could not be recorded; they will be sent again when their lease ends");
+                        }
+                    }
+                    return Err(err);
+                }
+            }
         }
         Ok(total)
     }

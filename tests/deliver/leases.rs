@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use kabar::deliver::{DeliveryConfig, StepReport};
 use kabar::domain::Channel;
-use kabar::store::{Attempt, AttemptOutcome, Store};
+use kabar::store::{Attempt, AttemptOutcome, DatabaseUrl, Store};
 
 use crate::fakes::Fault;
 use crate::harness::TestStore;
 use crate::store_tests;
-use crate::support::{bookings, import, now, plan_outage, seconds, worker, Fakes, Inspect};
+use crate::support::{bookings, execute, import, now, plan_outage, seconds, worker, Fakes, Inspect};
 
 async fn a_crashed_workers_claims_wait_for_their_lease(db: &TestStore) {
     let store = &db.store;
@@ -145,7 +145,55 @@ async fn a_large_batch_records_every_outcome_once(db: &TestStore) {
     assert!(inspect.attempts(stale).await.is_empty());
 }
 
+/// The store fails while batches overlap: the batch sent meanwhile is still recorded, so no
+/// applicant gets it twice when its lease ends; the batch claimed but not sent is left to its
+/// lease.
+async fn a_store_failure_mid_flow_still_records_what_was_sent(db: &TestStore) {
+    let store = &db.store;
+    import(store, &bookings(6)).await;
+    let planned = plan_outage(store, &[Channel::Sms]).await;
+    let mut ids: Vec<i64> = planned.iter().map(|message| message.id).collect();
+    ids.sort();
+    // Due one second apart in id order, so batches of two are claimed in id order; recording
+    // the first message's try fails.
+    let first = ids[0];
+    let stagger = format!("UPDATE messages SET not_before = not_before - 100 + id - {first}");
+    let trigger: Vec<String> = match &db.url {
+        DatabaseUrl::Sqlite(_) => vec![format!(
+            "CREATE TRIGGER injected_fault BEFORE INSERT ON message_attempts
+             WHEN NEW.message_id = {first} BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+        )],
+        DatabaseUrl::Postgres(_) => vec![
+            format!(
+                "CREATE FUNCTION injected_fault() RETURNS trigger AS $$
+                 BEGIN IF NEW.message_id = {first} THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END
+                 $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER injected_fault BEFORE INSERT ON message_attempts
+             FOR EACH ROW EXECUTE FUNCTION injected_fault()"
+                .into(),
+        ],
+    };
+    let mut statements = vec![stagger.as_str()];
+    statements.extend(trigger.iter().map(String::as_str));
+    execute(&db.url, &statements).await;
+    let fakes = Fakes::start().await;
+    let worker = worker(store, DeliveryConfig { batch_size: 2, concurrency: 2, ..fakes.config() }).await;
+
+    let failed = worker.drain(now()).await;
+
+    assert!(failed.is_err(), "the injected fault stops the worker: {failed:?}");
+    // Batch 1 (ids 0, 1) was sent, then recording it failed; batch 2 (ids 2, 3) was sent
+    // meanwhile and recorded on the way out; batch 3 (ids 4, 5) was claimed and never sent.
+    assert_eq!(fakes.twilio.received(), 4);
+    let inspect = Inspect::open(&db.url).await;
+    let statuses: Vec<String> = inspect.messages().await.into_iter().map(|row| row.status).collect();
+    assert_eq!(statuses, ["sending", "sending", "sent", "sent", "sending", "sending"]);
+    assert_eq!(inspect.attempt_count().await, 2);
+}
+
 store_tests!(
+    a_store_failure_mid_flow_still_records_what_was_sent,
     a_crashed_workers_claims_wait_for_their_lease,
     released_claims_are_due_at_once,
     a_large_batch_records_every_outcome_once

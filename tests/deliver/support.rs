@@ -177,6 +177,29 @@ pub struct AttemptRow {
     pub response_code: Option<String>,
 }
 
+/// Runs statements on the test's database with a connection of its own, outside the store: test
+/// set-up the store has no call for (a fault injected with a trigger).
+pub async fn execute(url: &DatabaseUrl, statements: &[&str]) {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            let pool = SqlitePool::connect_with(SqliteConnectOptions::new().filename(path))
+                .await
+                .expect("open the SQLite file");
+            for statement in statements {
+                sqlx::raw_sql(statement).execute(&pool).await.expect("the set-up statement");
+            }
+            pool.close().await;
+        }
+        DatabaseUrl::Postgres(url) => {
+            let pool = PgPool::connect(url.as_str()).await.expect("connect to PostgreSQL");
+            for statement in statements {
+                sqlx::raw_sql(statement).execute(&pool).await.expect("the set-up statement");
+            }
+            pool.close().await;
+        }
+    }
+}
+
 /// Reads what the store has no query for (a message's provider, attempts, failure class), with
 /// its own connection to the test's database.
 pub enum Inspect {

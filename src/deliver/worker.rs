@@ -64,8 +64,34 @@ pub struct Worker {
     config: DeliveryConfig,
     receipts: Option<Arc<ReceiptsConfig>>,
     directory: Mutex<(Instant, Arc<OfficeDirectory>)>,
-    events: Mutex<HashMap<i64, Arc<EventFacts>>>,
-    broadcasts: Mutex<HashMap<i64, Arc<BroadcastRecord>>>,
+    events: Cached<EventFacts>,
+    broadcasts: Cached<BroadcastRecord>,
+}
+
+/// Facts by id, loaded once per worker: a notice event or a broadcast does not change once its
+/// messages are planned (a cancelled broadcast's messages are cancelled, never claimed).
+struct Cached<T>(Mutex<HashMap<i64, Arc<T>>>);
+
+impl<T> Default for Cached<T> {
+    fn default() -> Self {
+        Cached(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<T> Cached<T> {
+    async fn get_or_load<F, Fut>(&self, id: i64, load: F) -> Result<Option<Arc<T>>, StoreError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, StoreError>>,
+    {
+        if let Some(found) = self.0.lock().expect("the lock is never poisoned").get(&id) {
+            return Ok(Some(found.clone()));
+        }
+        let Some(loaded) = load().await? else { return Ok(None) };
+        let loaded = Arc::new(loaded);
+        self.0.lock().expect("the lock is never poisoned").insert(id, loaded.clone());
+        Ok(Some(loaded))
+    }
 }
 
 /// What one claim took: how many messages, each prepared.
@@ -104,8 +130,8 @@ impl Worker {
             config,
             receipts,
             directory: Mutex::new((Instant::now(), directory)),
-            events: Mutex::new(HashMap::new()),
-            broadcasts: Mutex::new(HashMap::new()),
+            events: Cached::default(),
+            broadcasts: Cached::default(),
         })
     }
 
@@ -316,23 +342,11 @@ impl Worker {
     }
 
     async fn event(&self, id: i64) -> Result<Option<Arc<EventFacts>>, StoreError> {
-        if let Some(event) = self.events.lock().expect("the lock is never poisoned").get(&id) {
-            return Ok(Some(event.clone()));
-        }
-        let Some(event) = self.store.event_facts(id).await? else { return Ok(None) };
-        let event = Arc::new(event);
-        self.events.lock().expect("the lock is never poisoned").insert(id, event.clone());
-        Ok(Some(event))
+        self.events.get_or_load(id, || self.store.event_facts(id)).await
     }
 
     async fn broadcast(&self, id: i64) -> Result<Option<Arc<BroadcastRecord>>, StoreError> {
-        if let Some(broadcast) = self.broadcasts.lock().expect("the lock is never poisoned").get(&id) {
-            return Ok(Some(broadcast.clone()));
-        }
-        let Some(broadcast) = self.store.broadcast(id).await? else { return Ok(None) };
-        let broadcast = Arc::new(broadcast);
-        self.broadcasts.lock().expect("the lock is never poisoned").insert(id, broadcast.clone());
-        Ok(Some(broadcast))
+        self.broadcasts.get_or_load(id, || self.store.broadcast(id)).await
     }
 
     /// Renders a claimed message, or settles it at once: a channel refused since planning moves

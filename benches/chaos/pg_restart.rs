@@ -87,12 +87,16 @@ async fn deliver(
             Fault::Stop(Duration::from_secs(30)),
         ]
     };
-    let rate: u32 = arg("--pg-rate", if options.small { 100 } else { 200 });
+    let rate: u32 = arg("--pg-rate", 200);
     // Enough messages at `rate` to outlast the faults and the few seconds between them.
-    let busy: u64 = if options.small { 45 } else { 120 };
+    let busy: u64 = if options.small { 30 } else { 100 };
     let queued = seed::fill(&fresh.url, u64::from(rate) * busy, options.seed).await?;
     let fake = Fake::new(Script::default(), Script::default(), options.seed);
+    // Small batches: with the default 500 a process holds seconds of sends at this rate and could
+    // cross a short outage without touching the database; at 50 it claims and records several
+    // times a second, as it does at full speed.
     let settings = Settings {
+        batch_size: 50,
         twilio: Some(Account { rate_per_second: Some(rate), timeout_seconds: 10 }),
         ..Settings::default()
     };

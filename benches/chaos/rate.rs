@@ -17,7 +17,7 @@ const SCENARIO: &str = "shared-rate";
 pub async fn run(options: &Options, report: &mut Report) -> anyhow::Result<()> {
     let rate: u32 = arg("--rate", 100);
     // Long enough that start-up and the last retries weigh little in the utilisation.
-    let seconds: u64 = arg("--rate-seconds", if options.small { 15 } else { 40 });
+    let seconds: u64 = arg("--rate-seconds", if options.small { 10 } else { 40 });
     for workers in [2, 3] {
         let dir = tempfile::tempdir()?;
         let fresh = Fresh::create(&options.postgres, &format!("rate{workers}")).await?;
@@ -127,11 +127,12 @@ async fn one(
 
 /// The most requests the fake let in (not answered with its rate 429) in any one-second window.
 pub fn busiest_second(requests: &[crate::fake::Request]) -> usize {
-    let times: Vec<Instant> = requests
+    let mut times: Vec<Instant> = requests
         .iter()
         .filter(|request| request.outcome != Outcome::Limit429)
         .map(|request| request.at)
         .collect();
+    times.sort();
     let (mut end, mut busiest) = (0, 0);
     for (start, at) in times.iter().enumerate() {
         while end < times.len() && times[end] - *at < Duration::from_secs(1) {

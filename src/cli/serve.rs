@@ -26,6 +26,9 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
          [delivery.smtp] or, to write messages to a file instead, [delivery.log] path = \"messages.jsonl\" \
          to kabar.toml (see the README)"
     );
+    // First, so a signal during start-up is a graceful stop too.
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signals(shutdown.clone()));
     let catalogue = Arc::new(match &config.templates.dir {
         Some(dir) => Catalogue::with_overrides(dir)?,
         None => Catalogue::builtin(),
@@ -42,8 +45,6 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
         receipts_config.clone(),
     )
     .await?;
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signals(shutdown.clone()));
     let wake = Arc::new(Notify::new());
     // The tasks beside the worker; each returns only at shutdown, or early with an error.
     let mut tasks: tokio::task::JoinSet<anyhow::Result<()>> = tokio::task::JoinSet::new();
@@ -76,9 +77,15 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
     let delivered = tokio::select! {
         delivered = &mut work => delivered,
         Some(ended) = tasks.join_next() => {
-            // Only an error ends a task before shutdown: the worker still finishes what it holds.
-            failed = Some(ended.map_err(anyhow::Error::from).and_then(|ended| ended).err()
-                .unwrap_or_else(|| anyhow::anyhow!("a task stopped unexpectedly")));
+            // A task ends before the worker at shutdown, or with an error: the worker still
+            // finishes what it holds either way.
+            match ended.map_err(anyhow::Error::from).and_then(|ended| ended) {
+                Err(err) => failed = Some(err),
+                Ok(()) if !shutdown.is_cancelled() => {
+                    failed = Some(anyhow::anyhow!("a task stopped unexpectedly"));
+                }
+                Ok(()) => {}
+            }
             shutdown.cancel();
             work.await
         }

@@ -150,6 +150,24 @@ impl Store {
         Ok(renewed)
     }
 
+    /// The claims held in the worker's name: messages it is sending.
+    pub async fn claims_of(&self, id: &str) -> Result<Vec<super::Claim>, StoreError> {
+        let rows: Vec<(i64, i64, i64, i64)> = on_reader!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, CAST(attempts AS BIGINT), created_at, channel_attempts FROM messages
+                 WHERE claimed_by = $1 AND status = 'sending'",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(id, attempt, created_at, channel_attempt)| {
+                Ok(super::Claim { id, attempt, created_at: super::from_epoch(created_at)?, channel_attempt })
+            })
+            .collect()
+    }
+
     /// The workers not stopped whose heartbeat is at or after `since_ms`, by id.
     pub async fn live_workers(&self, since_ms: i64) -> Result<Vec<WorkerRow>, StoreError> {
         let rows: Vec<(String, String, i64, String, i64, i64)> = on_reader!(self, pool => {
@@ -203,7 +221,8 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 let moved = sqlx::query(
-                    "UPDATE messages SET not_before = $2 WHERE claimed_by = $1 AND status = 'sending'",
+                    "UPDATE messages SET not_before = CASE WHEN not_before > $2 THEN $2 ELSE not_before END
+                     WHERE claimed_by = $1 AND status = 'sending'",
                 )
                 .bind(&dead)
                 .bind(epoch(now))

@@ -92,9 +92,7 @@ impl Worker {
                 continue;
             }
             let room = self.window - in_hand;
-            let Some((count, prepared)) =
-                self.patiently("claiming messages", stop, || self.claim(clock(), room)).await?
-            else {
+            let Some((count, prepared)) = self.claim_patiently(clock, room, stop).await? else {
                 break;
             };
             claimed += count;
@@ -141,6 +139,47 @@ impl Worker {
                         None => std::future::pending::<()>().await,
                     }
                 } => {}
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Claims like [`Worker::claim`], waiting out a store that is away. A claim whose commit
+    /// reached the database while its answer was lost leaves messages claimed in this worker's
+    /// name but not in its hand: after such a failure they are given back.
+    async fn claim_patiently(
+        &self,
+        clock: Clock<'_>,
+        room: usize,
+        stop: &CancellationToken,
+    ) -> Result<Option<(usize, Vec<Prepared>)>, StoreError> {
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let claimed = self
+            .patiently("claiming messages", stop, || async {
+                let result = self.claim(clock(), room).await;
+                if result.is_err() {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                result
+            })
+            .await?;
+        if failed.into_inner() && claimed.is_some() {
+            let orphans: Vec<Claim> = self
+                .patiently("looking for lost claims", stop, || self.store.claims_of(&self.identity.id))
+                .await?
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|claim| !self.hand.holds(claim))
+                .collect();
+            if !orphans.is_empty() {
+                tracing::info!(
+                    messages = orphans.len(),
+                    "giving back messages claimed while the database was away"
+                );
+                self.patiently("giving back lost claims", stop, || {
+                    self.store.release_claims(&orphans, clock())
+                })
+                .await?;
             }
         }
         Ok(claimed)

@@ -40,6 +40,11 @@ impl Hand {
         self.changed.notify_waiters();
     }
 
+    pub(super) fn holds(&self, claim: &Claim) -> bool {
+        let leases = self.leases.lock().expect("the lock is never poisoned");
+        leases.get(&claim.id).is_some_and(|(attempt, _)| *attempt == claim.attempt)
+    }
+
     pub(super) fn len(&self) -> usize {
         self.leases.lock().expect("the lock is never poisoned").len()
     }

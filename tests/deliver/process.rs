@@ -142,3 +142,80 @@ async fn an_idle_serve_exits_cleanly_on_sigterm() {
     assert!(stdout.contains("stopped: 0 messages sent"), "{stdout}");
     assert_eq!(twilio.received(), 0);
 }
+
+/// SQLite: staff commands run against a database a live `kabar serve` is writing to (recording
+/// outcomes as they arrive) do not fail with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_commands_beside_a_live_serve_never_find_the_database_locked() {
+    const APPLICANTS: u32 = 200;
+    let db = TestStore::sqlite().await;
+    import(&db.store, &bookings(APPLICANTS)).await;
+    let planned = plan_outage(&db.store, &[Channel::Sms]).await;
+    let twilio = FakeTwilio::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), &twilio);
+    let database = sqlite_path(&db);
+    let running = serve(&config, &database);
+    twilio.wait_for(20).await;
+
+    // While it sends: a booking import of a thousand rows, and a state change.
+    let more: String = (5001..6001).map(|n| crate::support::booking(n, "Pemohon Baru", None)).collect();
+    let file = crate::fixtures::bookings_csv(&more);
+    let cli = |args: Vec<String>| {
+        let config = config.clone();
+        let database = database.clone();
+        async move {
+            let mut all =
+                vec!["--config".to_owned(), config.display().to_string(), "--database-url".into(), database];
+            all.extend(args);
+            Command::new(env!("CARGO_BIN_EXE_kabar")).args(&all).output().await.expect("run kabar")
+        }
+    };
+    let import_args = vec!["import".into(), "bookings".into(), file.path.display().to_string()];
+    let state_args: Vec<String> =
+        ["state", "set", "GTO", "pickup", "unavailable", "--reason", "Gangguan"].map(String::from).into();
+    let (imported, changed) = tokio::join!(cli(import_args), cli(state_args));
+    for (what, output) in [("import", imported), ("state set", changed)] {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{what} failed beside a live serve: {stderr}");
+        assert!(!stderr.contains("locked"), "{what}: {stderr}");
+    }
+    twilio.wait_for(planned.len()).await;
+    terminate(&running);
+    let (status, stdout, stderr) = exited(running).await;
+    assert!(status.success(), "exit {status:?}\nstdout: {stdout}\nstderr: {stderr}");
+}
+
+/// A second signal ends the process at once, mid-send: nothing is corrupted, and the messages
+/// cut off in flight are still claimed, to go out again (a restart on this host takes them over).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_stops_at_once_and_a_restart_finishes_the_work() {
+    const APPLICANTS: u32 = 30;
+    let db = TestStore::sqlite().await;
+    import(&db.store, &bookings(APPLICANTS)).await;
+    let planned = plan_outage(&db.store, &[Channel::Sms]).await;
+    let twilio = FakeTwilio::start().await;
+    // Sends that take far longer than the test waits: the first signal cannot finish them.
+    twilio.fail_times(4, Fault::Delay(Duration::from_secs(60)));
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), &twilio);
+    let database = sqlite_path(&db);
+    let first = serve(&config, &database);
+    twilio.wait_for(4).await;
+    terminate(&first);
+    terminate(&first);
+    let (status, _, stderr) = exited(first).await;
+    assert_eq!(status.code(), Some(130), "{stderr}");
+
+    let second = serve(&config, &database);
+    // The four cut off in flight may arrive twice (the bound: what was in flight); every
+    // applicant gets the message.
+    twilio.wait_for(planned.len() + 4).await;
+    terminate(&second);
+    let (status, stdout, stderr) = exited(second).await;
+    assert!(status.success(), "exit {status:?}\nstdout: {stdout}\nstderr: {stderr}");
+    let inspect = Inspect::open(&db.url).await;
+    for row in inspect.messages().await {
+        assert_eq!(row.status, "sent", "{row:?}");
+    }
+}

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::deliver::DeliveryConfig;
 use crate::plan::notice::NoticeConfig;
 use crate::plan::PlannerConfig;
+use crate::privacy::RetentionConfig;
 use crate::receipts::ReceiptsConfig;
 use crate::store::DatabaseUrl;
 
@@ -31,6 +32,9 @@ pub struct Config {
     pub planner: PlannerConfig,
     pub notices: NoticeConfig,
     pub delivery: DeliveryConfig,
+    /// How long personal data is kept (`kabar purge`, daily in `kabar serve`).
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// The receipts and replies server of `kabar serve`; off unless configured.
     #[serde(default, skip_serializing)]
     pub receipts: Option<ReceiptsConfig>,
@@ -64,6 +68,7 @@ impl Default for Config {
             planner: PlannerConfig::default(),
             notices: NoticeConfig::default(),
             delivery: DeliveryConfig::default(),
+            retention: RetentionConfig::default(),
             receipts: None,
         }
     }
@@ -121,6 +126,7 @@ impl Config {
         }
         self.planner.validate().map_err(ConfigError::Invalid)?;
         self.delivery.validate().map_err(ConfigError::Invalid)?;
+        self.retention.validate().map_err(ConfigError::Invalid)?;
         if let Some(receipts) = &self.receipts {
             receipts.validate().map_err(|err| ConfigError::Invalid(format!("receipts: {err}")))?;
         }

@@ -229,6 +229,20 @@ mod tests {
     }
 
     #[test]
+    fn retention_is_layered_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("kabar.toml", "[retention]\nmessages_days = 30")?;
+            jail.set_env("KABAR_RETENTION__BOOKINGS_DAYS", "180");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!((config.retention.messages_days, config.retention.bookings_days), (30, 180));
+            jail.create_file("kabar.toml", "[retention]\nmessages_days = 0")?;
+            let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("retention.messages_days = 0 is out of range"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_named_file_must_exist() {
         let err =
             Config::load(Some(Path::new("/nonexistent/kabar.toml")), &Overrides::default()).unwrap_err();

@@ -249,9 +249,14 @@ mod tests {
 
     #[test]
     fn the_hash_covers_every_column_and_the_chain() {
-        let entry = AuditEntry::new(DateTime::from_timestamp(1_718_852_400, 0).unwrap(), Actor::staff("budi"), "state.set", "office:PLG")
-            .with_offices(["PLG".parse().unwrap()])
-            .with_summary(serde_json::json!({"to": "unavailable"}));
+        let entry = AuditEntry::new(
+            DateTime::from_timestamp(1_718_852_400, 0).unwrap(),
+            Actor::staff("budi"),
+            "state.set",
+            "office:PLG",
+        )
+        .with_offices(["PLG".parse().unwrap()])
+        .with_summary(serde_json::json!({"to": "unavailable"}));
         let row = entry.clone().into_row(1, GENESIS_HASH.to_owned());
         assert_eq!(row.hash, row.content_hash());
         assert_eq!(row.hash.len(), 64);

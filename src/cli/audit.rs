@@ -66,7 +66,9 @@ fn since(text: &str) -> anyhow::Result<DateTime<Utc>> {
         return Ok(instant.with_timezone(&Utc));
     }
     let day = parse_date(text).with_context(|| {
-        format!("--since {text:?}: write an RFC 3339 instant (2024-06-20T09:00:00+07:00) or a date (2024-06-20)")
+        format!(
+            "--since {text:?}: write an RFC 3339 instant (2024-06-20T09:00:00+07:00) or a date (2024-06-20)"
+        )
     })?;
     Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
 }

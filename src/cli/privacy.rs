@@ -103,14 +103,25 @@ fn local(instant: DateTime<Utc>, office: &OfficeCode, offices: &OfficeDirectory)
 fn describe(person: &PersonRecord, query: &PersonQuery, offices: &OfficeDirectory) -> String {
     let mut out = String::new();
     let utc = |at: DateTime<Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
-    let _ = writeln!(out, "applicant {}: {}", person.applicant_id, if person.name.is_empty() { "(name wiped)" } else { &person.name });
+    let _ = writeln!(
+        out,
+        "applicant {}: {}",
+        person.applicant_id,
+        if person.name.is_empty() { "(name wiped)" } else { &person.name }
+    );
     let _ = writeln!(out, "  mobile     {}", PersonRecord::shown(&person.mobile, query));
-    let whatsapp = person.whatsapp.as_ref().map_or("the mobile number".to_owned(), |n| PersonRecord::shown(n, query));
+    let whatsapp =
+        person.whatsapp.as_ref().map_or("the mobile number".to_owned(), |n| PersonRecord::shown(n, query));
     let _ = writeln!(out, "  whatsapp   {whatsapp}");
     let _ = writeln!(out, "  email      {}", person.email.as_ref().map_or("-", |email| email.as_str()));
-    let _ = writeln!(out, "  language   {}", person.language.map_or("not stated (id)", |language| language.as_str()));
+    let _ = writeln!(
+        out,
+        "  language   {}",
+        person.language.map_or("not stated (id)", |language| language.as_str())
+    );
     let opted: Vec<&str> = person.opted_out.iter().map(|channel| channel.as_str()).collect();
-    let _ = writeln!(out, "  opted out  {}", if opted.is_empty() { "-".to_owned() } else { opted.join(", ") });
+    let _ =
+        writeln!(out, "  opted out  {}", if opted.is_empty() { "-".to_owned() } else { opted.join(", ") });
     let _ = writeln!(out, "  since      {} (updated {})", utc(person.created_at), utc(person.updated_at));
     let _ = writeln!(out, "bookings ({})", person.bookings.len());
     for booking in &person.bookings {

@@ -133,6 +133,41 @@ pub async fn purge(
     store.apply_retention(config.cutoffs(now), actor, now, dry_run).await
 }
 
+/// How often `kabar serve` applies the policy, and how soon it tries again after a failure.
+const DAILY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+const RETRY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// The retention task of `kabar serve`: purges as `system:retention` at once, then every 24
+/// hours, until `shutdown`. A failed purge (the database away) is logged and tried again in an
+/// hour; it never stops the server. Several servers on one PostgreSQL each purge: harmless, as a
+/// purge finds nothing the second time.
+pub async fn run_daily(store: Store, config: RetentionConfig, shutdown: tokio_util::sync::CancellationToken) {
+    let actor = Actor::system("retention");
+    loop {
+        let wait = match purge(&store, &config, &actor, Utc::now(), false).await {
+            Ok(report) => {
+                tracing::info!(
+                    messages_anonymised = report.messages_anonymised,
+                    bookings_removed = report.bookings_removed,
+                    applicants_removed = report.applicants_removed,
+                    applicants_reduced = report.applicants_reduced_to_opt_outs,
+                    replies_masked = report.replies_masked,
+                    "retention purge"
+                );
+                DAILY
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "retention purge failed; trying again in an hour");
+                RETRY
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
 /// Who `kabar applicant` is about: a mobile number or an email address, as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PersonQuery {

@@ -148,7 +148,11 @@ impl std::fmt::Display for ErasureReport {
         writeln!(f, "  {} bookings removed", self.bookings_removed)?;
         write!(f, "  {} pending messages cancelled", self.messages_cancelled)?;
         if self.messages_in_flight > 0 {
-            write!(f, " ({} already claimed by a worker: may have reached the provider)", self.messages_in_flight)?;
+            write!(
+                f,
+                " ({} already claimed by a worker: may have reached the provider)",
+                self.messages_in_flight
+            )?;
         }
         writeln!(f)?;
         writeln!(f, "  {} messages anonymised (statuses kept for reports)", self.messages_anonymised)?;

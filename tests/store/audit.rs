@@ -70,10 +70,20 @@ async fn three_rows(store: &Store) {
         AuditEntry::new(at("2024-06-20T03:00:00Z"), Actor::staff("ani"), "state.set", "service:printing")
             .with_offices(["PLG".parse().unwrap(), "GTO".parse().unwrap()])
             .with_summary(serde_json::json!({"from": "operational", "to": "unavailable"})),
-        AuditEntry::new(at("2024-06-21T03:00:00Z"), "cli:budi".parse().unwrap(), "applicant.erase", "applicant:7")
-            .with_offices(["GTO".parse().unwrap()])
-            .with_summary(serde_json::json!({"mobile": "+62812****0001"})),
-        AuditEntry::new(at("2024-06-22T03:00:00Z"), Actor::system("retention"), "retention.purge", "retention"),
+        AuditEntry::new(
+            at("2024-06-21T03:00:00Z"),
+            "cli:budi".parse().unwrap(),
+            "applicant.erase",
+            "applicant:7",
+        )
+        .with_offices(["GTO".parse().unwrap()])
+        .with_summary(serde_json::json!({"mobile": "+62812****0001"})),
+        AuditEntry::new(
+            at("2024-06-22T03:00:00Z"),
+            Actor::system("retention"),
+            "retention.purge",
+            "retention",
+        ),
     ];
     for (expected, entry) in (1..).zip(entries) {
         assert_eq!(store.record_audit(entry).await.unwrap().id, expected);

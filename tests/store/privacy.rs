@@ -67,7 +67,10 @@ async fn fixture(db: &TestStore) -> std::collections::HashMap<u32, i64> {
     execute(db, &format!("UPDATE bookings SET updated_at = {}", at("2024-06-01T00:00:00Z").timestamp()))
         .await
         .unwrap();
-    assert!(store.opt_out_by_reply(Channel::Sms, "twilio", &mobile(6), &ORDER, at("2024-05-03T00:00:00Z")).await.unwrap());
+    assert!(store
+        .opt_out_by_reply(Channel::Sms, "twilio", &mobile(6), &ORDER, at("2024-05-03T00:00:00Z"))
+        .await
+        .unwrap());
     change(store, "PLG", Service::Printing, ServiceState::Unavailable, OUTAGE).await;
     change(store, "GTO", Service::Printing, ServiceState::Unavailable, OUTAGE).await;
     let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
@@ -89,8 +92,14 @@ async fn fixture(db: &TestStore) -> std::collections::HashMap<u32, i64> {
         .map(|claim| {
             let who = outage.iter().find(|(_, id)| **id == claim.id).map(|(who, _)| *who).unwrap();
             let (outcome, error) = match who {
-                2 => (AttemptOutcome::Failed { class: "technical" }, Some("rejected +6281230000002".to_owned())),
-                3 => (AttemptOutcome::Retry { retry_at: at("2024-06-20T04:00:00Z") }, Some("timeout".to_owned())),
+                2 => (
+                    AttemptOutcome::Failed { class: "technical" },
+                    Some("rejected +6281230000002".to_owned()),
+                ),
+                3 => (
+                    AttemptOutcome::Retry { retry_at: at("2024-06-20T04:00:00Z") },
+                    Some("timeout".to_owned()),
+                ),
                 _ => (AttemptOutcome::Accepted { provider_message_id: format!("wamid.{who}") }, None),
             };
             Attempt {
@@ -115,7 +124,10 @@ async fn fixture(db: &TestStore) -> std::collections::HashMap<u32, i64> {
     let receipts = [delivered(1, "2024-06-20T03:01:00Z"), delivered(7, "2024-11-20T00:00:00Z")];
     assert_eq!(store.apply_receipts(&receipts, &ORDER).await.unwrap().applied, 2);
     // Budi replies STOP to SMS recently; Gita's STOP of May is old.
-    store.opt_out_by_reply(Channel::Sms, "twilio", &mobile(1), &ORDER, at("2024-11-25T00:00:00Z")).await.unwrap();
+    store
+        .opt_out_by_reply(Channel::Sms, "twilio", &mobile(1), &ORDER, at("2024-11-25T00:00:00Z"))
+        .await
+        .unwrap();
 
     change(store, "PLG", Service::Printing, ServiceState::Operational, RESTORED).await;
     plan_once(store, &config, at(RESTORED)).await.unwrap();
@@ -145,7 +157,10 @@ async fn purge_wipes_exactly_the_old_finished_messages(db: &TestStore) {
         applicants_reduced_to_opt_outs: 1,
         audit_id: Some(1),
     };
-    assert_eq!(report, expected, "Budi's and Citra's outage messages; Citra's error; Gita's reply; Fajar, Gita");
+    assert_eq!(
+        report, expected,
+        "Budi's and Citra's outage messages; Citra's error; Gita's reply; Fajar, Gita"
+    );
 
     let after = export(store).await;
     assert_eq!(after.len(), before.len(), "the report still has every message");
@@ -187,7 +202,16 @@ async fn purge_wipes_exactly_the_old_finished_messages(db: &TestStore) {
     assert!(store.verify_audit().await.unwrap().is_intact());
 
     let again = privacy::purge(store, &config, &actor, at(PURGE), false).await.unwrap();
-    let nothing = PurgeReport { messages_anonymised: 0, attempt_errors_wiped: 0, replies_masked: 0, bookings_removed: 0, applicants_removed: 0, applicants_reduced_to_opt_outs: 0, audit_id: Some(2), ..expected };
+    let nothing = PurgeReport {
+        messages_anonymised: 0,
+        attempt_errors_wiped: 0,
+        replies_masked: 0,
+        bookings_removed: 0,
+        applicants_removed: 0,
+        applicants_reduced_to_opt_outs: 0,
+        audit_id: Some(2),
+        ..expected
+    };
     assert_eq!(again, nothing, "a second run finds nothing left to do");
 
     // Gita books again: her name comes back with the import, and so does her refusal of SMS.
@@ -200,16 +224,28 @@ async fn purge_wipes_exactly_the_old_finished_messages(db: &TestStore) {
 async fn a_dry_run_changes_nothing(db: &TestStore) {
     fixture(db).await;
     let store = &db.store;
-    let before = (export(store).await, privacy::show(store, &phone(6)).await.unwrap(), store.count_bookings().await.unwrap());
+    let before = (
+        export(store).await,
+        privacy::show(store, &phone(6)).await.unwrap(),
+        store.count_bookings().await.unwrap(),
+    );
     let config = RetentionConfig::default();
     let actor = Actor::cli();
     let dry = privacy::purge(store, &config, &actor, at(PURGE), true).await.unwrap();
-    let after = (export(store).await, privacy::show(store, &phone(6)).await.unwrap(), store.count_bookings().await.unwrap());
+    let after = (
+        export(store).await,
+        privacy::show(store, &phone(6)).await.unwrap(),
+        store.count_bookings().await.unwrap(),
+    );
     assert_eq!(before, after, "nothing changed");
     assert!(records(store, &AuditFilter::default()).await.is_empty(), "not even the audit log");
     assert_eq!(dry.audit_id, None);
     let real = privacy::purge(store, &config, &actor, at(PURGE), false).await.unwrap();
-    assert_eq!(PurgeReport { dry_run: true, audit_id: None, ..real }, dry, "the dry run counts what the purge does");
+    assert_eq!(
+        PurgeReport { dry_run: true, audit_id: None, ..real },
+        dry,
+        "the dry run counts what the purge does"
+    );
 }
 
 async fn erase_removes_the_person_and_keeps_anonymous_counts(db: &TestStore) {
@@ -238,7 +274,8 @@ async fn erase_removes_the_person_and_keeps_anonymous_counts(db: &TestStore) {
     assert!(store.booking(&"P-A2".parse().unwrap()).await.unwrap().is_none());
     let rows = export(store).await;
     assert_eq!(rows.len(), rows_before, "his messages still count");
-    let his: Vec<&ExportRow> = rows.iter().filter(|row| budi.messages.iter().any(|m| m.id == row.message_id)).collect();
+    let his: Vec<&ExportRow> =
+        rows.iter().filter(|row| budi.messages.iter().any(|m| m.id == row.message_id)).collect();
     assert!(his.iter().all(|row| row.mobile.is_none() && row.bookings.is_empty()));
     assert_eq!(by_id(&rows, outage[&1]).status, MessageStatus::Delivered, "statuses stay");
     assert_eq!(his.iter().filter(|row| row.status == MessageStatus::Cancelled).count(), pending);
@@ -246,10 +283,16 @@ async fn erase_removes_the_person_and_keeps_anonymous_counts(db: &TestStore) {
 
     let audit = records(store, &AuditFilter::default()).await;
     assert_eq!(audit.len(), 1);
-    assert_eq!((audit[0].action.as_str(), audit[0].target.clone()), ("applicant.erase", format!("applicant:{}", budi.applicant_id)));
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].target.clone()),
+        ("applicant.erase", format!("applicant:{}", budi.applicant_id))
+    );
     assert_eq!(audit[0].offices, ["PLG"]);
     let text = serde_json::to_string(&audit).unwrap();
-    assert!(!text.contains("+6281230000001") && !text.contains("Budi") && !text.contains("keluarga"), "{text}");
+    assert!(
+        !text.contains("+6281230000001") && !text.contains("Budi") && !text.contains("keluarga"),
+        "{text}"
+    );
     assert!(store.verify_audit().await.unwrap().is_intact(), "erasure leaves the chain intact");
 }
 
@@ -282,7 +325,20 @@ async fn erase_cancels_a_claimed_message(db: &TestStore) {
     assert_eq!(status.sending, sending, "the others are still being sent");
 }
 
+/// `kabar serve`'s task purges at once, as `system:retention`, and stops with the server.
+async fn the_daily_task_purges_at_start(db: &TestStore) {
+    fixture(db).await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    shutdown.cancel();
+    privacy::run_daily(db.store.clone(), RetentionConfig::default(), shutdown).await;
+    let audit = records(&db.store, &AuditFilter::default()).await;
+    assert_eq!(audit.len(), 1);
+    assert_eq!((audit[0].actor.as_str(), audit[0].action.as_str()), ("system:retention", "retention.purge"));
+    assert!(db.store.applicant(&mobile(5)).await.unwrap().is_none(), "Fajar's booking closed in May 2024");
+}
+
 crate::store_tests!(
+    the_daily_task_purges_at_start,
     purge_wipes_exactly_the_old_finished_messages,
     a_dry_run_changes_nothing,
     erase_removes_the_person_and_keeps_anonymous_counts,

@@ -7,7 +7,9 @@ use crate::audit::{Actor, AuditEntry};
 use crate::domain::{Channel, Msisdn, OfficeCode};
 use crate::privacy::{ErasureReport, PersonBooking, PersonMessage, PersonQuery, PersonRecord, PersonReply};
 use crate::store::reports::optional;
-use crate::store::{epoch, from_epoch, on_reader, on_writer, parse_stored, AuditLog, Store, StoreError, WritePool};
+use crate::store::{
+    epoch, from_epoch, on_reader, on_writer, parse_stored, AuditLog, Store, StoreError, WritePool,
+};
 
 /// The applicants a query names: by mobile number (unique), or by email, compared without case
 /// (a scan: erasure requests are rare, and an index would cost every import).
@@ -18,7 +20,8 @@ fn lookup(query: &PersonQuery) -> (&'static str, String) {
     }
 }
 
-type ApplicantRow = (i64, String, String, Option<String>, Option<String>, Option<String>, bool, bool, bool, i64, i64);
+type ApplicantRow =
+    (i64, String, String, Option<String>, Option<String>, Option<String>, bool, bool, bool, i64, i64);
 type BookingRow = (String, String, Option<String>, String, i64, String, bool, String, Option<String>);
 type MessageRow = (
     i64,
@@ -36,6 +39,18 @@ type MessageRow = (
     Option<i64>,
     Option<i64>,
 );
+
+/// An applicant's messages (a scan: messages have no index by applicant, which would cost the
+/// planner a second index insert per message; `show` and `erase` are rare).
+const MESSAGES_SQL: &str =
+    "SELECT m.id, m.office_code, e.incident_id, m.broadcast_id, m.kind, m.language, m.channel, m.status,
+            m.failure_class, m.created_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at
+     FROM messages m LEFT JOIN notice_events e ON e.id = m.event_id
+     WHERE m.applicant_id = $1 ORDER BY m.id";
+
+type ReplyRow = (String, String, String, String, i64);
+/// Bookings, messages, (message, booking code) pairs and replies of one applicant.
+type Linked = (Vec<BookingRow>, Vec<MessageRow>, Vec<(i64, String)>, Vec<ReplyRow>);
 
 impl Store {
     /// The ids and mobile numbers of the applicants a query names, in id order.
@@ -65,27 +80,17 @@ impl Store {
     }
 
     async fn person(&self, row: ApplicantRow) -> Result<PersonRecord, StoreError> {
-        let (id, mobile, name, email, whatsapp, language, wa_out, sms_out, email_out, created_at, updated_at) = row;
+        let (id, mobile, name, email, whatsapp, language, wa_out, sms_out, email_out, created_at, updated_at) =
+            row;
         let mobile = Msisdn::from_trusted(mobile);
         let whatsapp = whatsapp.map(Msisdn::from_trusted);
         let listed = (self.dialect().unnest_ids)("m.booking_ids", "l");
-        let messages_sql = format!(
-            "SELECT m.id, m.office_code, e.incident_id, m.broadcast_id, m.kind, m.language, m.channel, m.status,
-                    m.failure_class, m.created_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at
-             FROM messages m LEFT JOIN notice_events e ON e.id = m.event_id
-             WHERE m.applicant_id = $1 ORDER BY m.id"
-        );
         let codes_sql = format!(
             "SELECT m.id, b.code FROM messages m CROSS JOIN {listed} JOIN bookings b ON b.id = l.value
              WHERE m.applicant_id = $1 ORDER BY m.id, b.code"
         );
         let whatsapp_number = whatsapp.as_ref().unwrap_or(&mobile).e164().to_owned();
-        let (bookings, messages, codes, replies): (
-            Vec<BookingRow>,
-            Vec<MessageRow>,
-            Vec<(i64, String)>,
-            Vec<(String, String, String, String, i64)>,
-        ) = on_reader!(self, pool => {
+        let (bookings, messages, codes, replies): Linked = on_reader!(self, pool => {
             let bookings = sqlx::query_as(
                 "SELECT code, office_code, unit_code, holder_name, appointment_at, product, express, stage, applied_on
                  FROM bookings WHERE applicant_id = $1 ORDER BY appointment_at, code",
@@ -93,7 +98,7 @@ impl Store {
             .bind(id)
             .fetch_all(pool)
             .await?;
-            let messages = sqlx::query_as(&messages_sql).bind(id).fetch_all(pool).await?;
+            let messages = sqlx::query_as(MESSAGES_SQL).bind(id).fetch_all(pool).await?;
             let codes = sqlx::query_as(&codes_sql).bind(id).fetch_all(pool).await?;
             let replies = sqlx::query_as(
                 "SELECT channel, provider, mobile, action, received_at FROM inbound_replies
@@ -106,7 +111,9 @@ impl Store {
             (bookings, messages, codes, replies)
         });
         let mut opted_out = Vec::new();
-        for (channel, out) in [(Channel::Whatsapp, wa_out), (Channel::Sms, sms_out), (Channel::Email, email_out)] {
+        for (channel, out) in
+            [(Channel::Whatsapp, wa_out), (Channel::Sms, sms_out), (Channel::Email, email_out)]
+        {
             if out {
                 opted_out.push(channel);
             }
@@ -260,6 +267,8 @@ fn person_booking(row: BookingRow) -> Result<PersonBooking, StoreError> {
         product: parse_stored("bookings.product", &product)?,
         express,
         stage: parse_stored("bookings.stage", &stage)?,
-        applied_on: applied_on.map(|date| parse_stored::<NaiveDate>("bookings.applied_on", &date)).transpose()?,
+        applied_on: applied_on
+            .map(|date| parse_stored::<NaiveDate>("bookings.applied_on", &date))
+            .transpose()?,
     })
 }

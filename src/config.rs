@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::deliver::DeliveryConfig;
 use crate::plan::notice::NoticeConfig;
 use crate::plan::PlannerConfig;
+use crate::privacy::RetentionConfig;
 use crate::receipts::ReceiptsConfig;
 use crate::store::DatabaseUrl;
 
@@ -31,6 +32,9 @@ pub struct Config {
     pub planner: PlannerConfig,
     pub notices: NoticeConfig,
     pub delivery: DeliveryConfig,
+    /// How long personal data is kept (`kabar purge`, daily in `kabar serve`).
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// The receipts and replies server of `kabar serve`; off unless configured.
     #[serde(default, skip_serializing)]
     pub receipts: Option<ReceiptsConfig>,
@@ -64,6 +68,7 @@ impl Default for Config {
             planner: PlannerConfig::default(),
             notices: NoticeConfig::default(),
             delivery: DeliveryConfig::default(),
+            retention: RetentionConfig::default(),
             receipts: None,
         }
     }
@@ -121,6 +126,7 @@ impl Config {
         }
         self.planner.validate().map_err(ConfigError::Invalid)?;
         self.delivery.validate().map_err(ConfigError::Invalid)?;
+        self.retention.validate().map_err(ConfigError::Invalid)?;
         if let Some(receipts) = &self.receipts {
             receipts.validate().map_err(|err| ConfigError::Invalid(format!("receipts: {err}")))?;
         }
@@ -218,6 +224,20 @@ mod tests {
             jail.set_env("KABAR_DATABASE_URL", "mysql://root@localhost/kabar");
             let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("key database_url") && err.contains("mysql"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn retention_is_layered_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("kabar.toml", "[retention]\nmessages_days = 30")?;
+            jail.set_env("KABAR_RETENTION__BOOKINGS_DAYS", "180");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!((config.retention.messages_days, config.retention.bookings_days), (30, 180));
+            jail.create_file("kabar.toml", "[retention]\nmessages_days = 0")?;
+            let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("retention.messages_days = 0 is out of range"), "{err}");
             Ok(())
         });
     }

@@ -6,6 +6,7 @@
 //! ([`store`]) keeps everything on SQLite or PostgreSQL. [`demo`] makes realistic test data.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod deliver;
@@ -13,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod import;
 pub mod plan;
+pub mod privacy;
 pub mod receipts;
 pub mod render;
 pub mod state;

@@ -18,6 +18,11 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
             println!("database_url = {:?}", config.database_url.to_string());
             println!("log = {:?}", config.log);
             println!("\n[import]\nbatch_size = {}", config.import.batch_size);
+            let retention = &config.retention;
+            println!(
+                "\n[retention]\nmessages_days = {}\nbookings_days = {}",
+                retention.messages_days, retention.bookings_days
+            );
             if let Some(dir) = &config.templates.dir {
                 println!("\n[templates]\ndir = {:?}", dir.display().to_string());
             }
@@ -45,6 +50,9 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::Broadcast(command) => super::broadcast::run(&store, &config, *command).await?,
         Command::Messages(command) => super::messages::run(&store, command).await?,
         Command::Status(args) => super::messages::status(&store, args).await?,
+        Command::Applicant(command) => super::privacy::run(&store, command).await?,
+        Command::Purge(args) => super::privacy::purge(&store, &config, args).await?,
+        Command::Audit(args) => super::audit::run(&store, args).await?,
     };
     store.close().await;
     Ok(code)

@@ -1,9 +1,11 @@
 //! The command line. `main.rs` only calls [`main`]; every command is a small function over the
 //! library, so each can also be driven from a test.
 
+mod audit;
 mod broadcast;
 mod commands;
 mod messages;
+mod privacy;
 mod serve;
 
 use std::path::PathBuf;
@@ -71,6 +73,14 @@ pub enum Command {
     Templates(TemplatesCommand),
     /// Show the effective configuration (passwords masked)
     Config,
+    /// What kabar holds on one applicant (show), and erasing it (erase)
+    #[command(subcommand)]
+    Applicant(privacy::ApplicantCommand),
+    /// Apply the retention policy now: anonymise old finished messages, remove closed bookings and
+    /// applicants with none left (`kabar serve` does it daily)
+    Purge(privacy::PurgeArgs),
+    /// Read the audit log (who changed what, when), or verify its hash chain
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]

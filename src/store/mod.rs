@@ -13,12 +13,14 @@
 //! IMMEDIATE` so they take the write lock before reading, and a busy timeout absorbs other
 //! processes. Readers use a separate pool and, thanks to WAL, never block the writer.
 
+mod audit;
 mod bookings;
 mod broadcasts;
 mod notices;
 mod offices;
 mod outbox;
 mod plan;
+mod privacy;
 mod receipts;
 mod reports;
 mod states;
@@ -35,6 +37,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+pub(crate) use audit::AuditLog;
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,

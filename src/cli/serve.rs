@@ -54,6 +54,13 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
         tasks.spawn(
             async move { plan_until(&planner_store, &planner, &planner_shutdown, &planner_wake).await },
         );
+        // Retention: personal data of finished messages wiped daily (see `[retention]`).
+        let (retention_store, retention, retention_shutdown) =
+            (store.clone(), config.retention.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            crate::privacy::run_daily(retention_store, retention, retention_shutdown).await;
+            Ok(())
+        });
         if let Some(receipts) = receipts_config {
             let listener = tokio::net::TcpListener::bind(receipts.listen)
                 .await

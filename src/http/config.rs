@@ -117,3 +117,102 @@ pub(crate) fn adopt_receipts_keys(user: &Figment) -> Result<(Figment, Option<Str
     };
     Ok((adopted, line))
 }
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment's own error type
+mod tests {
+    use crate::config::{Config, HttpOverrides, Overrides};
+    use crate::observe::logging::LogFormat;
+
+    fn load() -> Result<Config, String> {
+        Config::load(None, &Overrides::default()).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn http_keys_and_their_defaults() {
+        figment::Jail::expect_with(|jail| {
+            let config = load()?;
+            assert_eq!(config.http.listen.to_string(), "127.0.0.1:8080");
+            assert_eq!((config.http.public_url.clone(), config.log_format), (None, LogFormat::Text));
+            assert!(config.deprecations.is_empty());
+
+            jail.create_file(
+                "kabar.toml",
+                "log_format = \"json\"\n[http]\nlisten = \"0.0.0.0:9090\"\npublic_url = \"https://kabar.example.go.id/hooks\"\n\
+                 metrics_token = \"metrics-s3cret\"\n[receipts]\ntwilio_auth_token = \"abc\"\n",
+            )?;
+            let config = load()?;
+            assert_eq!(config.log_format, LogFormat::Json);
+            let receipts = config.receipts.as_ref().expect("[receipts] is set");
+            assert_eq!(receipts.public_base_url.as_str(), "https://kabar.example.go.id/hooks");
+            assert_eq!(receipts.listen, config.http.listen, "what an older serve binds");
+            assert!(config.deprecations.is_empty());
+            assert!(!format!("{config:?}").contains("metrics-s3cret"));
+
+            jail.set_env("KABAR_LOG_FORMAT", "text");
+            let flag = Overrides {
+                http: Some(HttpOverrides { listen: Some("127.0.0.1:0".parse().unwrap()) }),
+                ..Overrides::default()
+            };
+            let config = Config::load(None, &flag).map_err(|err| err.to_string())?;
+            assert_eq!((config.http.listen.port(), config.log_format), (0, LogFormat::Text));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_old_receipts_keys_still_work_with_one_deprecation_line() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "kabar.toml",
+                "[receipts]\nlisten = \"0.0.0.0:8181\"\npublic_base_url = \"https://old.example.go.id\"\n",
+            )?;
+            let config = load()?;
+            assert_eq!(config.http.listen.to_string(), "0.0.0.0:8181");
+            assert_eq!(
+                config.http.public_url.as_ref().map(|url| url.as_str()),
+                Some("https://old.example.go.id/")
+            );
+            assert_eq!(
+                config.deprecations,
+                ["[receipts] listen and public_base_url are deprecated: use [http] listen and public_url \
+                  instead (it still works for now)"]
+            );
+            // [http] wins where both are set.
+            jail.create_file(
+                "kabar.toml",
+                "[http]\nlisten = \"127.0.0.1:7000\"\n[receipts]\nlisten = \"0.0.0.0:8181\"\n\
+                 public_base_url = \"https://old.example.go.id\"\n",
+            )?;
+            let config = load()?;
+            assert_eq!(config.http.listen.to_string(), "127.0.0.1:7000");
+            assert_eq!(config.deprecations.len(), 1);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn receipts_need_a_public_url_that_agrees() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("kabar.toml", "[receipts]\ntwilio_auth_token = \"abc\"\n")?;
+            let err = load().unwrap_err();
+            assert!(err.contains("add [http] public_url"), "{err}");
+            jail.create_file(
+                "kabar.toml",
+                "[http]\npublic_url = \"https://new.example.go.id\"\n[receipts]\npublic_base_url = \"https://old.example.go.id\"\n",
+            )?;
+            let err = load().unwrap_err();
+            assert!(
+                err.contains("http.public_url and receipts.public_base_url (deprecated) differ"),
+                "{err}"
+            );
+            jail.create_file("kabar.toml", "[http]\npublic_url = \"ftp://x.example.go.id\"\n")?;
+            assert!(load().unwrap_err().contains("http.public_url"));
+            jail.create_file("kabar.toml", "[http]\nmetrics_token = \" \"\n")?;
+            assert!(load().unwrap_err().contains("http.metrics_token is empty"));
+            jail.create_file("kabar.toml", "log_format = \"xml\"\n")?;
+            assert!(load().unwrap_err().contains("log_format"));
+            Ok(())
+        });
+    }
+}

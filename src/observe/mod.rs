@@ -29,13 +29,11 @@ pub struct Untrusted<'a>(pub &'a str);
 
 impl fmt::Display for Untrusted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = 0;
-        for (index, c) in self.0.char_indices() {
+        for (shown, (index, c)) in self.0.char_indices().enumerate() {
             if shown == UNTRUSTED_MAX_CHARS {
                 let left = self.0[index..].chars().count();
                 return write!(f, "…({left} more characters)");
             }
-            shown += 1;
             match c {
                 '\\' => f.write_str(r"\\")?,
                 '\n' => f.write_str(r"\n")?,

@@ -58,9 +58,10 @@ impl Store {
         settle_seconds: u64,
     ) -> Result<QueueGauges, StoreError> {
         let settled_before = epoch(now) - i64::try_from(settle_seconds).unwrap_or(i64::MAX / 2);
+        type Counts = Vec<(Option<String>, String, i64)>;
         type Queue = (i64, Option<i64>, i64);
         type Oldest = (Option<i64>, Option<i64>);
-        let (counts, queue, oldest): (Vec<(Option<String>, String, i64)>, Queue, Oldest) = on_reader!(self, pool => {
+        let (counts, queue, oldest): (Counts, Queue, Oldest) = on_reader!(self, pool => {
             let counts = sqlx::query_as(
                 "SELECT channel, status, COUNT(*) FROM messages
                  WHERE status IN ('queued', 'sending') GROUP BY channel, status",

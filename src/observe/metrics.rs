@@ -52,6 +52,23 @@ pub const PLANNER_LAG_SECONDS: &str = "kabar_planner_lag_seconds";
 /// Gauge: 1 when the scrape could read the store, else 0 (and no queue gauges).
 pub const STORE_UP: &str = "kabar_store_up";
 
+/// Every metric kabar exposes.
+pub const ALL: &[&str] = &[
+    SENDS_TOTAL,
+    SEND_DURATION_SECONDS,
+    RATE_LIMITER_WAIT_SECONDS,
+    RECEIPTS_TOTAL,
+    WEBHOOKS_REFUSED_TOTAL,
+    INBOUND_REPLIES_TOTAL,
+    SMS_BREAKER_STATE,
+    QUEUE_MESSAGES,
+    QUEUE_DUE_MESSAGES,
+    QUEUE_OLDEST_DUE_SECONDS,
+    QUEUE_EXPIRED_LEASES,
+    PLANNER_LAG_SECONDS,
+    STORE_UP,
+];
+
 /// Buckets of [`SEND_DURATION_SECONDS`]: a provider's API answers in tens of milliseconds when
 /// healthy and kabar gives up on it after its time-out (10 s by default).
 pub const SEND_DURATION_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -200,7 +217,36 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line:?} missing from\n{text}");
         }
         let down = render_store(None);
+        assert!(text
+            .lines()
+            .all(|line| !line.contains("kabar_") || ALL.iter().any(|name| line.contains(name))));
         assert!(down.lines().any(|l| l == "kabar_store_up 0"), "{down}");
         assert!(!down.contains("kabar_queue"), "{down}");
+    }
+
+    #[test]
+    fn the_dashboard_shows_every_metric_and_no_other() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/grafana-kabar.json")).expect("valid JSON");
+        let mut used = std::collections::BTreeSet::new();
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                let expr = target["expr"].as_str().unwrap();
+                for (start, _) in expr.match_indices("kabar_") {
+                    let name: String = expr[start..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let base = ["_bucket", "_count", "_sum"]
+                        .iter()
+                        .fold(name.as_str(), |n, s| n.strip_suffix(s).unwrap_or(n));
+                    assert!(ALL.contains(&base), "the dashboard uses {name}, which kabar does not expose");
+                    used.insert(base.to_owned());
+                }
+            }
+        }
+        for name in ALL {
+            assert!(used.contains(*name), "the dashboard does not show {name}");
+        }
     }
 }

@@ -181,7 +181,7 @@ fn receipt(status: Status) -> Result<Option<Receipt>, WebhookError> {
             let permanent = error.is_some_and(|error| PERMANENT_ERRORS.contains(&error.code));
             let reason = match error {
                 Some(StatusError { code, title: Some(title) }) => {
-                    format!("WhatsApp: failed (error {code}: {title})")
+                    format!("WhatsApp: failed (error {code}: {})", crate::observe::Untrusted(title))
                 }
                 Some(StatusError { code, title: None }) => format!("WhatsApp: failed (error {code})"),
                 None => "WhatsApp: failed (no error code)".to_owned(),

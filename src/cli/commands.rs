@@ -17,6 +17,14 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::Config => {
             println!("database_url = {:?}", config.database_url.to_string());
             println!("log = {:?}", config.log);
+            println!("log_format = {:?}", config.log_format.as_str());
+            println!("\n[http]\nlisten = \"{}\"", config.http.listen);
+            if let Some(url) = &config.http.public_url {
+                println!("public_url = {:?}", url.as_str());
+            }
+            if config.http.metrics_token.is_some() {
+                println!("metrics_token = \"********\"");
+            }
             println!("\n[import]\nbatch_size = {}", config.import.batch_size);
             let retention = &config.retention;
             println!(
@@ -44,7 +52,7 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::State(state) => run_state(&store, state).await?,
         Command::Demo(super::DemoArgs { command: Some(demo), .. }) => run_demo(&store, demo).await?,
         Command::Demo(super::DemoArgs { command: None, .. }) => unreachable!("handled above"),
-        Command::Serve => super::serve::serve(&store, &config, true).await?,
+        Command::Serve(_) => super::serve::serve(&store, &config, true).await?,
         Command::Worker => super::serve::serve(&store, &config, false).await?,
         Command::Plan { at, json } => run_plan(&store, &config, at, json).await?,
         Command::Broadcast(command) => super::broadcast::run(&store, &config, *command).await?,

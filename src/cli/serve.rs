@@ -14,7 +14,6 @@ use crate::config::Config;
 use crate::deliver::{Providers, Worker};
 use crate::demo::{self, SeedSpec};
 use crate::plan::{broadcast, plan_once};
-use crate::receipts::{self, ReceiptsState};
 use crate::render::Catalogue;
 use crate::store::{DatabaseUrl, Store, StoreError};
 
@@ -26,6 +25,8 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
          [delivery.smtp] or, to write messages to a file instead, [delivery.log] path = \"messages.jsonl\" \
          to kabar.toml (see the README)"
     );
+    // Before the providers, so the SMS breaker gauges start at 0.
+    let metrics = crate::observe::metrics::install();
     // First, so a signal during start-up is a graceful stop too.
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signals(shutdown.clone()));
@@ -61,22 +62,14 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
             crate::privacy::run_daily(retention_store, retention, retention_shutdown).await;
             Ok(())
         });
-        if let Some(receipts) = receipts_config {
-            let listener = tokio::net::TcpListener::bind(receipts.listen)
-                .await
-                .with_context(|| format!("cannot listen on {}", receipts.listen))?;
-            tracing::info!(listen = %receipts.listen, "receipts and replies server");
-            let state = ReceiptsState {
-                store: store.clone(),
-                config: receipts,
-                channels: config.planner.channels.clone(),
-            };
-            let shutdown = shutdown.clone();
-            tasks.spawn(async move {
-                receipts::serve(listener, state, async move { shutdown.cancelled().await }).await?;
-                Ok(())
-            });
-        }
+        // One HTTP server for everything: health, readiness, metrics and the receipts routes.
+        let listener = crate::http::bind(config.http.listen).await?;
+        let state = crate::http::HttpState::from_config(store.clone(), config, metrics);
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            crate::http::serve(listener, state, async move { shutdown.cancelled().await }).await?;
+            Ok(())
+        });
     }
     let work = worker.run(wake, shutdown.clone());
     tokio::pin!(work);

@@ -17,6 +17,7 @@ mod audit;
 mod bookings;
 mod broadcasts;
 mod notices;
+mod observe;
 mod offices;
 mod outbox;
 mod plan;
@@ -44,10 +45,11 @@ pub use broadcasts::{
     NewBroadcast,
 };
 pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
+pub use observe::{QueueGauges, SchemaStatus};
 pub use offices::OfficeDirectory;
 pub use outbox::{Attempt, AttemptOutcome, Claim, FallBack, MessageCount, WAKE_CHANNEL};
 pub use plan::{Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger};
-pub use receipts::ReceiptReport;
+pub use receipts::{ReceiptReport, ReplyOutcome};
 pub use reports::{
     CallBooking, CallListEntry, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,
     QueueStatus, ReportError, Unreached, EXPORT_PAGE,

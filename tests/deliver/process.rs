@@ -23,7 +23,7 @@ fn config_file(dir: &Path, twilio: &FakeTwilio) -> std::path::PathBuf {
     let path = dir.join("kabar.toml");
     let config = twilio.config();
     let toml = format!(
-        "[delivery]\nbatch_size = 50\nconcurrency = 4\nshutdown_grace_seconds = 20\n\n\
+        "[http]\nlisten = \"127.0.0.1:0\"\n\n[delivery]\nbatch_size = 50\nconcurrency = 4\nshutdown_grace_seconds = 20\n\n\
          [delivery.twilio]\naccount_sid = {:?}\nauth_token = {:?}\nfrom = {:?}\nbase_url = {:?}\n",
         config.account_sid,
         secrecy::ExposeSecret::expose_secret(&config.auth_token),

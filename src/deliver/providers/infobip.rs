@@ -249,8 +249,12 @@ fn classify_error(reply: &Reply) -> SendFailure {
     else {
         return reply.unexplained("Infobip");
     };
-    let mut reason =
-        format!("Infobip {} (HTTP {}): {}", error.message_id, reply.status, http::scrub(&error.text, 120));
+    let mut reason = format!(
+        "Infobip {} (HTTP {}): {}",
+        crate::observe::Untrusted(&error.message_id),
+        reply.status,
+        http::scrub(&error.text, 120)
+    );
     if !error.validation_errors.is_empty() {
         // The field names say what kabar sent wrong; the values could quote the message.
         let fields: Vec<&str> = error.validation_errors.keys().map(String::as_str).collect();

@@ -326,8 +326,9 @@ const AUTH_REFUSED: [u16; 4] = [530, 534, 535, 538];
 /// `security = "starttls"` requires) need an operator: retrying would fail the same way until the
 /// configuration or the relay changes, and moving the applicant to another channel would hide it.
 fn classify(err: &SmtpError) -> SendFailure {
-    // The relay's words can quote the recipient's address; never its message.
-    let reason = mask_emails_in(&err.to_string());
+    // The relay's words can quote the recipient's address; never its message. A reply of several
+    // lines keeps them on one (escaped), as every reason is logged on one line.
+    let reason = crate::observe::untrusted(&mask_emails_in(&err.to_string()));
     if let Some(code) = err.status() {
         let number = u16::from(code);
         let code = Some(number.to_string());

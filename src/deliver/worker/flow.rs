@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::prepare::Prepared;
 use super::send::settled;
 use super::{StepReport, Worker, WorkerError};
+use crate::observe::metrics::RATE_LIMITER_WAIT_SECONDS;
 use crate::store::{Attempt, AttemptOutcome, Claim, FallBack, StoreError};
 
 /// The worker's clock: the wall clock, or a test's fixed instant.
@@ -231,7 +232,7 @@ impl Worker {
                 _ = stop.cancelled() => return Done::Untried(claim),
                 _ = limit.wait() => {}
             }
-            metrics::histogram!("kabar_rate_limiter_wait_seconds", "provider" => provider.name())
+            metrics::histogram!(RATE_LIMITER_WAIT_SECONDS, "provider" => provider.name())
                 .record(waiting.elapsed().as_secs_f64());
             if !self.hand.fresh(&claim, margin) {
                 return Done::Untried(claim);

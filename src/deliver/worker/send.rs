@@ -10,6 +10,7 @@ use crate::deliver::providers::failover::Outcome;
 use crate::deliver::providers::Provider;
 use crate::deliver::{Destination, FailureKind, Outgoing, SendFailure};
 use crate::domain::Channel;
+use crate::observe::metrics::{SENDS_TOTAL, SEND_DURATION_SECONDS};
 use crate::store::{Attempt, AttemptOutcome, Claim};
 
 impl Worker {
@@ -76,8 +77,8 @@ impl Worker {
             }
         };
         let labels = [("provider", provider.name()), ("channel", channel.as_str()), ("outcome", outcome)];
-        metrics::counter!("kabar_sends_total", &labels).increment(1);
-        metrics::histogram!("kabar_send_duration_seconds", "provider" => provider.name())
+        metrics::counter!(SENDS_TOTAL, &labels).increment(1);
+        metrics::histogram!(SEND_DURATION_SECONDS, "provider" => provider.name())
             .record(elapsed.as_secs_f64());
         attempt
     }

@@ -7,7 +7,7 @@ use kabar::domain::{BookingCode, Channel, Msisdn, Service, ServiceState};
 use kabar::plan::{plan_once, PlannerConfig};
 use kabar::privacy::{self, EraseError, PersonQuery, PurgeReport, RetentionConfig};
 use kabar::receipts::{Receipt, ReceiptStatus};
-use kabar::store::{Attempt, AttemptOutcome, ExportRow, MessageFilter, MessageStatus, Store};
+use kabar::store::{Attempt, AttemptOutcome, ExportRow, MessageFilter, MessageStatus, ReplyOutcome, Store};
 
 use crate::audit::{execute, records, scalar};
 use crate::fixtures::{at, bookings_csv, change, import_bookings, import_offices};
@@ -67,10 +67,10 @@ async fn fixture(db: &TestStore) -> std::collections::HashMap<u32, i64> {
     execute(db, &format!("UPDATE bookings SET updated_at = {}", at("2024-06-01T00:00:00Z").timestamp()))
         .await
         .unwrap();
-    assert!(store
-        .opt_out_by_reply(Channel::Sms, "twilio", &mobile(6), &ORDER, at("2024-05-03T00:00:00Z"))
-        .await
-        .unwrap());
+    assert_eq!(
+        store.opt_out_by_reply(&stop(6), &ORDER, at("2024-05-03T00:00:00Z")).await.unwrap(),
+        ReplyOutcome::OptedOut
+    );
     change(store, "PLG", Service::Printing, ServiceState::Unavailable, OUTAGE).await;
     change(store, "GTO", Service::Printing, ServiceState::Unavailable, OUTAGE).await;
     let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
@@ -86,7 +86,8 @@ async fn fixture(db: &TestStore) -> std::collections::HashMap<u32, i64> {
     assert_eq!(outage.len(), 6, "Budi, Citra, Dodi, Hana, Eka, Joko: {outage:?}");
 
     // The dispatcher's tries: accepted, a technical failure whose error names the number, a retry.
-    let claims = store.claim_messages(at(OUTAGE), chrono::Duration::seconds(60), 100).await.unwrap();
+    let claims =
+        store.claim_messages("test-worker", at(OUTAGE), chrono::Duration::seconds(60), 100).await.unwrap();
     let attempts: Vec<Attempt> = claims
         .iter()
         .map(|claim| {
@@ -124,10 +125,7 @@ async fn fixture(db: &TestStore) -> std::collections::HashMap<u32, i64> {
     let receipts = [delivered(1, "2024-06-20T03:01:00Z"), delivered(7, "2024-11-20T00:00:00Z")];
     assert_eq!(store.apply_receipts(&receipts, &ORDER).await.unwrap().applied, 2);
     // Budi replies STOP to SMS recently; Gita's STOP of May is old.
-    store
-        .opt_out_by_reply(Channel::Sms, "twilio", &mobile(1), &ORDER, at("2024-11-25T00:00:00Z"))
-        .await
-        .unwrap();
+    store.opt_out_by_reply(&stop(1), &ORDER, at("2024-11-25T00:00:00Z")).await.unwrap();
 
     change(store, "PLG", Service::Printing, ServiceState::Operational, RESTORED).await;
     plan_once(store, &config, at(RESTORED)).await.unwrap();
@@ -316,7 +314,8 @@ async fn erasure_needs_one_person(db: &TestStore) {
 async fn erase_cancels_a_claimed_message(db: &TestStore) {
     fixture(db).await;
     let store = &db.store;
-    let claimed = store.claim_messages(at(RESTORED), chrono::Duration::seconds(60), 100).await.unwrap();
+    let claimed =
+        store.claim_messages("test-worker", at(RESTORED), chrono::Duration::seconds(60), 100).await.unwrap();
     assert!(!claimed.is_empty());
     let report = privacy::erase(store, &phone(1), &Actor::cli(), at(RESTORED)).await.unwrap();
     assert!(report.messages_in_flight >= 1, "{report:?}");
@@ -345,3 +344,14 @@ crate::store_tests!(
     erasure_needs_one_person,
     erase_cancels_a_claimed_message,
 );
+
+/// A STOP by SMS from applicant `n`'s mobile.
+fn stop(n: u32) -> kabar::receipts::InboundReply {
+    kabar::receipts::InboundReply {
+        channel: Channel::Sms,
+        provider: "twilio",
+        provider_message_id: Some(format!("SM-stop-{n}")),
+        from: mobile(n),
+        opt_out: true,
+    }
+}

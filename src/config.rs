@@ -9,8 +9,11 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::deliver::DeliveryConfig;
+use crate::http::HttpConfig;
+use crate::observe::logging::LogFormat;
 use crate::plan::notice::NoticeConfig;
 use crate::plan::PlannerConfig;
+use crate::privacy::RetentionConfig;
 use crate::receipts::ReceiptsConfig;
 use crate::store::DatabaseUrl;
 
@@ -26,14 +29,24 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// A `tracing` filter, e.g. `info` or `kabar=debug,sqlx=warn`.
     pub log: String,
+    /// `text` (the default) or `json`, one object per line for log shippers.
+    pub log_format: LogFormat,
+    /// The HTTP server of `kabar serve`: receipts, health, readiness and metrics.
+    pub http: HttpConfig,
     pub import: ImportConfig,
     pub templates: TemplatesConfig,
     pub planner: PlannerConfig,
     pub notices: NoticeConfig,
     pub delivery: DeliveryConfig,
+    /// How long personal data is kept (`kabar purge`, daily in `kabar serve`).
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// The receipts and replies server of `kabar serve`; off unless configured.
     #[serde(default, skip_serializing)]
     pub receipts: Option<ReceiptsConfig>,
+    /// Lines to log once logging is set up: deprecated settings that still work.
+    #[serde(skip)]
+    pub deprecations: Vec<String>,
 }
 
 /// Settings of the message catalogue.
@@ -59,12 +72,16 @@ impl Default for Config {
         Config {
             database_url: DatabaseUrl::Sqlite("kabar.db".into()),
             log: "info".into(),
+            log_format: LogFormat::Text,
+            http: HttpConfig::default(),
             import: ImportConfig { batch_size: 25_000 },
             templates: TemplatesConfig::default(),
             planner: PlannerConfig::default(),
             notices: NoticeConfig::default(),
             delivery: DeliveryConfig::default(),
+            retention: RetentionConfig::default(),
             receipts: None,
+            deprecations: Vec::new(),
         }
     }
 }
@@ -85,6 +102,16 @@ pub struct Overrides {
     pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// `kabar serve --listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpOverrides>,
+}
+
+/// Flags that set `[http]` keys.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HttpOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -95,19 +122,27 @@ impl Config {
     }
 
     fn load_from(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Config, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut user = Figment::new();
         match file {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
-            Some(path) => figment = figment.merge(Toml::file(path)),
-            None => figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE)),
+            Some(path) => user = user.merge(Toml::file(path)),
+            None => user = user.merge(Toml::file(DEFAULT_CONFIG_FILE)),
         }
         // KABAR_IMPORT__BATCH_SIZE sets import.batch_size; KABAR_TEST_* belongs to the test suite.
         let env = env.filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")).split("__");
-        let config: Config = figment
-            .merge(env)
-            .merge(Serialized::defaults(overrides))
+        let user = user.merge(env).merge(Serialized::defaults(overrides));
+        let (adopted, deprecation) =
+            crate::http::config::adopt_receipts_keys(&user).map_err(ConfigError::Invalid)?;
+        let mut config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(user)
+            .merge(adopted)
             .extract()
             .map_err(|err| ConfigError::Invalid(describe(err)))?;
+        config.deprecations.extend(deprecation);
+        if let Some(receipts) = &mut config.receipts {
+            // What an older `kabar serve` binds; the one HTTP server uses `http.listen`.
+            receipts.listen = config.http.listen;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -121,14 +156,23 @@ impl Config {
         }
         self.planner.validate().map_err(ConfigError::Invalid)?;
         self.delivery.validate().map_err(ConfigError::Invalid)?;
+        self.retention.validate().map_err(ConfigError::Invalid)?;
+        self.http.validate().map_err(ConfigError::Invalid)?;
         if let Some(receipts) = &self.receipts {
+            if self.http.public_url.as_ref().is_some_and(|url| *url != receipts.public_base_url) {
+                return Err(ConfigError::Invalid(
+                    "http.public_url and receipts.public_base_url (deprecated) differ; keep only \
+                     http.public_url"
+                        .into(),
+                ));
+            }
             receipts.validate().map_err(|err| ConfigError::Invalid(format!("receipts: {err}")))?;
         }
         if self.delivery.smtp.is_some() && self.receipts.as_ref().is_none_or(|r| r.unsubscribe_key.is_none())
         {
             return Err(ConfigError::Invalid(
                 "delivery.smtp is set but receipts.unsubscribe_key is not: every email needs a working \
-                 unsubscribe link; set [receipts] public_base_url and unsubscribe_key"
+                 unsubscribe link; set [http] public_url and [receipts] unsubscribe_key"
                     .into(),
             ));
         }
@@ -186,7 +230,7 @@ mod tests {
             assert_eq!(config.database_url, DatabaseUrl::Sqlite("from-env.db".into()));
             assert_eq!(config.log, "debug");
             assert_eq!(config.import.batch_size, 250);
-            let flags = Overrides { database_url: Some("from-flag.db".into()), log: None };
+            let flags = Overrides { database_url: Some("from-flag.db".into()), ..Overrides::default() };
             let config = Config::load(None, &flags).map_err(|e| e.to_string())?;
             assert_eq!(config.database_url, DatabaseUrl::Sqlite("from-flag.db".into()));
             Ok(())
@@ -218,6 +262,20 @@ mod tests {
             jail.set_env("KABAR_DATABASE_URL", "mysql://root@localhost/kabar");
             let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("key database_url") && err.contains("mysql"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn retention_is_layered_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("kabar.toml", "[retention]\nmessages_days = 30")?;
+            jail.set_env("KABAR_RETENTION__BOOKINGS_DAYS", "180");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!((config.retention.messages_days, config.retention.bookings_days), (30, 180));
+            jail.create_file("kabar.toml", "[retention]\nmessages_days = 0")?;
+            let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("retention.messages_days = 0 is out of range"), "{err}");
             Ok(())
         });
     }

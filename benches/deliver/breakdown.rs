@@ -127,7 +127,8 @@ impl Replica {
         let mut phases = Phases::default();
         loop {
             let stopwatch = Stopwatch::start();
-            let claims = self.store.claim_messages(now, self.lease, self.batch_size).await.expect("claim");
+            let claims =
+                self.store.claim_messages("bench", now, self.lease, self.batch_size).await.expect("claim");
             stopwatch.add_to(&mut phases.claim);
             if claims.is_empty() {
                 return phases;

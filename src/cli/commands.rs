@@ -17,7 +17,20 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::Config => {
             println!("database_url = {:?}", config.database_url.to_string());
             println!("log = {:?}", config.log);
+            println!("log_format = {:?}", config.log_format.as_str());
+            println!("\n[http]\nlisten = \"{}\"", config.http.listen);
+            if let Some(url) = &config.http.public_url {
+                println!("public_url = {:?}", url.as_str());
+            }
+            if config.http.metrics_token.is_some() {
+                println!("metrics_token = \"********\"");
+            }
             println!("\n[import]\nbatch_size = {}", config.import.batch_size);
+            let retention = &config.retention;
+            println!(
+                "\n[retention]\nmessages_days = {}\nbookings_days = {}",
+                retention.messages_days, retention.bookings_days
+            );
             if let Some(dir) = &config.templates.dir {
                 println!("\n[templates]\ndir = {:?}", dir.display().to_string());
             }
@@ -39,12 +52,15 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::State(state) => run_state(&store, state).await?,
         Command::Demo(super::DemoArgs { command: Some(demo), .. }) => run_demo(&store, demo).await?,
         Command::Demo(super::DemoArgs { command: None, .. }) => unreachable!("handled above"),
-        Command::Serve => super::serve::serve(&store, &config, true).await?,
+        Command::Serve(_) => super::serve::serve(&store, &config, true).await?,
         Command::Worker => super::serve::serve(&store, &config, false).await?,
         Command::Plan { at, json } => run_plan(&store, &config, at, json).await?,
         Command::Broadcast(command) => super::broadcast::run(&store, &config, *command).await?,
         Command::Messages(command) => super::messages::run(&store, command).await?,
         Command::Status(args) => super::messages::status(&store, args).await?,
+        Command::Applicant(command) => super::privacy::run(&store, command).await?,
+        Command::Purge(args) => super::privacy::purge(&store, &config, args).await?,
+        Command::Audit(args) => super::audit::run(&store, args).await?,
     };
     store.close().await;
     Ok(code)

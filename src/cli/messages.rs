@@ -156,7 +156,12 @@ fn line<'a, B>(row: &'a ExportRow, bookings: B, full_phone: bool, csv: bool) -> 
         broadcast_id: row.broadcast_id,
         office: row.office.as_str(),
         bookings,
-        phone: if full_phone { Cow::Borrowed(row.mobile.e164()) } else { Cow::Owned(row.mobile.masked()) },
+        phone: match &row.mobile {
+            Some(mobile) if full_phone => Cow::Borrowed(mobile.e164()),
+            Some(mobile) => Cow::Owned(mobile.masked()),
+            // Anonymised: linked to nobody any more.
+            None => Cow::Borrowed(""),
+        },
         channel: row.channel.map(Channel::as_str),
         provider: row.provider.as_deref(),
         kind: row.kind.as_str(),

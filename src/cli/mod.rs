@@ -1,9 +1,11 @@
 //! The command line. `main.rs` only calls [`main`]; every command is a small function over the
 //! library, so each can also be driven from a test.
 
+mod audit;
 mod broadcast;
 mod commands;
 mod messages;
+mod privacy;
 mod serve;
 
 use std::path::PathBuf;
@@ -61,9 +63,9 @@ pub enum Command {
     /// Replay the June 2024 outage on demo data and deliver every message to a log file; `demo
     /// seed` only generates data
     Demo(DemoArgs),
-    /// Run the planner, the delivery worker and (when configured) the receipts server until
-    /// Ctrl-C or SIGTERM
-    Serve,
+    /// Run the planner, the delivery worker and the HTTP server (receipts when configured,
+    /// /healthz, /readyz, /metrics) until Ctrl-C or SIGTERM
+    Serve(ServeArgs),
     /// Run only a delivery worker (more workers on PostgreSQL share the queue)
     Worker,
     /// Check or preview the message templates
@@ -71,6 +73,23 @@ pub enum Command {
     Templates(TemplatesCommand),
     /// Show the effective configuration (passwords masked)
     Config,
+    /// What kabar holds on one applicant (show), and erasing it (erase)
+    #[command(subcommand)]
+    Applicant(privacy::ApplicantCommand),
+    /// Apply the retention policy now: anonymise old finished messages, remove closed bookings and
+    /// applicants with none left (`kabar serve` does it daily)
+    Purge(privacy::PurgeArgs),
+    /// Read the audit log (who changed what, when), or verify its hash chain
+    Audit(audit::AuditArgs),
+}
+
+/// `kabar serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The HTTP server's address, e.g. 0.0.0.0:8080; port 0 takes a free port and prints it
+    /// [default: http.listen, 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,7 +220,15 @@ pub enum TemplatesCommand {
 /// Parses the command line, loads the configuration and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let overrides = Overrides { database_url: cli.database_url.clone(), log: cli.log.clone() };
+    let listen = match &cli.command {
+        Command::Serve(args) => args.listen,
+        _ => None,
+    };
+    let overrides = Overrides {
+        database_url: cli.database_url.clone(),
+        log: cli.log.clone(),
+        http: listen.map(|listen| crate::config::HttpOverrides { listen: Some(listen) }),
+    };
     let config = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(config) => config,
         Err(err) => {
@@ -209,10 +236,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
-        .with_writer(std::io::stderr)
-        .init();
+    crate::observe::logging::init(&config.log, config.log_format);
+    for line in &config.deprecations {
+        tracing::warn!("{line}");
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

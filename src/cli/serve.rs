@@ -14,9 +14,8 @@ use crate::config::Config;
 use crate::deliver::{Providers, Worker};
 use crate::demo::{self, SeedSpec};
 use crate::plan::{broadcast, plan_once};
-use crate::receipts::{self, ReceiptsState};
 use crate::render::Catalogue;
-use crate::store::{DatabaseUrl, Store};
+use crate::store::{DatabaseUrl, Store, StoreError};
 
 /// Runs the planner loop, a worker and the receipts server (`http`), or only a worker.
 pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> anyhow::Result<ExitCode> {
@@ -26,6 +25,11 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
          [delivery.smtp] or, to write messages to a file instead, [delivery.log] path = \"messages.jsonl\" \
          to kabar.toml (see the README)"
     );
+    // Before the providers, so the SMS breaker gauges start at 0.
+    let metrics = crate::observe::metrics::install();
+    // First, so a signal during start-up is a graceful stop too.
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signals(shutdown.clone()));
     let catalogue = Arc::new(match &config.templates.dir {
         Some(dir) => Catalogue::with_overrides(dir)?,
         None => Catalogue::builtin(),
@@ -42,82 +46,140 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
         receipts_config.clone(),
     )
     .await?;
-    let shutdown = CancellationToken::new();
     let wake = Arc::new(Notify::new());
+    // The tasks beside the worker; each returns only at shutdown, or early with an error.
     let mut tasks: tokio::task::JoinSet<anyhow::Result<()>> = tokio::task::JoinSet::new();
-    {
-        let shutdown = shutdown.clone();
-        tasks.spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down: no new claims; finishing the messages in flight");
-            shutdown.cancel();
-            Ok(())
-        });
-    }
     if everything {
         let (planner_store, planner, planner_shutdown, planner_wake) =
             (store.clone(), config.planner.clone(), shutdown.clone(), wake.clone());
+        tasks.spawn(
+            async move { plan_until(&planner_store, &planner, &planner_shutdown, &planner_wake).await },
+        );
+        // Retention: personal data of finished messages wiped daily (see `[retention]`).
+        let (retention_store, retention, retention_shutdown) =
+            (store.clone(), config.retention.clone(), shutdown.clone());
         tasks.spawn(async move {
-            let (store, shutdown, wake) = (planner_store, planner_shutdown, planner_wake);
-            let tick = std::time::Duration::from_secs(planner.tick_seconds.max(1));
-            while !shutdown.is_cancelled() {
-                let now = chrono::Utc::now();
-                let events = plan_once(&store, &planner, now).await?;
-                let broadcasts = broadcast::plan_due(&store, &planner, now).await?;
-                let planned: u64 = events.iter().map(|event| event.counts.messages).sum::<u64>()
-                    + broadcasts.iter().map(|done| done.counts.messages).sum::<u64>();
-                if planned > 0 {
-                    tracing::info!(
-                        events = events.len(),
-                        broadcasts = broadcasts.len(),
-                        messages = planned,
-                        "planned"
-                    );
-                    wake.notify_one();
-                    store.notify_workers().await?;
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    _ = tokio::time::sleep(tick) => {}
-                }
-            }
+            crate::privacy::run_daily(retention_store, retention, retention_shutdown).await;
             Ok(())
         });
-        if let Some(receipts) = receipts_config {
-            let listener = tokio::net::TcpListener::bind(receipts.listen)
-                .await
-                .with_context(|| format!("cannot listen on {}", receipts.listen))?;
-            tracing::info!(listen = %receipts.listen, "receipts and replies server");
-            let state = ReceiptsState {
-                store: store.clone(),
-                config: receipts,
-                channels: config.planner.channels.clone(),
-            };
-            let shutdown = shutdown.clone();
-            tasks.spawn(async move {
-                receipts::serve(listener, state, async move { shutdown.cancelled().await }).await?;
-                Ok(())
-            });
-        }
+        // One HTTP server for everything: health, readiness, metrics and the receipts routes.
+        let listener = crate::http::bind(config.http.listen).await?;
+        let state = crate::http::HttpState::from_config(store.clone(), config, metrics);
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            crate::http::serve(listener, state, async move { shutdown.cancelled().await }).await?;
+            Ok(())
+        });
     }
     let work = worker.run(wake, shutdown.clone());
+    tokio::pin!(work);
+    let mut failed = None;
     let delivered = tokio::select! {
-        delivered = work => delivered?,
-        Some(failed) = tasks.join_next() => {
+        delivered = &mut work => delivered,
+        Some(ended) = tasks.join_next() => {
+            // A task ends before the worker at shutdown, or with an error: the worker still
+            // finishes what it holds either way.
+            match ended.map_err(anyhow::Error::from).and_then(|ended| ended) {
+                Err(err) => failed = Some(err),
+                Ok(()) if !shutdown.is_cancelled() => {
+                    failed = Some(anyhow::anyhow!("a task stopped unexpectedly"));
+                }
+                Ok(()) => {}
+            }
             shutdown.cancel();
-            failed??;
-            anyhow::bail!("a task stopped unexpectedly")
+            work.await
         }
     };
     shutdown.cancel();
     while let Some(done) = tasks.join_next().await {
-        done??;
+        if let Err(err) = done.map_err(anyhow::Error::from).and_then(|done| done) {
+            failed.get_or_insert(err);
+        }
     }
+    let delivered = delivered?;
     println!(
-        "stopped: {} messages sent, {} retried, {} moved to another channel, {} failed",
-        delivered.sent, delivered.retried, delivered.fell_back, delivered.failed
+        "stopped: {} messages sent, {} retried, {} moved to another channel, {} failed, {} given back unsent",
+        delivered.sent, delivered.retried, delivered.fell_back, delivered.failed, delivered.released
     );
-    Ok(ExitCode::SUCCESS)
+    match failed {
+        Some(err) => Err(err),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Plans settled state changes and due broadcasts every `tick_seconds` until `shutdown`, waking
+/// the workers when it planned something. A store that is unreachable for a while is waited for
+/// (said once when it goes and once when it is back); any other error ends the loop.
+async fn plan_until(
+    store: &Store,
+    planner: &crate::plan::PlannerConfig,
+    shutdown: &CancellationToken,
+    wake: &Notify,
+) -> anyhow::Result<()> {
+    let tick = std::time::Duration::from_secs(planner.tick_seconds.max(1));
+    let mut unavailable: Option<std::time::Instant> = None;
+    let mut backoff = std::time::Duration::from_millis(200);
+    while !shutdown.is_cancelled() {
+        let now = chrono::Utc::now();
+        let round = async {
+            let events = plan_once(store, planner, now).await?;
+            let broadcasts = broadcast::plan_due(store, planner, now).await?;
+            let planned: u64 = events.iter().map(|event| event.counts.messages).sum::<u64>()
+                + broadcasts.iter().map(|done| done.counts.messages).sum::<u64>();
+            if planned > 0 {
+                tracing::info!(
+                    events = events.len(),
+                    broadcasts = broadcasts.len(),
+                    messages = planned,
+                    "planned"
+                );
+                wake.notify_one();
+                store.notify_workers().await?;
+            }
+            Ok::<_, StoreError>(())
+        };
+        let pause = match round.await {
+            Ok(()) => {
+                if let Some(since) = unavailable.take() {
+                    tracing::warn!(
+                        after_seconds = since.elapsed().as_secs_f64(),
+                        "the planner reaches the database again"
+                    );
+                }
+                backoff = std::time::Duration::from_millis(200);
+                tick
+            }
+            Err(err) if err.is_transient() => {
+                if unavailable.is_none() {
+                    tracing::warn!(error = %err, source = ?std::error::Error::source(&err).map(ToString::to_string),
+                                   "the planner cannot reach the database; it tries again");
+                    unavailable = Some(std::time::Instant::now());
+                }
+                backoff = (backoff * 2).min(tick);
+                backoff
+            }
+            Err(err) => return Err(err.into()),
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The first SIGTERM or Ctrl-C shuts down gracefully; a second one ends the process at once.
+/// Nothing is corrupted either way: every write is a transaction, and a message whose send was
+/// cut off keeps its claim until the lease ends (or a restarted worker takes it over).
+async fn stop_on_signals(shutdown: CancellationToken) {
+    wait_for_signal().await;
+    tracing::warn!("shutting down: no new claims; the sends in flight finish and are recorded (a second signal stops at once)");
+    shutdown.cancel();
+    wait_for_signal().await;
+    eprintln!(
+        "kabar: second signal, stopping at once; messages cut off in flight go out again after their lease"
+    );
+    std::process::exit(130);
 }
 
 async fn wait_for_signal() {

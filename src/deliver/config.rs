@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::providers::failover::{FailoverConfig, Member, Outcome, SmsRouter};
 use super::providers::http::http_client;
 use super::providers::infobip::{Infobip, InfobipConfig};
+use super::providers::limit::RateLimit;
 use super::providers::log::{LogConfig, LogFile};
 use super::providers::smtp::{Smtp, SmtpConfig};
 use super::providers::twilio::{Twilio, TwilioConfig};
@@ -23,8 +24,12 @@ pub struct DeliveryConfig {
     pub batch_size: usize,
     /// Messages in flight at once (each provider's own rate limit still applies).
     pub concurrency: usize,
-    /// How long a claim holds; a crashed worker's messages are claimed again after it.
+    /// How long a claim holds unless renewed; a worker renews its claims while it works on them,
+    /// and a crashed worker's messages are claimed again after it.
     pub lease_seconds: u64,
+    /// On SIGTERM or Ctrl-C, how long the sends already started may take to finish (and be
+    /// recorded) before the worker stops anyway.
+    pub shutdown_grace_seconds: u64,
     /// Tries per message on one channel before it fails as `technical`.
     pub max_attempts: u32,
     /// A message still not sent this long after it was planned fails as `technical`.
@@ -55,6 +60,7 @@ impl Default for DeliveryConfig {
             batch_size: 500,
             concurrency: 64,
             lease_seconds: 300,
+            shutdown_grace_seconds: 30,
             max_attempts: 8,
             max_age_hours: 24,
             backoff_seconds: 30,
@@ -160,6 +166,17 @@ impl Providers {
             },
         };
         own.or_else(|| self.log.as_ref().map(|log| (0, log)))
+    }
+
+    /// Every provider account with a configured rate, by provider name: what the workers of one
+    /// database divide between them.
+    pub fn rate_limits(&self) -> Vec<(&'static str, &RateLimit)> {
+        let all = self.whatsapp.iter().chain(&self.sms).chain(&self.email);
+        all.filter_map(|provider| {
+            let limit = provider.limit()?;
+            limit.configured().map(|_| (provider.name(), limit))
+        })
+        .collect()
     }
 
     /// Tells the SMS router how a send went, so weight moves away from a failing provider.

@@ -90,6 +90,13 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `b***@example.com`: the first character and the domain, for logs and the audit log.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}***@{domain}")
+    }
 }
 
 impl FromStr for Email {
@@ -171,6 +178,8 @@ mod tests {
     fn email_and_language() {
         assert!("budi@example.co.id".parse::<Email>().is_ok());
         assert!("budi@".parse::<Email>().is_err());
+        let email: Email = "budi.santoso@example.co.id".parse().unwrap();
+        assert_eq!(email.masked(), "b***@example.co.id");
         assert_eq!("EN".parse::<Language>().unwrap(), Language::En);
         assert!("fr".parse::<Language>().is_err());
     }

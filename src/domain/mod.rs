@@ -11,7 +11,7 @@ mod office;
 mod service;
 mod time;
 
-pub use applicant::{Applicant, Channel, Email, Language, Msisdn};
+pub use applicant::{mask_number, Applicant, Channel, Email, Language, Msisdn};
 pub use booking::{Booking, BookingCode, Product, Stage};
 pub use office::{Contact, Office, OfficeClass, OfficeCode, TimeZone, Unit};
 pub use service::{Service, ServiceState};

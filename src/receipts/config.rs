@@ -12,12 +12,14 @@ use url::Url;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptsConfig {
-    /// The address to listen on; `127.0.0.1:8080` unless set (a reverse proxy terminates TLS).
+    /// Deprecated: `[http] listen`, which this always equals once the configuration is loaded
+    /// (set here and not there, it is adopted there with a deprecation line).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
     /// The public URL of the server's root as the providers call it, e.g.
     /// `https://kabar.imigrasi.go.id/hooks`. Twilio signs the full URL it called, so this must be
     /// exactly the scheme, host and path prefix given to Twilio; unsubscribe links start with it.
+    /// Set as `[http] public_url`, which fills this in; setting it here is deprecated.
     #[serde(deserialize_with = "url_text")]
     pub public_base_url: Url,
     /// Twilio's Auth Token: enables `POST /twilio/status` and `POST /twilio/inbound`.

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::{Receipt, ReceiptStatus, WebhookError};
+use crate::observe::Untrusted;
 
 pub const PROVIDER: &str = "infobip";
 
@@ -74,9 +75,10 @@ pub fn parse_reports(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Receipt>, We
             3 if report.status.id == Some(DELIVERED_TO_OPERATOR) => ReceiptStatus::Sent,
             3 => ReceiptStatus::Delivered,
             2 | 4 | 5 => {
-                let group = report.status.group_name.as_deref().unwrap_or("UNDELIVERED");
+                // Infobip's own words end up in reports and log lines: escaped.
+                let group = Untrusted(report.status.group_name.as_deref().unwrap_or("UNDELIVERED"));
                 let error = report.error.as_ref();
-                let name = error.and_then(|error| error.name.as_deref());
+                let name = error.and_then(|error| error.name.as_deref()).map(Untrusted);
                 ReceiptStatus::Failed {
                     permanent: error.is_some_and(|error| error.permanent),
                     code: error.and_then(|error| error.id).map(|id| id.to_string()),

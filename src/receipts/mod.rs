@@ -56,6 +56,9 @@ pub enum ReceiptStatus {
 pub struct InboundReply {
     pub channel: Channel,
     pub provider: &'static str,
+    /// The provider's id of the inbound message (Twilio `MessageSid`, WhatsApp `wamid.…`): a
+    /// webhook delivered twice carries the same id, and is recorded once.
+    pub provider_message_id: Option<String>,
     pub from: Msisdn,
     /// The reply asks to stop messages on this channel ([`is_opt_out`]).
     pub opt_out: bool,

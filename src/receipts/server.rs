@@ -9,12 +9,17 @@
 //! | `POST /infobip/reports/{secret}` | Infobip delivery reports (`notifyUrl`) | the secret in the path |
 //! | `GET /unsubscribe/{token}` | a person clicking an email's unsubscribe link: a form | the signed token |
 //! | `POST /unsubscribe/{token}` | RFC 8058 one-click (or that form): unsubscribes | the signed token |
-//! | `GET /healthz` | load balancers | — |
 //!
 //! A provider's routes answer 404 until its secret is configured. A missing or wrong signature
 //! or secret is 401 (403 for an unsubscribe token) and changes nothing; a payload that is not the
 //! provider's documented shape is 400; a receipt for a message kabar does not know is 200 and one
 //! log line; a database failure is 500, so the provider delivers the webhook again later.
+//!
+//! Whatever a provider sent is logged through [`Untrusted`], so a crafted id or error text
+//! cannot forge a log line. Each receipt, refusal and reply is counted ([`crate::observe::metrics`]).
+//!
+//! `kabar serve` serves these routes beside its others ([`crate::http`]); [`serve`] runs them
+//! alone.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,7 +35,8 @@ use tracing::{debug, error, info, warn};
 
 use super::{infobip, twilio, unsubscribe, whatsapp, InboundReply, Receipt, ReceiptsConfig, WebhookError};
 use crate::domain::Channel;
-use crate::store::{Store, StoreError};
+use crate::observe::{chain, metrics, Untrusted};
+use crate::store::{ReplyOutcome, Store, StoreError};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -42,10 +48,9 @@ pub struct ReceiptsState {
     pub channels: Vec<Channel>,
 }
 
-/// Every route of the server.
+/// Every route of the receipts server.
 pub fn router(state: ReceiptsState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
         .route("/twilio/status", post(twilio_status))
         .route("/twilio/inbound", post(twilio_inbound))
         .route("/whatsapp/webhook", get(whatsapp_handshake).post(whatsapp_events))
@@ -55,15 +60,16 @@ pub fn router(state: ReceiptsState) -> Router {
         .with_state(state)
 }
 
-/// Serves the routes on `listener` until `shutdown` completes, then finishes the requests in
-/// flight.
+/// Serves the routes (and `GET /healthz`) on `listener` until `shutdown` completes, then
+/// finishes the requests in flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ReceiptsState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     info!(address = %listener.local_addr()?, "receipts server listening");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let app = router(state).route("/healthz", get(|| async { "ok" }));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// A request kabar did not act on, with the provider it claimed to come from for the log line.
@@ -103,31 +109,24 @@ impl IntoResponse for Refusal {
         match self.kind {
             RefusalKind::NotConfigured => StatusCode::NOT_FOUND.into_response(),
             RefusalKind::Webhook(err @ WebhookError::Unauthorized(_)) => {
+                metrics::webhook_refused(provider, "unauthorized");
                 warn!(provider, "webhook refused: {err}");
                 StatusCode::UNAUTHORIZED.into_response()
             }
             RefusalKind::Webhook(err @ WebhookError::Malformed(_)) => {
-                warn!(provider, "webhook refused: {err}");
-                (StatusCode::BAD_REQUEST, err.to_string()).into_response()
+                metrics::webhook_refused(provider, "malformed");
+                // The parsers quote what they could not read: it is the sender's text.
+                let text = err.to_string();
+                warn!(provider, "webhook refused: {}", Untrusted(&text));
+                (StatusCode::BAD_REQUEST, text).into_response()
             }
             RefusalKind::Store(err) => {
+                metrics::webhook_refused(provider, "store_error");
                 error!(provider, "webhook not applied: {}", chain(&err));
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         }
     }
-}
-
-/// An error and its sources, `a: b: c`.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -141,11 +140,18 @@ async fn apply_receipts(
 ) -> Result<(), Refusal> {
     for receipt in receipts {
         if let super::ReceiptStatus::Failed { permanent, code, .. } = &receipt.status {
-            info!(provider, id = %receipt.provider_message_id, code = code.as_deref(), permanent, "delivery failed");
+            info!(
+                provider,
+                id = %Untrusted(&receipt.provider_message_id),
+                code = code.as_deref().map(Untrusted).map(tracing::field::display),
+                permanent,
+                "delivery failed"
+            );
         }
     }
     let report =
         state.store.apply_receipts(receipts, &state.channels).await.map_err(Refusal::store(provider))?;
+    metrics::receipts(provider, &report);
     if report.unknown > 0 {
         info!(provider, unknown = report.unknown, "receipts for messages kabar does not know; ignored");
     }
@@ -154,16 +160,32 @@ async fn apply_receipts(
 }
 
 async fn apply_reply(state: &ReceiptsState, reply: &InboundReply) -> Result<(), Refusal> {
+    let (provider, channel) = (reply.provider, reply.channel.as_str());
     if !reply.opt_out {
-        debug!(provider = reply.provider, channel = %reply.channel, from = %reply.from, "reply ignored");
+        metrics::inbound_reply(provider, channel, "ignored");
+        debug!(provider, channel, from = %reply.from, "reply ignored");
         return Ok(());
     }
-    let matched = state
+    let outcome = state
         .store
-        .opt_out_by_reply(reply.channel, reply.provider, &reply.from, &state.channels, Utc::now())
+        .opt_out_by_reply(reply, &state.channels, Utc::now())
         .await
-        .map_err(Refusal::store(reply.provider))?;
-    info!(provider = reply.provider, channel = %reply.channel, from = %reply.from, matched, "opt-out by reply");
+        .map_err(Refusal::store(provider))?;
+    metrics::inbound_reply(provider, channel, outcome.as_str());
+    let id = reply.provider_message_id.as_deref().map(Untrusted).map(tracing::field::display);
+    match outcome {
+        ReplyOutcome::Replayed => {
+            info!(provider, channel, id, "opt-out reply delivered again; already recorded")
+        }
+        outcome => info!(
+            provider,
+            channel,
+            id,
+            from = %reply.from,
+            matched = outcome == ReplyOutcome::OptedOut,
+            "opt-out by reply"
+        ),
+    }
     Ok(())
 }
 

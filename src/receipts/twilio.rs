@@ -141,7 +141,17 @@ pub fn parse_inbound(params: &[(String, String)]) -> Result<Inbound, WebhookErro
     let Ok(from) = number.parse::<Msisdn>() else {
         return Ok(Inbound::NotAMobile);
     };
-    Ok(Inbound::Reply(InboundReply { channel, provider: PROVIDER, from, opt_out: is_opt_out(body) }))
+    let provider_message_id = param(params, "MessageSid")
+        .or_else(|| param(params, "SmsSid"))
+        .filter(|sid| !sid.is_empty())
+        .map(str::to_owned);
+    Ok(Inbound::Reply(InboundReply {
+        channel,
+        provider: PROVIDER,
+        provider_message_id,
+        from,
+        opt_out: is_opt_out(body),
+    }))
 }
 
 #[cfg(test)]
@@ -234,15 +244,24 @@ mod tests {
 
     #[test]
     fn inbound_replies_by_sms_and_whatsapp() {
-        let reply = parse_inbound(&params(&[("From", "+6281210000001"), ("Body", "Berhenti")])).unwrap();
+        let reply = parse_inbound(&params(&[
+            ("From", "+6281210000001"),
+            ("Body", "Berhenti"),
+            ("MessageSid", "SMin1"),
+        ]))
+        .unwrap();
         let Inbound::Reply(reply) = reply else { panic!("{reply:?}") };
         assert_eq!((reply.channel, reply.opt_out, reply.from.e164()), (Channel::Sms, true, "+6281210000001"));
+        assert_eq!(reply.provider_message_id.as_deref(), Some("SMin1"));
         let Inbound::Reply(reply) =
             parse_inbound(&params(&[("From", "whatsapp:+6281210000001"), ("Body", "terima kasih")])).unwrap()
         else {
             panic!()
         };
-        assert_eq!((reply.channel, reply.opt_out), (Channel::Whatsapp, false));
+        assert_eq!(
+            (reply.channel, reply.opt_out, reply.provider_message_id),
+            (Channel::Whatsapp, false, None)
+        );
         for short_code_or_landline in ["89898", "+62215150123"] {
             let inbound =
                 parse_inbound(&params(&[("From", short_code_or_landline), ("Body", "STOP")])).unwrap();

@@ -100,6 +100,9 @@ struct StatusError {
 #[derive(Deserialize)]
 struct Message {
     from: String,
+    /// `wamid.…`: the same on every delivery of the webhook.
+    #[serde(default)]
+    id: Option<String>,
     #[serde(default)]
     text: Option<Text>,
     /// A tap on a quick-reply button of a template.
@@ -153,6 +156,7 @@ pub fn parse_events(body: &[u8]) -> Result<Events, WebhookError> {
             events.replies.push(InboundReply {
                 channel: Channel::Whatsapp,
                 provider: PROVIDER,
+                provider_message_id: message.id.filter(|id| !id.is_empty()),
                 from,
                 opt_out: is_opt_out(&text),
             });
@@ -177,7 +181,7 @@ fn receipt(status: Status) -> Result<Option<Receipt>, WebhookError> {
             let permanent = error.is_some_and(|error| PERMANENT_ERRORS.contains(&error.code));
             let reason = match error {
                 Some(StatusError { code, title: Some(title) }) => {
-                    format!("WhatsApp: failed (error {code}: {title})")
+                    format!("WhatsApp: failed (error {code}: {})", crate::observe::Untrusted(title))
                 }
                 Some(StatusError { code, title: None }) => format!("WhatsApp: failed (error {code})"),
                 None => "WhatsApp: failed (no error code)".to_owned(),
@@ -257,6 +261,7 @@ mod tests {
         assert_eq!(statuses.len(), 3, "played is not tracked");
         let replies: Vec<_> = events.replies.iter().map(|r| (r.from.e164(), r.opt_out)).collect();
         assert_eq!(replies, [("+6281210000001", true), ("+6281210000002", false)]);
+        assert_eq!(events.replies[0].provider_message_id.as_deref(), Some("wamid.in1"));
         assert_eq!(events.not_mobile, 1);
     }
 

@@ -58,16 +58,19 @@ pub struct BookingRecord {
 fn upsert_applicants_sql(rows: usize, placeholder: fn(usize) -> String) -> String {
     let values = values_list(rows, 7, placeholder, |p| p.join(", "));
     // An empty cell never erases what an earlier row said; the contact's name is the one first
-    // seen (each booking keeps its own holder name).
+    // seen (each booking keeps its own holder name), unless retention wiped it (an applicant kept
+    // only for their opt-outs has an empty name).
     format!(
         "INSERT INTO applicants (mobile, name, email, whatsapp, language, created_at, updated_at)
          VALUES {values}
          ON CONFLICT (mobile) DO UPDATE SET
+             name = CASE WHEN applicants.name = '' THEN excluded.name ELSE applicants.name END,
              email = COALESCE(excluded.email, applicants.email),
              whatsapp = COALESCE(excluded.whatsapp, applicants.whatsapp),
              language = COALESCE(excluded.language, applicants.language),
              updated_at = excluded.updated_at
-         WHERE COALESCE(excluded.email, applicants.email) IS DISTINCT FROM applicants.email
+         WHERE applicants.name = ''
+            OR COALESCE(excluded.email, applicants.email) IS DISTINCT FROM applicants.email
             OR COALESCE(excluded.whatsapp, applicants.whatsapp) IS DISTINCT FROM applicants.whatsapp
             OR COALESCE(excluded.language, applicants.language) IS DISTINCT FROM applicants.language"
     )

@@ -13,16 +13,20 @@
 //! IMMEDIATE` so they take the write lock before reading, and a busy timeout absorbs other
 //! processes. Readers use a separate pool and, thanks to WAL, never block the writer.
 
+mod audit;
 mod bookings;
 mod broadcasts;
 mod notices;
+mod observe;
 mod offices;
 mod outbox;
 mod plan;
+mod privacy;
 mod receipts;
 mod reports;
 mod states;
 mod url;
+mod workers;
 
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -34,22 +38,25 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+pub(crate) use audit::AuditLog;
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
     NewBroadcast,
 };
 pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
+pub use observe::{QueueGauges, SchemaStatus};
 pub use offices::OfficeDirectory;
 pub use outbox::{Attempt, AttemptOutcome, Claim, FallBack, MessageCount, WAKE_CHANNEL};
 pub use plan::{Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger};
-pub use receipts::ReceiptReport;
+pub use receipts::{ReceiptReport, ReplyOutcome};
 pub use reports::{
     CallBooking, CallListEntry, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,
     QueueStatus, ReportError, Unreached, EXPORT_PAGE,
 };
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use url::{DatabaseUrl, DatabaseUrlError};
+pub use workers::{process_may_be_alive, WorkerIdentity, WorkerRow};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -69,6 +76,40 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("the database holds a value kabar cannot read: {0}")]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the error says the database is unreachable or busy for now (a restart, a dropped
+    /// connection, a lock held by another process) rather than that the request was wrong: the
+    /// caller backs off and tries again instead of giving up.
+    pub fn is_transient(&self) -> bool {
+        let source = match self {
+            StoreError::Connect { source, .. } | StoreError::Query(source) => source,
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(source)) => source,
+            _ => return false,
+        };
+        match source {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(err) => {
+                let code = err.code();
+                let code = code.as_deref().unwrap_or_default();
+                if err.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // BUSY and LOCKED, and their extended codes (517 = BUSY_SNAPSHOT, …).
+                    return code.parse::<i32>().is_ok_and(|code| matches!(code & 0xff, 5 | 6));
+                }
+                // PostgreSQL: connection exceptions (08…), shutting down or starting up (57P0…),
+                // too many connections, serialization failure, deadlock.
+                code.starts_with("08")
+                    || code.starts_with("57P0")
+                    || matches!(code, "53300" | "40001" | "40P01")
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The handle every part of kabar uses to reach the database. Cheap to clone.

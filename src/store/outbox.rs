@@ -232,11 +232,13 @@ impl AttemptOutcome {
 }
 
 impl Store {
-    /// Claims up to `limit` due messages for `lease`: expired leases of crashed workers first,
-    /// then queued messages in the order they became due. One short transaction; nothing is sent
-    /// inside it. On PostgreSQL, workers claiming at once skip each other's rows.
+    /// Claims up to `limit` due messages for `lease` on behalf of `worker` (its registry id):
+    /// expired leases of crashed workers first, then queued messages in the order they became
+    /// due. One short transaction; nothing is sent inside it. On PostgreSQL, workers claiming at
+    /// once skip each other's rows.
     pub async fn claim_messages(
         &self,
+        worker: &str,
         now: DateTime<Utc>,
         lease: chrono::Duration,
         limit: usize,
@@ -254,7 +256,7 @@ impl Store {
                 // `attempts` is INTEGER (INT4 on PostgreSQL): widened so both engines decode an i64.
                 let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(&format!(
                     "UPDATE messages SET status = 'sending', attempts = attempts + 1,
-                            channel_attempts = channel_attempts + 1, not_before = $1
+                            channel_attempts = channel_attempts + 1, not_before = $1, claimed_by = $5
                      WHERE id IN (SELECT id FROM messages
                                   WHERE status = $2 AND not_before <= $3
                                   ORDER BY not_before LIMIT $4 {skip_locked})
@@ -264,6 +266,7 @@ impl Store {
                 .bind(status)
                 .bind(now)
                 .bind(left)
+                .bind(worker)
                 .fetch_all(&mut *tx)
                 .await?;
                 for (id, attempt, created_at, channel_attempt) in rows {

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{epoch, on_reader, on_writer, parse_stored, FallBack, Store, StoreError, WritePool};
-use crate::domain::{Channel, Msisdn};
-use crate::receipts::{Receipt, ReceiptStatus};
+use crate::domain::Channel;
+use crate::receipts::{InboundReply, Receipt, ReceiptStatus};
 
 /// What a batch of receipts did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,6 +16,27 @@ pub struct ReceiptReport {
     pub stale: u64,
     /// No message has this provider id.
     pub unknown: u64,
+}
+
+/// What an opt-out reply did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyOutcome {
+    /// Opted out at least one applicant (recorded as `opt_out`).
+    OptedOut,
+    /// No applicant has that number on that channel (recorded as `none`).
+    NoMatch,
+    /// The same provider message was recorded before: nothing changed.
+    Replayed,
+}
+
+impl ReplyOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyOutcome::OptedOut => "opt_out",
+            ReplyOutcome::NoMatch => "no_match",
+            ReplyOutcome::Replayed => "replayed",
+        }
+    }
 }
 
 enum Outcome {
@@ -170,29 +191,38 @@ impl Store {
         }))
     }
 
-    /// An applicant replied STOP on `channel` (WhatsApp or SMS) from `number`: opts out every
+    /// An applicant replied STOP (`reply`, an opt-out on WhatsApp or SMS): opts out every
     /// applicant reached on that channel at that number (the mobile for SMS; the WhatsApp number,
     /// which is the mobile unless another was given, for WhatsApp), records the reply (not its
     /// text) in `inbound_replies`, and moves their still-queued messages on that channel to their
     /// next usable channel in `order`, so the message still reaches them on a channel they did
-    /// not refuse. Returns whether any applicant matched. Email replies do not exist: `Email`
-    /// does nothing and returns false.
+    /// not refuse. A reply whose provider id is already recorded (the provider delivered the
+    /// webhook again) changes nothing: [`ReplyOutcome::Replayed`]. Email replies do not exist:
+    /// `Email` does nothing.
     pub async fn opt_out_by_reply(
         &self,
-        channel: Channel,
-        provider: &str,
-        number: &Msisdn,
+        reply: &InboundReply,
         order: &[Channel],
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<ReplyOutcome, StoreError> {
         // Both lookups are indexed: `mobile` is unique, `whatsapp` has a partial index.
-        let (column, reached) = match channel {
+        let (column, reached) = match reply.channel {
             Channel::Sms => ("sms_opted_out", "mobile = $1"),
             Channel::Whatsapp => {
                 ("whatsapp_opted_out", "(whatsapp = $1 OR (whatsapp IS NULL AND mobile = $1))")
             }
-            Channel::Email => return Ok(false),
+            Channel::Email => return Ok(ReplyOutcome::NoMatch),
         };
+        // The row goes in first: when the provider id is already there, nothing else happens.
+        // (SQLite needs the WHERE to tell the SELECT from the upsert clause.)
+        let record = format!(
+            "INSERT INTO inbound_replies (channel, provider, provider_message_id, mobile, action, received_at)
+             SELECT $2, $3, $4, $1,
+                    CASE WHEN EXISTS (SELECT 1 FROM applicants WHERE {reached}) THEN 'opt_out' ELSE 'none' END,
+                    $5
+             WHERE TRUE
+             ON CONFLICT (provider, provider_message_id) DO NOTHING"
+        );
         let opt_out = format!("UPDATE applicants SET {column} = TRUE WHERE {reached}");
         let queued = format!(
             "SELECT id FROM messages
@@ -200,31 +230,38 @@ impl Store {
                AND applicant_id IN (SELECT id FROM applicants WHERE {reached})
              ORDER BY id"
         );
-        let (matched, queued): (u64, Vec<i64>) = on_writer!(self, pool => {
+        let number = reply.from.e164();
+        let (recorded, matched, queued): (u64, u64, Vec<i64>) = on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let matched = sqlx::query(&opt_out).bind(number.e164()).execute(&mut *tx).await?.rows_affected();
-            sqlx::query(
-                "INSERT INTO inbound_replies (channel, provider, mobile, action, received_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(channel.as_str())
-            .bind(provider)
-            .bind(number.e164())
-            .bind(if matched > 0 { "opt_out" } else { "none" })
-            .bind(epoch(now))
-            .execute(&mut *tx)
-            .await?;
-            let queued: Vec<i64> =
-                sqlx::query_scalar(&queued).bind(number.e164()).bind(channel.as_str()).fetch_all(&mut *tx).await?;
+            let recorded = sqlx::query(&record)
+                .bind(number)
+                .bind(reply.channel.as_str())
+                .bind(reply.provider)
+                .bind(reply.provider_message_id.as_deref())
+                .bind(epoch(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let (matched, queued) = if recorded == 0 {
+                (0, Vec::new())
+            } else {
+                let matched = sqlx::query(&opt_out).bind(number).execute(&mut *tx).await?.rows_affected();
+                let queued: Vec<i64> =
+                    sqlx::query_scalar(&queued).bind(number).bind(reply.channel.as_str()).fetch_all(&mut *tx).await?;
+                (matched, queued)
+            };
             tx.commit().await?;
-            (matched, queued)
+            (recorded, matched, queued)
         });
+        if recorded == 0 {
+            return Ok(ReplyOutcome::Replayed);
+        }
         // Each move is its own transaction (fall_back's); none may be open here, since SQLite has
         // a single writer connection.
         for message_id in queued {
-            self.fall_back(message_id, channel, order, OPTED_OUT_BY_REPLY, now).await?;
+            self.fall_back(message_id, reply.channel, order, OPTED_OUT_BY_REPLY, now).await?;
         }
-        Ok(matched > 0)
+        Ok(if matched > 0 { ReplyOutcome::OptedOut } else { ReplyOutcome::NoMatch })
     }
 
     /// The one-click unsubscribe of an email link: opts the applicant out of email. Returns

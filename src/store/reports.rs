@@ -73,7 +73,8 @@ pub struct ExportRow {
     /// In code order.
     pub bookings: Vec<BookingCode>,
     /// Whole: whoever writes it out masks it ([`Msisdn::masked`]) unless the reader may see it.
-    pub mobile: Msisdn,
+    /// `None`: the message was anonymised (its applicant erased, or retention reached it).
+    pub mobile: Option<Msisdn>,
     /// `None`: no usable channel.
     pub channel: Option<Channel>,
     pub provider: Option<String>,
@@ -101,7 +102,7 @@ struct StoredRow {
     incident_id: Option<i64>,
     broadcast_id: Option<i64>,
     office_code: String,
-    mobile: String,
+    mobile: Option<String>,
     channel: Option<String>,
     provider: Option<String>,
     kind: String,
@@ -127,7 +128,7 @@ impl StoredRow {
             broadcast_id: self.broadcast_id,
             office: parse_stored("messages.office_code", &self.office_code)?,
             bookings: Vec::new(),
-            mobile: Msisdn::from_trusted(self.mobile),
+            mobile: self.mobile.map(Msisdn::from_trusted),
             channel: optional("messages.channel", self.channel)?,
             provider: self.provider,
             kind: parse_stored("messages.kind", &self.kind)?,
@@ -226,7 +227,7 @@ impl Store {
                     m.kind, m.language, m.status, m.attempts, m.failure_class, m.failure_reason,
                     m.created_at, m.not_before, m.sent_at, m.delivered_at, m.read_at, m.failed_at
              FROM messages m
-             JOIN applicants a ON a.id = m.applicant_id
+             LEFT JOIN applicants a ON a.id = m.applicant_id
              LEFT JOIN notice_events e ON e.id = m.event_id
              WHERE m.id > $1 AND {condition}
              ORDER BY m.id

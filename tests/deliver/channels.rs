@@ -12,7 +12,7 @@ use crate::support::{
 };
 
 fn report(claimed: usize, sent: usize, fell_back: usize, failed: usize) -> StepReport {
-    StepReport { claimed, sent, retried: 0, fell_back, failed }
+    StepReport { claimed, sent, retried: 0, fell_back, failed, released: 0 }
 }
 
 async fn each_channel_is_sent_through_its_provider(db: &TestStore) {

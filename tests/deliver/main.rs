@@ -20,5 +20,7 @@ mod support;
 mod channels;
 mod failover;
 mod leases;
+mod process;
+mod registry;
 mod retries;
 mod shutdown;

@@ -250,6 +250,12 @@ impl Inspect {
         on_pool!(self, pool => sqlx::query_as(sql).bind(message_id).fetch_all(pool).await.expect("the attempts"))
     }
 
+    /// How many workers have registered.
+    pub async fn worker_count(&self) -> i64 {
+        let sql = "SELECT COUNT(*) FROM workers";
+        on_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await.expect("a count"))
+    }
+
     /// How many attempt rows there are in all.
     pub async fn attempt_count(&self) -> i64 {
         let sql = "SELECT COUNT(*) FROM message_attempts";

@@ -151,9 +151,10 @@ async fn an_undeliverable_sms_moves_to_the_next_channel() {
 #[tokio::test]
 async fn stop_and_berhenti_by_sms_opt_out_of_sms() {
     let server = Server::start(&SMS_FIRST).await;
+    // Each message an applicant sends has its own MessageSid.
     let inbound = |from: &'static str, body: &'static str| {
         vec![
-            ("MessageSid", "SMin"),
+            ("MessageSid", from.trim_start_matches('+')),
             ("AccountSid", "AC0"),
             ("From", from),
             ("To", "+14155550100"),

@@ -133,7 +133,7 @@ async fn stop_by_whatsapp_opts_out_of_whatsapp() {
     let inbound = |from: &str, body: &str| {
         notification(json!({
             "contacts": [{"profile": {"name": "Pemohon"}, "wa_id": from}],
-            "messages": [{"from": from, "id": "wamid.IN", "timestamp": "1718852500", "type": "text",
+            "messages": [{"from": from, "id": format!("wamid.IN{from}"), "timestamp": "1718852500", "type": "text",
                           "text": {"body": body}}]}))
     };
     let body = serde_json::to_vec(&inbound("6281220000001", "STOP")).unwrap();

@@ -3,12 +3,14 @@
 mod fixtures;
 mod harness;
 
+mod audit;
 mod bookings;
 mod broadcasts;
 mod concurrency;
 mod demo;
 mod offices;
 mod plan;
+mod privacy;
 mod receipts;
 mod reports;
 mod scenario;

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use kabar::domain::{Channel, Msisdn, Service, ServiceState};
 use kabar::plan::{plan_once, PlannerConfig};
-use kabar::receipts::{Receipt, ReceiptStatus};
-use kabar::store::{DatabaseUrl, PlannedMessage, ReceiptReport, Store};
+use kabar::receipts::{InboundReply, Receipt, ReceiptStatus};
+use kabar::store::{DatabaseUrl, PlannedMessage, ReceiptReport, ReplyOutcome, Store};
 
 use crate::fixtures::{at, bookings_csv, change, import_bookings, import_offices};
 use crate::harness::TestStore;
@@ -24,6 +24,18 @@ const ORDER: [Channel; 3] = [Channel::Whatsapp, Channel::Sms, Channel::Email];
 
 fn mobile(last: u32) -> Msisdn {
     format!("0812-2000-{last:04}").parse().unwrap()
+}
+
+/// A STOP on `channel` from the mobile ending in `last`, with the provider's message id `id`.
+fn stop(channel: Channel, last: u32, id: &str) -> InboundReply {
+    let provider = if channel == Channel::Sms { "twilio" } else { "whatsapp" };
+    InboundReply {
+        channel,
+        provider,
+        provider_message_id: Some(id.into()),
+        from: mobile(last),
+        opt_out: true,
+    }
 }
 
 /// Plans a printing outage at Palembang with `channels` and returns its messages, by mobile.
@@ -273,8 +285,14 @@ async fn stop_by_sms_opts_out_and_moves_queued_sms_on(db: &TestStore) {
     accepted(db, bayu, "twilio", "SM0002").await; // already sent: stays as it is
     let now: DateTime<Utc> = at("2024-06-20T04:00:00Z");
 
-    assert!(store.opt_out_by_reply(Channel::Sms, "twilio", &mobile(1), &sms_first, now).await.unwrap());
-    assert!(store.opt_out_by_reply(Channel::Sms, "twilio", &mobile(2), &sms_first, now).await.unwrap());
+    assert_eq!(
+        store.opt_out_by_reply(&stop(Channel::Sms, 1, "in-1"), &sms_first, now).await.unwrap(),
+        ReplyOutcome::OptedOut
+    );
+    assert_eq!(
+        store.opt_out_by_reply(&stop(Channel::Sms, 2, "in-2"), &sms_first, now).await.unwrap(),
+        ReplyOutcome::OptedOut
+    );
     let ayu_record = store.applicant(&mobile(1)).await.unwrap().unwrap();
     assert!(ayu_record.sms_opted_out && !ayu_record.whatsapp_opted_out);
     let (channel, status, ..) = row(db, ayu).await;
@@ -285,7 +303,10 @@ async fn stop_by_sms_opts_out_and_moves_queued_sms_on(db: &TestStore) {
     assert_eq!((channel.as_deref(), status.as_str()), (Some("sms"), "queued"), "Cici did not reply");
 
     // A STOP from a number kabar does not know is recorded and changes nothing.
-    assert!(!store.opt_out_by_reply(Channel::Sms, "twilio", &mobile(99), &sms_first, now).await.unwrap());
+    assert_eq!(
+        store.opt_out_by_reply(&stop(Channel::Sms, 99, "in-99"), &sms_first, now).await.unwrap(),
+        ReplyOutcome::NoMatch
+    );
     let replies =
         count(db, "SELECT COUNT(*) FROM inbound_replies WHERE channel = 'sms' AND action = 'opt_out'").await;
     let unknown =
@@ -301,9 +322,18 @@ async fn stop_by_whatsapp_follows_the_whatsapp_number(db: &TestStore) {
     let now = at("2024-06-20T04:00:00Z");
 
     // Cici's WhatsApp is 0033: a WhatsApp STOP from her mobile is not hers.
-    assert!(!store.opt_out_by_reply(Channel::Whatsapp, "whatsapp", &mobile(3), &ORDER, now).await.unwrap());
-    assert!(store.opt_out_by_reply(Channel::Whatsapp, "whatsapp", &mobile(33), &ORDER, now).await.unwrap());
-    assert!(store.opt_out_by_reply(Channel::Whatsapp, "whatsapp", &mobile(1), &ORDER, now).await.unwrap());
+    assert_eq!(
+        store.opt_out_by_reply(&stop(Channel::Whatsapp, 3, "in-3"), &ORDER, now).await.unwrap(),
+        ReplyOutcome::NoMatch
+    );
+    assert_eq!(
+        store.opt_out_by_reply(&stop(Channel::Whatsapp, 33, "in-33"), &ORDER, now).await.unwrap(),
+        ReplyOutcome::OptedOut
+    );
+    assert_eq!(
+        store.opt_out_by_reply(&stop(Channel::Whatsapp, 1, "in-1"), &ORDER, now).await.unwrap(),
+        ReplyOutcome::OptedOut
+    );
     for (who, id) in [(3, cici), (1, ayu)] {
         let record = store.applicant(&mobile(who)).await.unwrap().unwrap();
         assert!(record.whatsapp_opted_out && !record.sms_opted_out, "{who}");
@@ -328,7 +358,50 @@ async fn one_click_unsubscribe_opts_out_of_email(db: &TestStore) {
     assert!(!store.unsubscribe_email(999_999).await.unwrap());
 }
 
+async fn a_replayed_stop_is_recorded_once(db: &TestStore) {
+    let sms_first = [Channel::Sms, Channel::Whatsapp, Channel::Email];
+    let messages = planned(db, &sms_first).await;
+    let store = &db.store;
+    let now = at("2024-06-20T04:00:00Z");
+    let first = store.opt_out_by_reply(&stop(Channel::Sms, 1, "SMreplayed"), &sms_first, now).await.unwrap();
+    assert_eq!(first, ReplyOutcome::OptedOut);
+    // The provider delivers the same webhook again, later.
+    let later = at("2024-06-20T05:00:00Z");
+    let again =
+        store.opt_out_by_reply(&stop(Channel::Sms, 1, "SMreplayed"), &sms_first, later).await.unwrap();
+    assert_eq!(again, ReplyOutcome::Replayed);
+    let rows = |query: &'static str| count(db, query);
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM inbound_replies WHERE provider_message_id = 'SMreplayed'").await,
+        1
+    );
+    let (channel, status, ..) = row(db, id_of(&messages, 1)).await;
+    assert_eq!((channel.as_deref(), status.as_str()), (Some("whatsapp"), "queued"), "moved once");
+
+    // The same id from another provider is another message; so is another id from the same number.
+    let whatsapp = InboundReply {
+        provider: "whatsapp",
+        channel: Channel::Whatsapp,
+        ..stop(Channel::Sms, 2, "SMreplayed")
+    };
+    assert_eq!(store.opt_out_by_reply(&whatsapp, &sms_first, later).await.unwrap(), ReplyOutcome::OptedOut);
+    assert_eq!(
+        store.opt_out_by_reply(&stop(Channel::Sms, 1, "SManother"), &sms_first, later).await.unwrap(),
+        ReplyOutcome::OptedOut
+    );
+    // A reply without an id (an older payload) cannot be told from a replay: each is recorded.
+    let anonymous = InboundReply { provider_message_id: None, ..stop(Channel::Sms, 3, "") };
+    for _ in 0..2 {
+        assert_eq!(
+            store.opt_out_by_reply(&anonymous, &sms_first, later).await.unwrap(),
+            ReplyOutcome::OptedOut
+        );
+    }
+    assert_eq!(rows("SELECT COUNT(*) FROM inbound_replies").await, 5);
+}
+
 crate::store_tests!(
+    a_replayed_stop_is_recorded_once,
     statuses_only_move_forward,
     a_permanent_failure_moves_the_message_to_the_next_channel,
     twilio_21610_in_a_receipt_opts_the_number_out_of_sms,

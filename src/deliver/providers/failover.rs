@@ -16,6 +16,9 @@
 //! Only transient and technical failures count against a provider: a permanent failure (an
 //! invalid number) is the recipient's, and the provider that reported it did its job.
 //!
+//! Each breaker's state is the gauge `kabar_sms_breaker_state{provider}` (0 closed, 1 half-open,
+//! 2 open), set whenever it changes.
+//!
 //! The router owns no client: the worker asks [`SmsRouter::choose`] for an index, sends with that
 //! provider and reports with [`SmsRouter::record`]. Time is passed in and the random source can be
 //! seeded, so tests replay hours of traffic in milliseconds, the same way every run.
@@ -202,7 +205,10 @@ impl SmsRouter {
                 recent: VecDeque::new(),
                 breaker: BreakerState::Closed { failures_in_a_row: 0 },
             })
-            .collect();
+            .collect::<Vec<Slot>>();
+        for slot in &slots {
+            crate::observe::metrics::sms_breaker(&slot.member.name, Breaker::Closed);
+        }
         Ok(Self {
             cooldown: Duration::from_secs(config.breaker_cooldown_seconds),
             window_age: Duration::from_secs(config.window_seconds),
@@ -263,6 +269,7 @@ impl SmsRouter {
             slot.recent.pop_front();
         }
         let name = &slot.member.name;
+        let before = slot.breaker.kind();
         slot.breaker = match (slot.breaker, failed) {
             (BreakerState::Closed { .. }, false) => BreakerState::Closed { failures_in_a_row: 0 },
             (BreakerState::Closed { failures_in_a_row }, true) => {
@@ -287,6 +294,7 @@ impl SmsRouter {
                 BreakerState::Open { since: now }
             }
         };
+        slot.publish_if_changed(before);
     }
 
     /// Every provider's weight, error rate and breaker, in configuration order.
@@ -301,11 +309,7 @@ impl SmsRouter {
                 weight: slot.member.weight,
                 effective_weight: self.effective_weight(slot),
                 error_rate: self.error_rate(slot),
-                breaker: match slot.breaker {
-                    BreakerState::Closed { .. } => Breaker::Closed,
-                    BreakerState::Open { .. } => Breaker::Open,
-                    BreakerState::HalfOpen { .. } => Breaker::HalfOpen,
-                },
+                breaker: slot.breaker.kind(),
             })
             .collect()
     }
@@ -313,6 +317,7 @@ impl SmsRouter {
     /// Forgets old outcomes and moves breakers whose cool-down is over to half-open.
     fn advance(&self, state: &mut State, now: Instant) {
         for slot in &mut state.slots {
+            let before = slot.breaker.kind();
             while slot
                 .recent
                 .front()
@@ -332,6 +337,7 @@ impl SmsRouter {
                 }
                 unchanged => unchanged,
             };
+            slot.publish_if_changed(before);
         }
     }
 
@@ -346,7 +352,25 @@ impl SmsRouter {
     }
 }
 
+impl BreakerState {
+    fn kind(&self) -> Breaker {
+        match self {
+            BreakerState::Closed { .. } => Breaker::Closed,
+            BreakerState::Open { .. } => Breaker::Open,
+            BreakerState::HalfOpen { .. } => Breaker::HalfOpen,
+        }
+    }
+}
+
 impl Slot {
+    /// Sets the breaker gauge when the breaker moved from `before`.
+    fn publish_if_changed(&self, before: Breaker) {
+        let now = self.breaker.kind();
+        if now != before {
+            crate::observe::metrics::sms_breaker(&self.member.name, now);
+        }
+    }
+
     /// When the breaker opened, unless it is closed.
     fn opened_at(&self) -> Option<Instant> {
         match self.breaker {

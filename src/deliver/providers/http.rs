@@ -137,8 +137,8 @@ fn http_date(value: &str) -> Option<DateTime<Utc>> {
 }
 
 /// A provider's own error text, made safe for the attempt row: runs of seven or more digits
-/// (phone numbers, which providers echo back, e.g. Twilio 21211) become `<number>`, and the text is
-/// cut to `max` characters.
+/// (phone numbers, which providers echo back, e.g. Twilio 21211) become `<number>`, the text is
+/// cut to `max` characters, and control characters are escaped ([`crate::observe::Untrusted`]).
 pub(crate) fn scrub(text: &str, max: usize) -> String {
     let mut out = String::new();
     let mut digits = String::new();
@@ -162,7 +162,8 @@ pub(crate) fn scrub(text: &str, max: usize) -> String {
     if out.chars().count() > max {
         out = out.chars().take(max.saturating_sub(1)).collect::<String>() + "…";
     }
-    out
+    // The reason is logged: a CR or LF in a provider's text must not start a forged log line.
+    crate::observe::untrusted(&out)
 }
 
 /// An `Authorization` header (`App <key>`, `Bearer <token>`) built once, marked sensitive so
@@ -263,6 +264,7 @@ mod tests {
         );
         assert_eq!(scrub("(#131026) Message undeliverable", 200), "(#131026) Message undeliverable");
         assert_eq!(scrub("abcdef", 4), "abc…");
+        assert_eq!(scrub("bad\r\nINFO forged", 200), "bad\\r\\nINFO forged");
     }
 
     #[test]

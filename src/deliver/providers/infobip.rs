@@ -107,13 +107,13 @@ impl Infobip {
 
     /// Sends an SMS; waits for the account's rate limit first.
     #[instrument(skip_all, fields(provider = NAME, message_id = out.message_id))]
-    pub async fn send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
-        let result = self.try_send(out).await;
+    async fn send_with(&self, out: &Outgoing, wait: bool) -> Result<Accepted, SendFailure> {
+        let result = self.try_send(out, wait).await;
         super::log_outcome(&result);
         result
     }
 
-    async fn try_send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+    async fn try_send(&self, out: &Outgoing, wait: bool) -> Result<Accepted, SendFailure> {
         let (Destination::Phone(to), Rendered::Sms(sms)) = (&out.to, &out.content) else {
             return Err(SendFailure::technical(None, super::mismatch(NAME, "an SMS to a phone number", out)));
         };
@@ -131,7 +131,9 @@ impl Infobip {
         };
         let request =
             self.http.post(self.url.clone()).header(AUTHORIZATION, self.authorization.clone()).json(&body);
-        self.limit.wait().await;
+        if wait {
+            self.limit.wait().await;
+        }
         let reply = http::execute(request, self.timeout).await?;
         if !reply.status.is_success() {
             return Err(classify_error(&reply));
@@ -247,8 +249,12 @@ fn classify_error(reply: &Reply) -> SendFailure {
     else {
         return reply.unexplained("Infobip");
     };
-    let mut reason =
-        format!("Infobip {} (HTTP {}): {}", error.message_id, reply.status, http::scrub(&error.text, 120));
+    let mut reason = format!(
+        "Infobip {} (HTTP {}): {}",
+        crate::observe::Untrusted(&error.message_id),
+        reply.status,
+        http::scrub(&error.text, 120)
+    );
     if !error.validation_errors.is_empty() {
         // The field names say what kabar sent wrong; the values could quote the message.
         let fields: Vec<&str> = error.validation_errors.keys().map(String::as_str).collect();
@@ -259,5 +265,22 @@ fn classify_error(reply: &Reply) -> SendFailure {
         SendFailure::transient(code, reason, reply.retry_after)
     } else {
         SendFailure::technical(code, reason)
+    }
+}
+
+impl Infobip {
+    /// Sends one message; waits for the account's rate limit first.
+    pub async fn send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+        self.send_with(out, true).await
+    }
+
+    /// Sends one message at once: the caller has waited for [`Infobip::limit`] itself.
+    pub async fn send_now(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+        self.send_with(out, false).await
+    }
+
+    /// The account's rate limit.
+    pub fn limit(&self) -> &RateLimit {
+        &self.limit
     }
 }

@@ -8,19 +8,35 @@
 //! The window is 20 ms longer than a second: a request held up on its way (a busy core, a slow
 //! connection) arrives later than the ones released after it, and the margin keeps the
 //! provider's own count of any second within `R`. It costs 2% of the rate.
+//!
+//! The rate is the account's, not the process's: the workers of one database divide it between
+//! them (the worker's heartbeat sets each one's share, see `deliver::worker`).
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// A provider account's send rate; unlimited when not configured.
+/// A provider account's send rate; unlimited when not configured. Several worker processes on
+/// one database divide the account's rate: each runs at the share the registry gives it
+/// ([`RateLimit::set_share`]), so together they stay within what the account allows.
 #[derive(Debug)]
 pub struct RateLimit {
-    limit: Option<Limit>,
+    configured: Option<NonZeroU32>,
+    share: Mutex<Share>,
+    changed: Notify,
+}
+
+#[derive(Debug, Clone)]
+enum Share {
+    Unlimited,
+    /// A share of nothing: another worker holds the whole rate for now.
+    Paused,
+    Limited(Arc<Limit>),
 }
 
 #[derive(Debug)]
@@ -34,33 +50,30 @@ struct Limit {
 /// One second and the margin for requests delayed on their way.
 const WINDOW: Duration = Duration::from_millis(1_020);
 
-impl RateLimit {
-    /// At most `per_second` sends in any second; `None` means no limit.
-    pub fn per_second(per_second: Option<NonZeroU32>) -> Self {
-        let limit = per_second.map(|rate| {
-            // About 5 ms of sends (at least 2): enough to catch up a late wake-up, small enough
-            // that a provider measuring over shorter intervals sees an even pace.
-            let burst = NonZeroU32::new((rate.get() / 200).max(2)).unwrap_or(NonZeroU32::MIN);
-            let rate_usize = rate.get() as usize;
-            Limit {
-                bucket: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
-                window: Mutex::new(VecDeque::with_capacity(rate_usize)),
-                rate: rate_usize,
-            }
-        });
-        Self { limit }
+impl Limit {
+    /// At most `rate` sends in any window, counting the sends `history` already let through.
+    fn new(rate: NonZeroU32, history: &VecDeque<Instant>) -> Self {
+        // About 5 ms of sends (at least 2): enough to catch up a late wake-up, small enough
+        // that a provider measuring over shorter intervals sees an even pace.
+        let burst = NonZeroU32::new((rate.get() / 200).max(2)).unwrap_or(NonZeroU32::MIN);
+        let rate_usize = rate.get() as usize;
+        let mut window = VecDeque::with_capacity(rate_usize);
+        window.extend(history.iter().skip(history.len().saturating_sub(rate_usize)).copied());
+        Limit {
+            bucket: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            window: Mutex::new(window),
+            rate: rate_usize,
+        }
     }
 
-    /// Waits until the next send is allowed, and counts it as sent.
-    pub async fn wait(&self) {
-        let Some(limit) = &self.limit else { return };
-        limit.bucket.until_ready().await;
+    async fn wait(&self) {
+        self.bucket.until_ready().await;
         loop {
             let free_at = {
-                let mut sent = limit.window.lock().expect("the lock is never poisoned");
+                let mut sent = self.window.lock().expect("the lock is never poisoned");
                 let now = Instant::now();
                 match sent.front() {
-                    Some(&oldest) if sent.len() >= limit.rate => {
+                    Some(&oldest) if sent.len() >= self.rate => {
                         if now.duration_since(oldest) < WINDOW {
                             oldest + WINDOW
                         } else {
@@ -80,6 +93,65 @@ impl RateLimit {
     }
 }
 
+impl RateLimit {
+    /// At most `per_second` sends in any second; `None` means no limit.
+    pub fn per_second(per_second: Option<NonZeroU32>) -> Self {
+        let share = match per_second {
+            Some(rate) => Share::Limited(Arc::new(Limit::new(rate, &VecDeque::new()))),
+            None => Share::Unlimited,
+        };
+        Self { configured: per_second, share: Mutex::new(share), changed: Notify::new() }
+    }
+
+    /// The account's rate as configured (the whole of it, whatever this worker's share).
+    pub fn configured(&self) -> Option<NonZeroU32> {
+        self.configured
+    }
+
+    /// This worker's share of the account's rate now: `None` when unlimited, `Some(0)` paused.
+    pub fn share(&self) -> Option<u32> {
+        match &*self.share.lock().expect("the lock is never poisoned") {
+            Share::Unlimited => None,
+            Share::Paused => Some(0),
+            Share::Limited(limit) => Some(limit.rate as u32),
+        }
+    }
+
+    /// Sends at most `per_second` from now on (0: none until the share grows). The sends of
+    /// the last second still count, so a smaller share never lets a window hold more than it.
+    /// No effect on an unlimited account.
+    pub fn set_share(&self, per_second: u32) {
+        let mut share = self.share.lock().expect("the lock is never poisoned");
+        let history = match &*share {
+            Share::Unlimited => return,
+            Share::Limited(limit) if limit.rate == per_second as usize => return,
+            Share::Paused if per_second == 0 => return,
+            Share::Limited(limit) => limit.window.lock().expect("the lock is never poisoned").clone(),
+            Share::Paused => VecDeque::new(),
+        };
+        *share = match NonZeroU32::new(per_second) {
+            Some(rate) => Share::Limited(Arc::new(Limit::new(rate, &history))),
+            None => Share::Paused,
+        };
+        drop(share);
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until the next send is allowed, and counts it as sent. Cancel-safe: dropped while
+    /// waiting, nothing is counted that was not let through.
+    pub async fn wait(&self) {
+        loop {
+            let changed = self.changed.notified();
+            let share = self.share.lock().expect("the lock is never poisoned").clone();
+            match share {
+                Share::Unlimited => return,
+                Share::Paused => changed.await,
+                Share::Limited(limit) => return limit.wait().await,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,7 +163,7 @@ mod tests {
     async fn no_window_of_one_second_holds_more_than_the_rate() {
         let rate = 20;
         let limit = RateLimit::per_second(NonZeroU32::new(rate));
-        let inner = limit.limit.as_ref().unwrap();
+        let Share::Limited(inner) = limit.share.lock().unwrap().clone() else { panic!("limited") };
         let started = Instant::now();
         let mut released = Vec::new();
         for _ in 0..50 {

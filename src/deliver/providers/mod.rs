@@ -84,14 +84,33 @@ impl Provider {
         }
     }
 
-    /// Hands one message to the provider.
+    /// Hands one message to the provider, after waiting for the account's rate limit.
     pub async fn send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+        if let Some(limit) = self.limit() {
+            limit.wait().await;
+        }
+        self.send_now(out).await
+    }
+
+    /// Hands one message to the provider at once: the caller waited for [`Provider::limit`].
+    pub async fn send_now(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
         match self {
-            Provider::Twilio(provider) => provider.send(out).await,
-            Provider::Infobip(provider) => provider.send(out).await,
-            Provider::Whatsapp(provider) => provider.send(out).await,
-            Provider::Smtp(provider) => provider.send(out).await,
+            Provider::Twilio(provider) => provider.send_now(out).await,
+            Provider::Infobip(provider) => provider.send_now(out).await,
+            Provider::Whatsapp(provider) => provider.send_now(out).await,
+            Provider::Smtp(provider) => provider.send_now(out).await,
             Provider::Log(provider) => provider.send(out).await,
+        }
+    }
+
+    /// The account's rate limit; `None` for the log file.
+    pub fn limit(&self) -> Option<&limit::RateLimit> {
+        match self {
+            Provider::Twilio(provider) => Some(provider.limit()),
+            Provider::Infobip(provider) => Some(provider.limit()),
+            Provider::Whatsapp(provider) => Some(provider.limit()),
+            Provider::Smtp(provider) => Some(provider.limit()),
+            Provider::Log(_) => None,
         }
     }
 }

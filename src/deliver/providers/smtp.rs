@@ -195,7 +195,7 @@ impl Smtp {
     /// Let the future finish rather than drop it (it ends within `timeout_seconds`): lettre would
     /// return the connection of a send dropped mid-conversation to its pool as it is.
     #[instrument(skip_all, fields(message_id = out.message_id))]
-    pub async fn send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+    async fn send_with(&self, out: &Outgoing, wait: bool) -> Result<Accepted, SendFailure> {
         let (Rendered::Email(email), Destination::Email { address, name }) = (&out.content, &out.to) else {
             return Err(SendFailure::technical(
                 None,
@@ -216,7 +216,9 @@ impl Smtp {
             self.message_id_domain
         );
         let message = self.message(email, Mailbox::new(name, address), &message_id)?;
-        self.limit.wait().await;
+        if wait {
+            self.limit.wait().await;
+        }
         let (generation, transport) = self.transport.read().unwrap_or_else(PoisonError::into_inner).clone();
         // lettre bounds only the connecting with its timeout (lettre issue #1027): a relay that
         // stops answering mid-conversation would hold this send for ever.
@@ -324,8 +326,9 @@ const AUTH_REFUSED: [u16; 4] = [530, 534, 535, 538];
 /// `security = "starttls"` requires) need an operator: retrying would fail the same way until the
 /// configuration or the relay changes, and moving the applicant to another channel would hide it.
 fn classify(err: &SmtpError) -> SendFailure {
-    // The relay's words can quote the recipient's address; never its message.
-    let reason = mask_emails_in(&err.to_string());
+    // The relay's words can quote the recipient's address; never its message. A reply of several
+    // lines keeps them on one (escaped), as every reason is logged on one line.
+    let reason = crate::observe::untrusted(&mask_emails_in(&err.to_string()));
     if let Some(code) = err.status() {
         let number = u16::from(code);
         let code = Some(number.to_string());
@@ -393,6 +396,23 @@ fn is_domain(text: &str) -> bool {
         && text
             .split('.')
             .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+}
+
+impl Smtp {
+    /// Sends one message; waits for the account's rate limit first.
+    pub async fn send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+        self.send_with(out, true).await
+    }
+
+    /// Sends one message at once: the caller has waited for [`Smtp::limit`] itself.
+    pub async fn send_now(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+        self.send_with(out, false).await
+    }
+
+    /// The account's rate limit.
+    pub fn limit(&self) -> &RateLimit {
+        &self.limit
+    }
 }
 
 #[cfg(test)]

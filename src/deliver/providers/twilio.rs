@@ -142,13 +142,13 @@ impl Twilio {
 
     /// Sends an SMS; waits for the account's rate limit first.
     #[instrument(skip_all, fields(provider = NAME, message_id = out.message_id))]
-    pub async fn send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
-        let result = self.try_send(out).await;
+    async fn send_with(&self, out: &Outgoing, wait: bool) -> Result<Accepted, SendFailure> {
+        let result = self.try_send(out, wait).await;
         super::log_outcome(&result);
         result
     }
 
-    async fn try_send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+    async fn try_send(&self, out: &Outgoing, wait: bool) -> Result<Accepted, SendFailure> {
         let (Destination::Phone(to), Rendered::Sms(sms)) = (&out.to, &out.content) else {
             return Err(SendFailure::technical(None, super::mismatch(NAME, "an SMS to a phone number", out)));
         };
@@ -165,7 +165,9 @@ impl Twilio {
             .post(self.url.clone())
             .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
             .form(&form);
-        self.limit.wait().await;
+        if wait {
+            self.limit.wait().await;
+        }
         let reply = http::execute(request, self.timeout).await?;
         if !reply.status.is_success() {
             return Err(classify(&reply));
@@ -233,5 +235,22 @@ fn classify(reply: &Reply) -> SendFailure {
                 SendFailure::technical(Some(code.to_string()), reason)
             }
         }
+    }
+}
+
+impl Twilio {
+    /// Sends one message; waits for the account's rate limit first.
+    pub async fn send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+        self.send_with(out, true).await
+    }
+
+    /// Sends one message at once: the caller has waited for [`Twilio::limit`] itself.
+    pub async fn send_now(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+        self.send_with(out, false).await
+    }
+
+    /// The account's rate limit.
+    pub fn limit(&self) -> &RateLimit {
+        &self.limit
     }
 }

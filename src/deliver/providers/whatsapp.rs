@@ -146,13 +146,13 @@ impl WhatsappCloud {
     /// Sends a template message, unless the recipient had one within the pair interval; then
     /// waits for the number's rate limit.
     #[instrument(skip_all, fields(provider = NAME, message_id = out.message_id))]
-    pub async fn send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
-        let result = self.try_send(out).await;
+    async fn send_with(&self, out: &Outgoing, wait: bool) -> Result<Accepted, SendFailure> {
+        let result = self.try_send(out, wait).await;
         super::log_outcome(&result);
         result
     }
 
-    async fn try_send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+    async fn try_send(&self, out: &Outgoing, wait: bool) -> Result<Accepted, SendFailure> {
         let (Destination::Phone(to), Rendered::Whatsapp(message)) = (&out.to, &out.content) else {
             return Err(SendFailure::technical(
                 None,
@@ -191,7 +191,9 @@ impl WhatsappCloud {
         };
         let request =
             self.http.post(self.url.clone()).header(AUTHORIZATION, self.authorization.clone()).json(&body);
-        self.limit.wait().await;
+        if wait {
+            self.limit.wait().await;
+        }
         let reply = http::execute(request, self.timeout).await?;
         if !reply.status.is_success() {
             return Err(classify(&reply, self.pairs.interval));
@@ -326,5 +328,22 @@ fn classify(reply: &Reply, pair_interval: Duration) -> SendFailure {
                 SendFailure::technical(some_code, reason)
             }
         }
+    }
+}
+
+impl WhatsappCloud {
+    /// Sends one message; waits for the account's rate limit first.
+    pub async fn send(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+        self.send_with(out, true).await
+    }
+
+    /// Sends one message at once: the caller has waited for [`WhatsappCloud::limit`] itself.
+    pub async fn send_now(&self, out: &Outgoing) -> Result<Accepted, SendFailure> {
+        self.send_with(out, false).await
+    }
+
+    /// The account's rate limit.
+    pub fn limit(&self) -> &RateLimit {
+        &self.limit
     }
 }

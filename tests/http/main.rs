@@ -1,0 +1,11 @@
+//! kabar's one HTTP server end to end: real HTTP on 127.0.0.1 port 0, a fresh database of each
+//! engine per test, requests signed as each provider signs them.
+
+#[path = "../store/harness.rs"]
+mod harness;
+mod support;
+
+mod health;
+mod logs;
+mod metrics;
+mod replies;

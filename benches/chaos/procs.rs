@@ -73,7 +73,7 @@ impl Default for Settings {
 impl Settings {
     fn toml(&self, database_url: &str, fake: &url::Url) -> String {
         let mut toml = format!(
-            "database_url = {database_url:?}\nlog = \"info\"\n\n[planner]\nsettle_seconds = 0\n\
+            "database_url = {database_url:?}\nlog = \"info\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n[planner]\nsettle_seconds = 0\n\
              quiet_hours = \"00:00-00:00\"\nchannels = [\"sms\"]\ntick_seconds = 1\n\n[delivery]\n\
              batch_size = {}\nconcurrency = {}\nlease_seconds = {}\nmax_attempts = {}\n\
              backoff_seconds = {}\nbackoff_max_seconds = {}\n",

@@ -104,6 +104,8 @@ struct Account {
 
 struct Shared {
     requests: Mutex<Vec<Request>>,
+    /// For each rate 429: how long before it the request `rate` places earlier arrived.
+    limited: Mutex<Vec<Duration>>,
     accepted: watch::Sender<usize>,
     twilio: Account,
     infobip: Account,
@@ -131,6 +133,7 @@ impl Fake {
         Arc::new(Fake {
             shared: Arc::new(Shared {
                 requests: Mutex::new(Vec::new()),
+                limited: Mutex::new(Vec::new()),
                 accepted: watch::Sender::new(0),
                 twilio: account(twilio),
                 infobip: account(infobip),
@@ -175,6 +178,20 @@ impl Fake {
         reached.is_ok()
     }
 
+    /// `; the request R places earlier came 0.981–0.995 s before`, for the rate 429s so far:
+    /// how far inside the second they were.
+    pub fn limited(&self) -> String {
+        let spans = self.shared.limited.lock().expect("never poisoned");
+        let (Some(least), Some(most)) = (spans.iter().min(), spans.iter().max()) else {
+            return String::new();
+        };
+        format!(
+            "; the request R places earlier came {:.3}–{:.3} s before",
+            least.as_secs_f64(),
+            most.as_secs_f64()
+        )
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Request> {
         self.shared.requests.lock().expect("never poisoned").clone()
@@ -209,7 +226,8 @@ impl Shared {
             while window.front().is_some_and(|first| at.duration_since(*first) >= Duration::from_secs(1)) {
                 window.pop_front();
             }
-            if window.len() >= limit as usize {
+            if let (true, Some(first)) = (window.len() >= limit as usize, window.front()) {
+                self.limited.lock().expect("never poisoned").push(at.duration_since(*first));
                 return Outcome::Limit429;
             }
             window.push_back(at);

@@ -120,9 +120,10 @@ async fn faults(options: &Options, report: &mut Report) -> anyhow::Result<()> {
         "faults: zero 429s caused by kabar's rate",
         ledger.count(Outcome::Limit429) == 0,
         format_args!(
-            "{} over the account's {rate}/s ({} scripted burst 429s)",
+            "{} over the account's {rate}/s ({} scripted burst 429s){}",
             ledger.count(Outcome::Limit429),
-            ledger.count(Outcome::Burst429)
+            ledger.count(Outcome::Burst429),
+            fake.limited()
         ),
     );
     report.check(

@@ -95,7 +95,7 @@ async fn one(
         SCENARIO,
         format_args!("{label}: zero 429s"),
         limited == 0,
-        format_args!("{limited} answered 429"),
+        format_args!("{limited} answered 429{}", fake.limited()),
     );
     report.check(
         SCENARIO,

@@ -25,7 +25,9 @@
 //!   the bound, the outage said in a few log lines.
 //!
 //! `--seed S` changes the random moments and faults; `--keep` keeps each run's directory (the
-//! processes' logs and configuration).
+//! processes' logs and configuration). Per scenario: `--fault-messages`, `--fault-rate`,
+//! `--failover-rate` (provider-faults), `--rate`, `--rate-seconds` (shared-rate), `--pg-rate`
+//! (pg-restart).
 
 #[path = "chaos/fake.rs"]
 mod fake;

@@ -84,7 +84,14 @@ async fn one(
             started.elapsed().as_secs_f64(),
         ),
     );
-    report.detail(SCENARIO, format_args!("busiest second: {} requests let in", busiest_second(&requests)));
+    report.detail(
+        SCENARIO,
+        format_args!(
+            "busiest second: {} requests let in; accepted in each second from the first: {}",
+            busiest_second(&requests),
+            per_second(&accepted).iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+        ),
+    );
     report.check(
         SCENARIO,
         format_args!("{label}: delivery finished"),
@@ -141,4 +148,18 @@ pub fn busiest_second(requests: &[crate::fake::Request]) -> usize {
         busiest = busiest.max(end - start);
     }
     busiest
+}
+
+/// How many of `times` fall in each whole second from the first, up to a minute.
+fn per_second(times: &[Instant]) -> Vec<usize> {
+    let Some(first) = times.iter().min() else { return Vec::new() };
+    let mut seconds = Vec::new();
+    for at in times {
+        let second = (*at - *first).as_secs() as usize;
+        if second < 60 {
+            seconds.resize(seconds.len().max(second + 1), 0);
+            seconds[second] += 1;
+        }
+    }
+    seconds
 }

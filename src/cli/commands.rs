@@ -18,6 +18,7 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
             println!("database_url = {:?}", config.database_url.to_string());
             println!("log = {:?}", config.log);
             println!("\n[import]\nbatch_size = {}", config.import.batch_size);
+            println!("allowed_countries = {:?}", config.import.allowed_countries.codes());
             if let Some(dir) = &config.templates.dir {
                 println!("\n[templates]\ndir = {:?}", dir.display().to_string());
             }
@@ -59,6 +60,7 @@ async fn run_import(store: &Store, config: &Config, command: ImportCommand) -> a
         strict: args.strict,
         batch_size: config.import.batch_size,
         progress: std::io::stderr().is_terminal(),
+        numbers: config.import.allowed_countries.clone(),
     };
     let report = if bookings {
         import::import_bookings(store, &args.file, &options).await?

@@ -2,8 +2,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use sqlx::{Postgres, Sqlite, Transaction};
+
 use super::{
-    epoch, from_epoch, on_reader, on_writer, parse_stored, values_list, Store, StoreError, WritePool,
+    epoch, from_epoch, on_reader, on_writer, parse_stored, values_list, Db, Store, StoreError, WritePool,
 };
 use crate::domain::{Applicant, Booking, BookingCode, Channel, Msisdn};
 
@@ -147,53 +149,109 @@ fn stored_whatsapp(applicant: &Applicant) -> Option<&str> {
     applicant.whatsapp.as_ref().filter(|number| **number != applicant.mobile).map(Msisdn::e164)
 }
 
+/// Writes one batch of bookings and their applicants inside an open transaction `$tx`, the same
+/// statements on both engines; evaluates to the booking rows written.
+macro_rules! upsert_batch {
+    ($tx:expr, $placeholder:expr, $batch:expr, $at:expr) => {{
+        let (placeholder, batch, at) = ($placeholder, $batch, epoch($at));
+        let applicants = distinct_applicants(batch);
+        let bookings = distinct_bookings(batch);
+        for chunk in applicants.chunks(ROWS_PER_STATEMENT) {
+            let sql = upsert_applicants_sql(chunk.len(), placeholder);
+            let mut query = sqlx::query(&sql);
+            for applicant in chunk {
+                query = query
+                    .bind(applicant.mobile.e164())
+                    .bind(&applicant.name)
+                    .bind(applicant.email.as_ref().map(|email| email.as_str()))
+                    .bind(stored_whatsapp(applicant))
+                    .bind(applicant.language.map(|language| language.as_str()))
+                    .bind(at)
+                    .bind(at);
+            }
+            query.execute(&mut *$tx).await?;
+        }
+        let mut written = 0;
+        for chunk in bookings.chunks(ROWS_PER_STATEMENT) {
+            let sql = upsert_bookings_sql(chunk.len(), placeholder);
+            let mut query = sqlx::query(&sql);
+            for booking in chunk {
+                query = query
+                    .bind(booking.code.as_str())
+                    .bind(booking.applicant.mobile.e164())
+                    .bind(booking.office.as_str())
+                    .bind(booking.unit.as_ref().map(|unit| unit.as_str()))
+                    .bind(&booking.holder_name)
+                    .bind(epoch(booking.appointment_at))
+                    .bind(booking.product.as_str())
+                    .bind(booking.express)
+                    .bind(booking.stage.as_str())
+                    .bind(booking.applied_on.map(|date| date.to_string()))
+                    .bind(at);
+            }
+            written += query.execute(&mut *$tx).await?.rows_affected();
+        }
+        written
+    }};
+}
+
+/// A booking import that writes every batch in one transaction (`kabar import bookings
+/// --strict`): nothing is kept unless [`BookingImport::commit`] is reached. Dropping it rolls
+/// back. On SQLite it holds the single write connection until then, so other writers wait.
+pub struct BookingImport {
+    tx: ImportTransaction,
+    placeholder: fn(usize) -> String,
+}
+
+enum ImportTransaction {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl BookingImport {
+    /// Inserts or updates a batch, as [`Store::upsert_bookings`] does, inside the transaction.
+    pub async fn upsert(&mut self, batch: &[Booking], at: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(match &mut self.tx {
+            ImportTransaction::Sqlite(tx) => upsert_batch!(*tx, self.placeholder, batch, at),
+            ImportTransaction::Postgres(tx) => upsert_batch!(*tx, self.placeholder, batch, at),
+        })
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.tx {
+            ImportTransaction::Sqlite(tx) => tx.commit().await?,
+            ImportTransaction::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.tx {
+            ImportTransaction::Sqlite(tx) => tx.rollback().await?,
+            ImportTransaction::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// Inserts or updates a batch of bookings and their applicants in one transaction. Returns how
     /// many booking rows were written (inserted or changed); unchanged rows are not touched.
     pub async fn upsert_bookings(&self, batch: &[Booking], at: DateTime<Utc>) -> Result<u64, StoreError> {
-        let applicants = distinct_applicants(batch);
-        let bookings = distinct_bookings(batch);
-        let at = epoch(at);
-        on_writer!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            for chunk in applicants.chunks(ROWS_PER_STATEMENT) {
-                let sql = upsert_applicants_sql(chunk.len(), pool.dialect().placeholder);
-                let mut query = sqlx::query(&sql);
-                for applicant in chunk {
-                    query = query
-                        .bind(applicant.mobile.e164())
-                        .bind(&applicant.name)
-                        .bind(applicant.email.as_ref().map(|email| email.as_str()))
-                        .bind(stored_whatsapp(applicant))
-                        .bind(applicant.language.map(|language| language.as_str()))
-                        .bind(at)
-                        .bind(at);
-                }
-                query.execute(&mut *tx).await?;
-            }
-            let mut written = 0;
-            for chunk in bookings.chunks(ROWS_PER_STATEMENT) {
-                let sql = upsert_bookings_sql(chunk.len(), pool.dialect().placeholder);
-                let mut query = sqlx::query(&sql);
-                for booking in chunk {
-                    query = query
-                        .bind(booking.code.as_str())
-                        .bind(booking.applicant.mobile.e164())
-                        .bind(booking.office.as_str())
-                        .bind(booking.unit.as_ref().map(|unit| unit.as_str()))
-                        .bind(&booking.holder_name)
-                        .bind(epoch(booking.appointment_at))
-                        .bind(booking.product.as_str())
-                        .bind(booking.express)
-                        .bind(booking.stage.as_str())
-                        .bind(booking.applied_on.map(|date| date.to_string()))
-                        .bind(at);
-                }
-                written += query.execute(&mut *tx).await?.rows_affected();
-            }
-            tx.commit().await?;
-            Ok(written)
-        })
+        let mut import = self.begin_booking_import().await?;
+        let written = import.upsert(batch, at).await?;
+        import.commit().await?;
+        Ok(written)
+    }
+
+    /// Opens a transaction for writing bookings in several batches.
+    pub async fn begin_booking_import(&self) -> Result<BookingImport, StoreError> {
+        let placeholder = self.dialect().placeholder;
+        let tx = match &self.db {
+            Db::Sqlite { writer, .. } => ImportTransaction::Sqlite(writer.begin_write().await?),
+            Db::Postgres(pool) => ImportTransaction::Postgres(pool.begin_write().await?),
+        };
+        Ok(BookingImport { tx, placeholder })
     }
 
     /// How many bookings the store holds.

@@ -34,7 +34,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
-pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
+pub use bookings::{ApplicantRecord, BookingImport, BookingRecord, UpsertCounts};
 pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
     NewBroadcast,

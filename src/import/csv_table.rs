@@ -66,7 +66,11 @@ impl Header {
         }
         let expected: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
         if !names.iter().any(|name| expected.contains(&name.as_str())) {
-            let shown: Vec<String> = names.iter().take(4).map(|name| format!("{:?}", shorten(name))).collect();
+            let shown: Vec<String> = record
+                .iter()
+                .take(4)
+                .map(|raw| format!("{:?}", shorten(String::from_utf8_lossy(raw).trim())))
+                .collect();
             return Err(header_error(format!(
                 "this does not look like a CSV {what}: the first line should be the header naming \
                  the columns ({}), but it reads {}{}",

@@ -18,7 +18,12 @@ impl FromStr for Email {
         let trimmed = input.trim();
         email_address::EmailAddress::from_str(trimmed)
             .map(|address| Self(address.as_str().to_owned()))
-            .map_err(|err| ParseError::new(format!("{trimmed:?} is not an email address ({err})")))
+            .map_err(|err| {
+                ParseError::new(format!(
+                    "{trimmed:?} is not an email address ({err}); write it as name@example.com, or leave \
+                     the cell empty"
+                ))
+            })
     }
 }
 

@@ -67,7 +67,7 @@ fn check_characters(text: &str) -> Result<(), ParseError> {
         let what = if c.is_alphabetic() {
             format!("the letter {c:?}")
         } else {
-            format!("the character {:?}", c.escape_default().to_string())
+            format!("the character {c:?} (U+{:04X})", c as u32)
         };
         return Err(ParseError::new(format!(
             "{:?} contains {what} at position {}; a phone number has only digits, spaces, dashes \
@@ -103,7 +103,8 @@ fn parse_mobile(input: &str) -> Result<(Msisdn, Option<country::Id>), ParseError
         Type::Mobile | Type::FixedLineOrMobile => {}
         _ => {
             return Err(ParseError::new(format!(
-                "{:?} is a valid number but not a mobile one; messages need a mobile number",
+                "{:?} is a valid number but not a mobile one; messages need a mobile number: write the \
+                 applicant's mobile (08…)",
                 mask_number(trimmed)
             )))
         }

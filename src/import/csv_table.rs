@@ -100,10 +100,11 @@ impl Header {
             .collect();
         if !missing.is_empty() {
             return Err(header_error(format!(
-                "missing required column{} {}; the first row must be a header naming the columns \
+                "missing required column{} {}; add {} to the header row, which names the columns \
                  (found: {}; expected: {})",
                 if missing.len() == 1 { "" } else { "s" },
                 missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" },
                 names.iter().map(|name| shorten(name)).collect::<Vec<_>>().join(", "),
                 expected.join(", ")
             )));
@@ -211,8 +212,9 @@ impl Row<'_> {
             line: self.line,
             column: Some(column),
             message: format!(
-                "{problem}: the row has {fields} fields but the header has {width}; check for a \
-                 missing or extra separator or an unclosed quote"
+                "{problem}: the row has {fields} field{} but the header has {width}; check for a \
+                 missing or extra separator or an unclosed quote",
+                if fields == 1 { "" } else { "s" }
             ),
         })
     }
@@ -278,7 +280,7 @@ impl<'a> Cells<'a> {
         let name = self.row.header.specs[index].name;
         let text = self.text(index)?;
         if text.is_empty() {
-            self.error(name, "is empty; a value is required".into());
+            self.error(name, "is empty; write a value: this column is required".into());
             return None;
         }
         self.check(name, parse(text))

@@ -42,7 +42,8 @@ pub enum ImportError {
         #[source]
         source: csv::Error,
     },
-    #[error("{file}: {message}")]
+    /// The header row, or the file as a whole, is wrong: nothing can be read.
+    #[error("{file}: line 1: {message}")]
     Header { file: String, message: String },
     #[error("{file}: line {line}, column {column}: not valid UTF-8; save the file as UTF-8 (in Excel: \"CSV UTF-8\")")]
     Encoding { file: String, line: u64, column: String },

@@ -67,7 +67,7 @@ fn parse_website(text: &str) -> Result<String, ParseError> {
         .is_ok_and(|url| url.host_str().is_some_and(|host| host.contains('.')));
     if !valid || bare.contains(char::is_whitespace) {
         return Err(ParseError::new(format!(
-            "{text:?} is not a web address, e.g. kanimpalembang.imigrasi.go.id"
+            "{text:?} is not a web address; write it as kanimpalembang.imigrasi.go.id, or leave the cell empty"
         )));
     }
     Ok(bare.to_owned())
@@ -79,7 +79,10 @@ fn parse_instagram(text: &str) -> Result<String, ParseError> {
         && handle.len() <= 30
         && handle.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
     if !valid {
-        return Err(ParseError::new(format!("{text:?} is not an Instagram handle, e.g. @kanimpalembang")));
+        return Err(ParseError::new(format!(
+            "{text:?} is not an Instagram handle; write it as @kanimpalembang (up to 30 letters, digits, \
+             dots or underscores), or leave the cell empty"
+        )));
     }
     Ok(handle.to_owned())
 }
@@ -104,7 +107,7 @@ fn parse_kind(text: &str) -> Result<bool, ParseError> {
     match text.to_ascii_lowercase().as_str() {
         "office" => Ok(true),
         "unit" => Ok(false),
-        other => Err(ParseError::new(format!("unknown kind {other:?}; expected office or unit"))),
+        other => Err(ParseError::new(format!("unknown kind {other:?}; write office or unit"))),
     }
 }
 
@@ -236,7 +239,8 @@ pub fn parse_offices(
             (None, _) => Some((
                 "parent_code",
                 format!(
-                    "unknown office {:?}; a unit's parent_code must be an office of this file or one imported before",
+                    "unknown office {:?}; a unit's parent_code must be an office of this file or one imported \
+                     before: add the office, or correct the code",
                     unit.office.as_str()
                 ),
             )),

@@ -72,7 +72,7 @@ pub(crate) fn open<R: Read>(mut input: R, what: &str, columns: &str) -> Result<O
     }
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{' | b'[') => {
-            return Err(refuse("it looks like JSON; export the bookings as CSV instead"));
+            return Err(refuse("it looks like JSON; export it as CSV instead"));
         }
         Some(b'<') => {
             return Err(refuse("it looks like HTML or XML (a web page saved by mistake?); export it as CSV"));
@@ -260,8 +260,8 @@ mod tests {
         let json = refused(b"  [{\"booking_code\": \"MP-1\"}]");
         assert_eq!(
             json,
-            "this does not look like a CSV booking export: it looks like JSON; export the bookings as \
-             CSV instead; the first line should be the header naming the columns (a, b), then one row per line"
+            "this does not look like a CSV booking export: it looks like JSON; export it as CSV \
+             instead; the first line should be the header naming the columns (a, b), then one row per line"
         );
     }
 }

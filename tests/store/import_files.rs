@@ -99,10 +99,10 @@ async fn files_that_are_not_csv_exports_say_so(db: &TestStore) {
     let error = header_error(db, no_header.as_bytes()).await;
     assert_eq!(
         error,
-        "FILE: this does not look like a CSV booking export: the first line should be the header naming the columns (booking_code, office_code, unit_code, name, phone, email, whatsapp, language, appointment_at, product, express, stage, applied_at), but it reads \"MP-0001\", \"PLG\", \"\", \"Applicant 1\", …"
+        "FILE: line 1: this does not look like a CSV booking export: the first line should be the header naming the columns (booking_code, office_code, unit_code, name, phone, email, whatsapp, language, appointment_at, product, express, stage, applied_at), but it reads \"MP-0001\", \"PLG\", \"\", \"Applicant 1\", …"
     );
     let json = header_error(db, br#"[{"booking_code": "MP-1", "office_code": "PLG"}]"#).await;
-    assert!(json.starts_with("FILE: this does not look like a CSV booking export: it looks like JSON"), "{json}");
+    assert!(json.starts_with("FILE: line 1: this does not look like a CSV booking export: it looks like JSON"), "{json}");
     let double_bom = header_error(db, format!("\u{feff}\u{feff}{BOOKING_HEADER}{}", rows(1, 1)).as_bytes()).await;
     assert!(double_bom.contains("it starts with two byte-order marks"), "{double_bom}");
     let nul = header_error(db, format!("booking_code,office\0_code\n{}", rows(1, 1)).as_bytes()).await;

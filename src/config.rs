@@ -192,6 +192,9 @@ mod tests {
             assert_eq!(config.log, "debug");
             assert_eq!(config.import.batch_size, 250);
             assert_eq!(config.import.allowed_countries.codes(), ["ID"], "the default number policy");
+            jail.set_env("KABAR_IMPORT__ALLOWED_COUNTRIES", "[\"ID\", \"my\"]");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.import.allowed_countries.codes(), ["ID", "MY"]);
             let flags = Overrides { database_url: Some("from-flag.db".into()), log: None };
             let config = Config::load(None, &flags).map_err(|e| e.to_string())?;
             assert_eq!(config.database_url, DatabaseUrl::Sqlite("from-flag.db".into()));

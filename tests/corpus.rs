@@ -26,8 +26,22 @@ PLG-MPP,ULP Mal Pelayanan Publik Palembang,,unit,PLG,,,
 
 /// Words that tell the reader what to do; every message has one.
 const ADVICE: &[&str] = &[
-    "write ", "use ", "save ", "remove ", "shorten ", "check ", "import ", "add ", "keep ", "correct ",
-    "export ", "leave ", "expected one of", "delete ", "open ", "should be the header",
+    "write ",
+    "use ",
+    "save ",
+    "remove ",
+    "shorten ",
+    "check ",
+    "import ",
+    "add ",
+    "keep ",
+    "correct ",
+    "export ",
+    "leave ",
+    "expected one of",
+    "delete ",
+    "open ",
+    "should be the header",
 ];
 
 struct Engines {
@@ -37,7 +51,8 @@ struct Engines {
 
 impl Engines {
     fn new() -> Engines {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let stores = runtime.block_on(async {
             let mut stores = vec![("sqlite", TestStore::sqlite().await)];
             if let Some(postgres) = TestStore::postgres().await {
@@ -46,7 +61,9 @@ impl Engines {
             for (_, db) in &stores {
                 let options = ImportOptions::default();
                 let report =
-                    import::import_offices_from(&db.store, OFFICES.as_bytes(), "offices.csv", &options).await.unwrap();
+                    import::import_offices_from(&db.store, OFFICES.as_bytes(), "offices.csv", &options)
+                        .await
+                        .unwrap();
                 assert!(report.is_clean(), "{report}");
             }
             stores
@@ -65,7 +82,8 @@ fn label(path: &Path) -> String {
 fn describe(outcome: &Result<ImportReport, ImportError>, path: &Path, label: &str) -> String {
     match outcome {
         Ok(report) => {
-            let mut text: Vec<String> = report.errors.iter().map(|error| format!("{label}: {error}")).collect();
+            let mut text: Vec<String> =
+                report.errors.iter().map(|error| format!("{label}: {error}")).collect();
             if report.more_errors > 0 {
                 text.push(format!("… and {} more problems", report.more_errors));
             }
@@ -89,11 +107,19 @@ fn describe(outcome: &Result<ImportReport, ImportError>, path: &Path, label: &st
 
 /// Checks what every message of the corpus must do; messages without advice are collected in
 /// `unadvised`, so one run lists them all.
-fn check_messages(outcome: &Result<ImportReport, ImportError>, text: &str, label: &str, unadvised: &mut Vec<String>) {
+fn check_messages(
+    outcome: &Result<ImportReport, ImportError>,
+    text: &str,
+    label: &str,
+    unadvised: &mut Vec<String>,
+) {
     match outcome {
         Ok(report) => {
             assert!(!report.written, "{label}: --strict wrote\n{text}");
-            assert!(report.rejected > 0 && !report.errors.is_empty(), "{label} is valid: the corpus holds only wrong files");
+            assert!(
+                report.rejected > 0 && !report.errors.is_empty(),
+                "{label} is valid: the corpus holds only wrong files"
+            );
             for error in &report.errors {
                 assert!(error.line >= 2, "{label}: a row error on line {}", error.line);
                 assert!(error.column.is_some(), "{label}: no column in {error}");
@@ -119,7 +145,10 @@ fn run_corpus(
     engines: &Engines,
     unadvised: &mut Vec<String>,
     path: &Path,
-    import: impl for<'a> Fn(&'a Store, &'a Path) -> futures::future::BoxFuture<'a, Result<ImportReport, ImportError>>,
+    import: impl for<'a> Fn(
+        &'a Store,
+        &'a Path,
+    ) -> futures::future::BoxFuture<'a, Result<ImportReport, ImportError>>,
     count: impl for<'a> Fn(&'a Store) -> futures::future::BoxFuture<'a, u64>,
 ) -> String {
     let label = label(path);
@@ -167,8 +196,13 @@ fn malformed_booking_exports() {
         );
         // The default mode's parse finds the same problems.
         let file = label(path);
-        let parsed = import::parse_bookings(std::fs::File::open(path).unwrap(), &file, &directory, &NumberPolicy::default())
-            .map(|parsed| parsed.report);
+        let parsed = import::parse_bookings(
+            std::fs::File::open(path).unwrap(),
+            &file,
+            &directory,
+            &NumberPolicy::default(),
+        )
+        .map(|parsed| parsed.report);
         let lenient = describe(&parsed, path, &file);
         let strict_problems: Vec<&str> = text.lines().filter(|line| line.starts_with(&file)).collect();
         let lenient_problems: Vec<&str> = lenient.lines().filter(|line| line.starts_with(&file)).collect();

@@ -208,7 +208,9 @@ mod tests {
         ] {
             assert_eq!(parse_office_class(text).unwrap(), expected, "{text}");
         }
-        for wrong in ["IV", "Kelas", "Kelas II Khusus TPI", "Kelas I TPI Non", "Kelas I Khusus TPI TPI", "TPI"] {
+        for wrong in
+            ["IV", "Kelas", "Kelas II Khusus TPI", "Kelas I TPI Non", "Kelas I Khusus TPI TPI", "TPI"]
+        {
             let err = parse_office_class(wrong).unwrap_err().to_string();
             assert!(err.contains("Kelas I Khusus Non TPI"), "{wrong}: {err}");
         }

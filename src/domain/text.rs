@@ -53,7 +53,10 @@ mod tests {
     fn control_and_invisible_characters_are_named() {
         assert!(check_plain_text("Budi Santoso, S.Kom. — Jl. Merdeka No. 1").is_ok());
         let nul = check_plain_text("Bu\0di").unwrap_err().to_string();
-        assert_eq!(nul, "contains a NUL byte (U+0000) at position 3; remove it (a value must be plain text on one line)");
+        assert_eq!(
+            nul,
+            "contains a NUL byte (U+0000) at position 3; remove it (a value must be plain text on one line)"
+        );
         assert!(check_plain_text("Budi\nSantoso").unwrap_err().to_string().contains("a line break (U+000A)"));
         assert!(check_plain_text("x\u{1b}[31m").unwrap_err().to_string().contains("U+001B"));
         assert!(check_plain_text("abc\u{202E}fed").unwrap_err().to_string().contains("U+202E"));

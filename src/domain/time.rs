@@ -106,7 +106,10 @@ mod tests {
         assert!(check_year(date("2000-01-01"), "2000-01-01").is_ok());
         assert!(check_year(date("2099-12-31"), "2099-12-31").is_ok());
         let err = check_year(date("9999-06-24"), "9999-06-24").unwrap_err().to_string();
-        assert_eq!(err, "\"9999-06-24\" is in the year 9999; kabar accepts dates from 2000 to 2099: check the year");
+        assert_eq!(
+            err,
+            "\"9999-06-24\" is in the year 9999; kabar accepts dates from 2000 to 2099: check the year"
+        );
         assert!(check_year(date("1999-12-31"), "1999-12-31").is_err());
     }
 

@@ -140,12 +140,7 @@ pub(crate) struct Table<R: Read> {
 
 impl<R: Read> Table<R> {
     /// Opens a CSV `what` ("booking export", "office list") whose columns are `specs`.
-    pub fn open(
-        input: R,
-        specs: &'static [ColumnSpec],
-        file: &str,
-        what: &str,
-    ) -> Result<Self, ImportError> {
+    pub fn open(input: R, specs: &'static [ColumnSpec], file: &str, what: &str) -> Result<Self, ImportError> {
         let columns = specs.iter().map(|spec| spec.name).collect::<Vec<_>>().join(", ");
         let opened = sniff::open(input, what, &columns).map_err(|err| match err {
             NotCsv::Io(source) => ImportError::Read { file: file.to_owned(), source: source.into() },

@@ -62,37 +62,53 @@ fn row(n: usize) -> impl Strategy<Value = Row> {
         0u32..40,
         "[a-z0-9]{0,6}",
     )
-        .prop_map(move |((office, offset), name, (e164, phone), (day, hour, minute), stage, product, express, applied_before, suffix)| {
-            let local = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap().and_hms_opt(hour, minute, 0).unwrap()
-                + Duration::days(i64::from(day));
-            let applied = local.date() - Duration::days(i64::from(applied_before));
-            let code = format!("MP-{n:05}{suffix}");
-            let cells = vec![
-                ("booking_code", code.to_lowercase()),
-                ("office_code", office.to_lowercase()),
-                ("unit_code", if office == "PLG" && day % 2 == 0 { "plg-mpp".into() } else { String::new() }),
-                ("name", name.clone()),
-                ("phone", phone),
-                ("email", String::new()),
-                ("whatsapp", String::new()),
-                ("language", "en".into()),
-                ("appointment_at", local.format("%Y-%m-%d %H:%M").to_string()),
-                ("product", product.as_str().into()),
-                ("express", if express { "ya".into() } else { "tidak".into() }),
-                ("stage", stage.as_str().into()),
-                ("applied_at", applied.to_string()),
-            ];
-            Row {
-                cells,
-                code: code.to_uppercase(),
-                office,
-                name: name.trim().to_owned(),
-                e164,
-                appointment_utc: local - Duration::hours(offset),
+        .prop_map(
+            move |(
+                (office, offset),
+                name,
+                (e164, phone),
+                (day, hour, minute),
                 stage,
                 product,
-            }
-        })
+                express,
+                applied_before,
+                suffix,
+            )| {
+                let local =
+                    NaiveDate::from_ymd_opt(2020, 1, 1).unwrap().and_hms_opt(hour, minute, 0).unwrap()
+                        + Duration::days(i64::from(day));
+                let applied = local.date() - Duration::days(i64::from(applied_before));
+                let code = format!("MP-{n:05}{suffix}");
+                let cells = vec![
+                    ("booking_code", code.to_lowercase()),
+                    ("office_code", office.to_lowercase()),
+                    (
+                        "unit_code",
+                        if office == "PLG" && day % 2 == 0 { "plg-mpp".into() } else { String::new() },
+                    ),
+                    ("name", name.clone()),
+                    ("phone", phone),
+                    ("email", String::new()),
+                    ("whatsapp", String::new()),
+                    ("language", "en".into()),
+                    ("appointment_at", local.format("%Y-%m-%d %H:%M").to_string()),
+                    ("product", product.as_str().into()),
+                    ("express", if express { "ya".into() } else { "tidak".into() }),
+                    ("stage", stage.as_str().into()),
+                    ("applied_at", applied.to_string()),
+                ];
+                Row {
+                    cells,
+                    code: code.to_uppercase(),
+                    office,
+                    name: name.trim().to_owned(),
+                    e164,
+                    appointment_utc: local - Duration::hours(offset),
+                    stage,
+                    product,
+                }
+            },
+        )
 }
 
 /// Several rows with distinct codes.
@@ -117,7 +133,12 @@ fn layout() -> impl Strategy<Value = Layout> {
         proptest::sample::select(vec!["\n", "\r\n", "\r"]),
         any::<bool>(),
     )
-        .prop_map(|(order, quote_all, ending, note_with_break)| Layout { order, quote_all, ending, note_with_break })
+        .prop_map(|(order, quote_all, ending, note_with_break)| Layout {
+            order,
+            quote_all,
+            ending,
+            note_with_break,
+        })
 }
 
 fn quote(value: &str, all: bool) -> String {
@@ -137,11 +158,8 @@ fn write(rows: &[Row], layout: &Layout) -> (String, Vec<u64>) {
     let mut lines = Vec::new();
     for row in rows {
         lines.push(line);
-        let mut cells: Vec<String> = layout
-            .order
-            .iter()
-            .map(|&i| quote(&row.cells[i].1, layout.quote_all))
-            .collect();
+        let mut cells: Vec<String> =
+            layout.order.iter().map(|&i| quote(&row.cells[i].1, layout.quote_all)).collect();
         let note = if layout.note_with_break { format!("\"see{}below\"", layout.ending) } else { "-".into() };
         line += if layout.note_with_break { 2 } else { 1 };
         cells.push(note);

@@ -20,13 +20,15 @@ fn class() -> impl Strategy<Value = (String, OfficeClass, Option<bool>)> {
         ("III", OfficeClass::III, None),
         ("2", OfficeClass::II, None),
     ];
-    (proptest::sample::select(forms), any::<bool>(), any::<bool>()).prop_map(|((text, class, tpi), upper, spaced)| {
-        let mut text = if upper { text.to_uppercase() } else { text.to_lowercase() };
-        if spaced {
-            text = format!("  {}  ", text.replace(' ', "  "));
-        }
-        (text, class, tpi)
-    })
+    (proptest::sample::select(forms), any::<bool>(), any::<bool>()).prop_map(
+        |((text, class, tpi), upper, spaced)| {
+            let mut text = if upper { text.to_uppercase() } else { text.to_lowercase() };
+            if spaced {
+                text = format!("  {}  ", text.replace(' ', "  "));
+            }
+            (text, class, tpi)
+        },
+    )
 }
 
 proptest! {

@@ -5,7 +5,11 @@ use proptest::prelude::*;
 
 /// Operator prefixes of Indonesian mobiles (Telkomsel, Indosat, XL, Axis, Smartfren, Tri) that
 /// take eight more digits.
-const PREFIXES: &[&str] = &["811", "812", "813", "821", "822", "852", "853", "814", "815", "816", "855", "856", "857", "858", "817", "818", "819", "859", "877", "878", "831", "832", "833", "838", "895", "896", "897", "898", "899", "881", "882", "883", "884", "885", "886", "887", "888"];
+const PREFIXES: &[&str] = &[
+    "811", "812", "813", "821", "822", "852", "853", "814", "815", "816", "855", "856", "857", "858", "817",
+    "818", "819", "859", "877", "878", "831", "832", "833", "838", "895", "896", "897", "898", "899", "881",
+    "882", "883", "884", "885", "886", "887", "888",
+];
 
 /// An Indonesian mobile number (E.164) and one of the ways people write it.
 pub fn indonesian_mobile() -> impl Strategy<Value = (String, String)> {

@@ -4,7 +4,9 @@
 //! sample data, and shows every value as text (escaped, never markup).
 
 use kabar::domain::{Channel, Language};
-use kabar::render::{self, samples, short_office_name, Catalogue, Localized, NoticeKind, Rendered, RenderError};
+use kabar::render::{
+    self, samples, short_office_name, Catalogue, Localized, NoticeKind, RenderError, Rendered,
+};
 use proptest::prelude::*;
 
 use crate::sms_model;
@@ -35,15 +37,17 @@ struct Values {
 }
 
 fn values() -> impl Strategy<Value = Values> {
-    (text(), text(), text(), text(), text(), text(), text()).prop_map(|(applicant, office, holder, unit, reason, broadcast, sender)| Values {
-        applicant,
-        office,
-        holder,
-        unit,
-        reason,
-        broadcast,
-        sender,
-    })
+    (text(), text(), text(), text(), text(), text(), text()).prop_map(
+        |(applicant, office, holder, unit, reason, broadcast, sender)| Values {
+            applicant,
+            office,
+            holder,
+            unit,
+            reason,
+            broadcast,
+            sender,
+        },
+    )
 }
 
 static CATALOGUE: std::sync::LazyLock<Catalogue> = std::sync::LazyLock::new(Catalogue::builtin);
@@ -70,7 +74,11 @@ fn context(kind: NoticeKind, values: &Values) -> render::NoticeContext {
 /// The element names of a document in order, and how many parse errors it has.
 fn shape(html: &str) -> (Vec<String>, usize) {
     let document = scraper::Html::parse_document(html);
-    let names = document.root_element().descendants().filter_map(|node| node.value().as_element().map(|e| e.name().to_owned())).collect();
+    let names = document
+        .root_element()
+        .descendants()
+        .filter_map(|node| node.value().as_element().map(|e| e.name().to_owned()))
+        .collect();
     (names, document.errors.len())
 }
 
@@ -126,7 +134,10 @@ fn sample_emails_are_well_formed_html() {
     let catalogue = Catalogue::builtin();
     for kind in NoticeKind::ALL {
         for language in [Language::Id, Language::En] {
-            let Rendered::Email(email) = render::render(&catalogue, *kind, Channel::Email, language, &samples::context(*kind)).unwrap() else {
+            let Rendered::Email(email) =
+                render::render(&catalogue, *kind, Channel::Email, language, &samples::context(*kind))
+                    .unwrap()
+            else {
                 unreachable!()
             };
             let document = scraper::Html::parse_document(&email.html);

@@ -13,7 +13,14 @@ fn now() -> DateTime<Utc> {
 /// Parameters Twilio adds that kabar does not read.
 fn extra_params() -> impl Strategy<Value = Vec<(String, String)>> {
     proptest::collection::vec(("(Api|Account|To|From|SmsStatus)?[A-Z][a-z]{1,8}", "\\PC{0,12}"), 0..5)
-        .prop_map(|pairs| pairs.into_iter().filter(|(name, _)| !name.starts_with("Message") && !name.starts_with("Sms") && name != "ErrorCode").collect())
+        .prop_map(|pairs| {
+            pairs
+                .into_iter()
+                .filter(|(name, _)| {
+                    !name.starts_with("Message") && !name.starts_with("Sms") && name != "ErrorCode"
+                })
+                .collect()
+        })
 }
 
 proptest! {

@@ -10,7 +10,9 @@ use crate::harness::TestStore;
 
 fn rows(count: usize, from: usize) -> String {
     (from..from + count)
-        .map(|n| format!("MP-{n:04},PLG,,Applicant {n},0812-2000-{n:04},,,,2024-06-24 09:00,regular,no,booked,\n"))
+        .map(|n| {
+            format!("MP-{n:04},PLG,,Applicant {n},0812-2000-{n:04},,,,2024-06-24 09:00,regular,no,booked,\n")
+        })
         .collect()
 }
 
@@ -58,7 +60,11 @@ async fn strict_is_one_transaction_even_when_the_store_fails_late(db: &TestStore
     let options = ImportOptions { strict: true, batch_size: 3, ..ImportOptions::default() };
     let err = kabar::import::import_bookings(&db.store, &file.path, &options).await.unwrap_err();
     assert!(matches!(err, ImportError::Write { first_line: 8, last_line: 10, .. }), "{err}");
-    assert!(err.to_string().ends_with("lines 8 to 10 could not be written; import the file again once the database is back"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("lines 8 to 10 could not be written; import the file again once the database is back"),
+        "{err}"
+    );
     assert_eq!(db.store.count_bookings().await.unwrap(), 0, "--strict wrote nothing");
     assert_eq!(db.store.count_applicants().await.unwrap(), 0);
 
@@ -71,10 +77,8 @@ async fn strict_is_one_transaction_even_when_the_store_fails_late(db: &TestStore
 
 async fn strict_writes_nothing_when_a_late_row_holds_a_nul(db: &TestStore) {
     import_offices(&db.store).await;
-    let content = format!(
-        "{}MP-0999,PLG,,Bu\0di,0812-2999-0002,,,,2024-06-24 09:00,regular,no,booked,\n",
-        rows(10, 1)
-    );
+    let content =
+        format!("{}MP-0999,PLG,,Bu\0di,0812-2999-0002,,,,2024-06-24 09:00,regular,no,booked,\n", rows(10, 1));
     let report = import_bookings(&db.store, &bookings_csv(&content), true).await;
     assert!(!report.written, "{report}");
     assert_eq!(
@@ -102,13 +106,20 @@ async fn files_that_are_not_csv_exports_say_so(db: &TestStore) {
         "FILE: line 1: this does not look like a CSV booking export: the first line should be the header naming the columns (booking_code, office_code, unit_code, name, phone, email, whatsapp, language, appointment_at, product, express, stage, applied_at), but it reads \"MP-0001\", \"PLG\", \"\", \"Applicant 1\", …"
     );
     let json = header_error(db, br#"[{"booking_code": "MP-1", "office_code": "PLG"}]"#).await;
-    assert!(json.starts_with("FILE: line 1: this does not look like a CSV booking export: it looks like JSON"), "{json}");
-    let double_bom = header_error(db, format!("\u{feff}\u{feff}{BOOKING_HEADER}{}", rows(1, 1)).as_bytes()).await;
+    assert!(
+        json.starts_with("FILE: line 1: this does not look like a CSV booking export: it looks like JSON"),
+        "{json}"
+    );
+    let double_bom =
+        header_error(db, format!("\u{feff}\u{feff}{BOOKING_HEADER}{}", rows(1, 1)).as_bytes()).await;
     assert!(double_bom.contains("it starts with two byte-order marks"), "{double_bom}");
     let nul = header_error(db, format!("booking_code,office\0_code\n{}", rows(1, 1)).as_bytes()).await;
     assert!(nul.contains("its first line holds NUL bytes"), "{nul}");
     for error in [json, double_bom, nul] {
-        assert!(error.contains("the first line should be the header naming the columns (booking_code,"), "{error}");
+        assert!(
+            error.contains("the first line should be the header naming the columns (booking_code,"),
+            "{error}"
+        );
     }
     assert_eq!(db.store.count_bookings().await.unwrap(), 0);
 }

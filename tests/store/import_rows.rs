@@ -41,9 +41,12 @@ async fn foreign_mobiles_are_refused_unless_their_country_is_allowed(db: &TestSt
 
 async fn a_letter_in_a_phone_number_is_refused(db: &TestStore) {
     import_offices(&db.store).await;
-    let report =
-        import_bookings(&db.store, &bookings_csv(&row("MP-5101", "Budi", "0812-3456-789O", "2024-06-24 09:00", "")), false)
-            .await;
+    let report = import_bookings(
+        &db.store,
+        &bookings_csv(&row("MP-5101", "Budi", "0812-3456-789O", "2024-06-24 09:00", "")),
+        false,
+    )
+    .await;
     assert_eq!(
         problems(&report),
         ["line 2, column phone: \"0812-3****789O\" contains the letter 'O' at position 14; a phone number has only digits, spaces, dashes and a leading +: check for O typed for 0 or l for 1"]

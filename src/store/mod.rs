@@ -13,6 +13,7 @@
 //! IMMEDIATE` so they take the write lock before reading, and a busy timeout absorbs other
 //! processes. Readers use a separate pool and, thanks to WAL, never block the writer.
 
+mod booking_writes;
 mod bookings;
 mod broadcasts;
 mod notices;
@@ -34,7 +35,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
-pub use bookings::{ApplicantRecord, BookingImport, BookingRecord, UpsertCounts};
+pub use booking_writes::BookingImport;
+pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
     NewBroadcast,

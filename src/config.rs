@@ -9,6 +9,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::deliver::DeliveryConfig;
+use crate::domain::NumberPolicy;
 use crate::http::HttpConfig;
 use crate::observe::logging::LogFormat;
 use crate::plan::notice::NoticeConfig;
@@ -65,6 +66,10 @@ pub struct TemplatesConfig {
 pub struct ImportConfig {
     /// Rows per transaction (1 to 100000).
     pub batch_size: usize,
+    /// The countries whose mobile numbers a booking may carry, as ISO 3166 codes; Indonesian
+    /// mobiles (+62 8…) only by default.
+    #[serde(default)]
+    pub allowed_countries: NumberPolicy,
 }
 
 impl Default for Config {
@@ -74,7 +79,7 @@ impl Default for Config {
             log: "info".into(),
             log_format: LogFormat::Text,
             http: HttpConfig::default(),
-            import: ImportConfig { batch_size: 25_000 },
+            import: ImportConfig { batch_size: 25_000, allowed_countries: NumberPolicy::default() },
             templates: TemplatesConfig::default(),
             planner: PlannerConfig::default(),
             notices: NoticeConfig::default(),
@@ -230,6 +235,10 @@ mod tests {
             assert_eq!(config.database_url, DatabaseUrl::Sqlite("from-env.db".into()));
             assert_eq!(config.log, "debug");
             assert_eq!(config.import.batch_size, 250);
+            assert_eq!(config.import.allowed_countries.codes(), ["ID"], "the default number policy");
+            jail.set_env("KABAR_IMPORT__ALLOWED_COUNTRIES", "[\"ID\", \"my\"]");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.import.allowed_countries.codes(), ["ID", "MY"]);
             let flags = Overrides { database_url: Some("from-flag.db".into()), ..Overrides::default() };
             let config = Config::load(None, &flags).map_err(|e| e.to_string())?;
             assert_eq!(config.database_url, DatabaseUrl::Sqlite("from-flag.db".into()));
@@ -253,6 +262,10 @@ mod tests {
             let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
             assert!(err.contains("key import.batch_size"), "{err}");
             assert!(err.contains("kabar.toml"), "{err}");
+
+            jail.create_file("kabar.toml", "[import]\nallowed_countries = [\"ID\", \"Malaysia\"]")?;
+            let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("key import.allowed_countries") && err.contains("\"Malaysia\""), "{err}");
 
             jail.create_file("kabar.toml", "databse_url = \"x.db\"")?;
             let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();

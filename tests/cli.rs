@@ -122,3 +122,25 @@ fn demo_data_is_never_mixed_with_real_bookings() {
     let forced = kabar(dir.path(), &["demo", "seed", "--bookings", "50", "--force"]);
     assert!(forced.status.success(), "{}", stderr(&forced));
 }
+
+#[test]
+fn the_number_policy_comes_from_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("offices.csv"), OFFICES).unwrap();
+    assert!(kabar(dir.path(), &["import", "offices", "offices.csv"]).status.success());
+    let rows = "booking_code,office_code,name,phone,appointment_at,product,express,stage\n\
+                MP-0001,PLG,Siti,+60 12-345 6789,2024-06-24 09:00,regular,no,booked\n";
+    std::fs::write(dir.path().join("bookings.csv"), rows).unwrap();
+    let refused = kabar(dir.path(), &["import", "bookings", "bookings.csv"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("bookings.csv: line 2, column phone: \"+60 12*****6789\" is a mobile number of MY; kabar accepts mobile numbers of \"ID\" only: to accept it, add \"MY\" to allowed_countries in the [import] section"),
+        "{}",
+        stderr(&refused)
+    );
+    std::fs::write(dir.path().join("kabar.toml"), "[import]\nallowed_countries = [\"ID\", \"MY\"]\n")
+        .unwrap();
+    let accepted = kabar(dir.path(), &["import", "bookings", "bookings.csv"]);
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+    assert!(stdout(&kabar(dir.path(), &["config"])).contains("allowed_countries = [\"ID\", \"MY\"]"));
+}

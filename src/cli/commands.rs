@@ -26,6 +26,7 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
                 println!("metrics_token = \"********\"");
             }
             println!("\n[import]\nbatch_size = {}", config.import.batch_size);
+            println!("allowed_countries = {:?}", config.import.allowed_countries.codes());
             let retention = &config.retention;
             println!(
                 "\n[retention]\nmessages_days = {}\nbookings_days = {}",
@@ -75,6 +76,7 @@ async fn run_import(store: &Store, config: &Config, command: ImportCommand) -> a
         strict: args.strict,
         batch_size: config.import.batch_size,
         progress: std::io::stderr().is_terminal(),
+        numbers: config.import.allowed_countries.clone(),
     };
     let report = if bookings {
         import::import_bookings(store, &args.file, &options).await?

@@ -8,14 +8,18 @@
 mod applicant;
 mod booking;
 mod office;
+mod phone;
 mod service;
+mod text;
 mod time;
 
-pub use applicant::{mask_number, Applicant, Channel, Email, Language, Msisdn};
+pub use applicant::{Applicant, Channel, Email, Language};
 pub use booking::{Booking, BookingCode, Product, Stage};
-pub use office::{Contact, Office, OfficeClass, OfficeCode, TimeZone, Unit};
+pub use office::{parse_office_class, Contact, Office, OfficeClass, OfficeCode, TimeZone, Unit};
+pub use phone::{mask_number, Msisdn, NumberPolicy};
 pub use service::{Service, ServiceState};
-pub use time::{format_short, parse_date, parse_flag, parse_local_datetime};
+pub use text::{check_length, check_plain_text, forbidden_char};
+pub use time::{check_year, format_short, parse_date, parse_flag, parse_local_datetime, YEARS};
 
 /// Why a value could not be parsed. The message is complete on its own ("not a valid mobile
 /// number: …"); callers add where the value came from.

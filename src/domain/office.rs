@@ -87,6 +87,46 @@ impl OfficeClass {
     }
 }
 
+/// The official forms of an office class, for messages.
+const OFFICIAL_CLASSES: &str = "Kelas I TPI, Kelas I Non TPI, Kelas I Khusus TPI, Kelas I Khusus Non TPI, \
+                                Kelas II TPI, Kelas II Non TPI, Kelas III";
+
+/// Parses an office class as the ministry writes it (`Kelas I Khusus TPI`, `Kelas II Non TPI`,
+/// `Kelas III`) or short (`I`, `2`, `kelas iii`). Returns the class and, when the text says it,
+/// whether the office runs a border checkpoint (TPI). "Khusus" is a grade of Kelas I offices
+/// that only their name keeps.
+pub fn parse_office_class(input: &str) -> Result<(OfficeClass, Option<bool>), ParseError> {
+    let lowered = input.trim().to_ascii_lowercase().replace('-', " ");
+    let mut words: Vec<&str> = lowered.split_whitespace().collect();
+    if words.first() == Some(&"kelas") {
+        words.remove(0);
+    }
+    let class = match words.first().copied() {
+        Some("i" | "1") => Some(OfficeClass::I),
+        Some("ii" | "2") => Some(OfficeClass::II),
+        Some("iii" | "3") => Some(OfficeClass::III),
+        _ => None,
+    };
+    let rest = words.get(1..).unwrap_or_default();
+    let (khusus, rest) = match rest {
+        ["khusus", rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    let tpi = match rest {
+        [] => Some(None),
+        ["tpi"] => Some(Some(true)),
+        ["non", "tpi"] => Some(Some(false)),
+        _ => None,
+    };
+    match (class, tpi) {
+        (Some(class), Some(tpi)) if !khusus || class == OfficeClass::I => Ok((class, tpi)),
+        _ => Err(ParseError::new(format!(
+            "unknown office class {:?}; write I, II or III, or the official form: {OFFICIAL_CLASSES}",
+            input.trim()
+        ))),
+    }
+}
+
 /// A Kantor Imigrasi.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Office {
@@ -148,5 +188,31 @@ mod tests {
         assert_eq!(OfficeClass::II.title(false), "Kelas II Non TPI");
         assert_eq!(OfficeClass::III.title(false), "Kelas III Non TPI", "as Kerinci's name");
         assert_eq!("Kelas III".parse::<OfficeClass>().unwrap(), OfficeClass::III);
+    }
+
+    #[test]
+    fn official_class_forms_say_the_class_and_the_checkpoint() {
+        use OfficeClass::{I, II, III};
+        for (text, expected) in [
+            ("Kelas I TPI", (I, Some(true))),
+            ("Kelas I Non TPI", (I, Some(false))),
+            ("Kelas I Khusus TPI", (I, Some(true))),
+            ("kelas i khusus non-tpi", (I, Some(false))),
+            ("Kelas II TPI", (II, Some(true))),
+            ("Kelas II Non TPI", (II, Some(false))),
+            ("Kelas III", (III, None)),
+            ("Kelas III Non TPI", (III, Some(false))),
+            ("I", (I, None)),
+            ("ii", (II, None)),
+            ("3", (III, None)),
+        ] {
+            assert_eq!(parse_office_class(text).unwrap(), expected, "{text}");
+        }
+        for wrong in
+            ["IV", "Kelas", "Kelas II Khusus TPI", "Kelas I TPI Non", "Kelas I Khusus TPI TPI", "TPI"]
+        {
+            let err = parse_office_class(wrong).unwrap_err().to_string();
+            assert!(err.contains("Kelas I Khusus Non TPI"), "{wrong}: {err}");
+        }
     }
 }

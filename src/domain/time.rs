@@ -30,6 +30,25 @@ pub fn parse_local_datetime(input: &str, zone: TimeZone) -> Result<DateTime<Utc>
     }
 }
 
+/// The years a booking's dates may fall in. Fixed, not relative to today: replays of June 2024
+/// must keep importing, and no M-Paspor booking is older than the 2000s.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+
+/// Refuses a date outside [`YEARS`]; `text` is what was written, for the message.
+pub fn check_year(date: NaiveDate, text: &str) -> Result<(), ParseError> {
+    use chrono::Datelike as _;
+    if YEARS.contains(&date.year()) {
+        return Ok(());
+    }
+    Err(ParseError::new(format!(
+        "{:?} is in the year {}; kabar accepts dates from {} to {}: check the year",
+        text.trim(),
+        date.year(),
+        YEARS.start(),
+        YEARS.end()
+    )))
+}
+
 /// Parses a calendar date `YYYY-MM-DD`.
 pub fn parse_date(input: &str) -> Result<NaiveDate, ParseError> {
     let text = input.trim();
@@ -79,6 +98,19 @@ mod tests {
         assert!(err.to_string().contains("YYYY-MM-DD HH:MM"), "{err}");
         assert!(parse_date("2024-13-01").is_err());
         assert_eq!(parse_date("2024-06-11").unwrap().to_string(), "2024-06-11");
+    }
+
+    #[test]
+    fn years_outside_the_bounds_name_them() {
+        let date = |text| parse_date(text).unwrap();
+        assert!(check_year(date("2000-01-01"), "2000-01-01").is_ok());
+        assert!(check_year(date("2099-12-31"), "2099-12-31").is_ok());
+        let err = check_year(date("9999-06-24"), "9999-06-24").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "\"9999-06-24\" is in the year 9999; kabar accepts dates from 2000 to 2099: check the year"
+        );
+        assert!(check_year(date("1999-12-31"), "1999-12-31").is_err());
     }
 
     #[test]

@@ -1,3 +1,6 @@
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::hash::{Hash as _, Hasher as _};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -7,29 +10,32 @@ use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
-use super::csv_table::{ColumnSpec, RowError, Table};
+use super::csv_table::{Cells, ColumnSpec, RowError, Table};
 use super::{file_label, ImportError, ImportOptions, ImportReport};
 use crate::domain::{
-    parse_date, parse_flag, parse_local_datetime, Applicant, Booking, BookingCode, Email, Language, Msisdn,
-    OfficeCode, ParseError, Product, Stage,
+    check_year, parse_date, parse_flag, parse_local_datetime, Applicant, Booking, BookingCode, Email,
+    Language, Msisdn, NumberPolicy, OfficeCode, ParseError, Product, Stage,
 };
 use crate::store::{OfficeDirectory, Store, UpsertCounts};
 
-/// The columns of an M-Paspor booking export.
+/// What the export is called in messages.
+const WHAT: &str = "booking export";
+
+/// The columns of an M-Paspor booking export, and the longest value each may hold.
 pub const BOOKING_COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec { name: "booking_code", required: true },
-    ColumnSpec { name: "office_code", required: true },
-    ColumnSpec { name: "unit_code", required: false },
-    ColumnSpec { name: "name", required: true },
-    ColumnSpec { name: "phone", required: true },
-    ColumnSpec { name: "email", required: false },
-    ColumnSpec { name: "whatsapp", required: false },
-    ColumnSpec { name: "language", required: false },
-    ColumnSpec { name: "appointment_at", required: true },
-    ColumnSpec { name: "product", required: true },
-    ColumnSpec { name: "express", required: true },
-    ColumnSpec { name: "stage", required: true },
-    ColumnSpec { name: "applied_at", required: false },
+    ColumnSpec { name: "booking_code", required: true, max_chars: 40 },
+    ColumnSpec { name: "office_code", required: true, max_chars: 24 },
+    ColumnSpec { name: "unit_code", required: false, max_chars: 24 },
+    ColumnSpec { name: "name", required: true, max_chars: 150 },
+    ColumnSpec { name: "phone", required: true, max_chars: 32 },
+    ColumnSpec { name: "email", required: false, max_chars: 254 },
+    ColumnSpec { name: "whatsapp", required: false, max_chars: 32 },
+    ColumnSpec { name: "language", required: false, max_chars: 20 },
+    ColumnSpec { name: "appointment_at", required: true, max_chars: 40 },
+    ColumnSpec { name: "product", required: true, max_chars: 20 },
+    ColumnSpec { name: "express", required: true, max_chars: 10 },
+    ColumnSpec { name: "stage", required: true, max_chars: 20 },
+    ColumnSpec { name: "applied_at", required: false, max_chars: 40 },
 ];
 const CODE: usize = 0;
 const OFFICE: usize = 1;
@@ -56,11 +62,56 @@ struct Batch {
     rejected: u64,
     /// How far into the file the parser is, for the progress bar.
     byte: u64,
+    /// The lines the batch spans, for a store error.
+    first_line: u64,
+    last_line: u64,
+}
+
+/// The booking codes already seen in a file, by a 64-bit fingerprint of the code, with the line
+/// each first appeared on: a few bytes per row, however long the file. (Two codes sharing a
+/// fingerprint would be reported as a repeat: with a million rows, a chance of about 1 in 30
+/// million.)
+#[derive(Default)]
+struct SeenCodes(HashMap<u64, u64>);
+
+impl SeenCodes {
+    /// The line `code` was first seen on, if before; else records it on `line`.
+    fn first_line(&mut self, code: &BookingCode, line: u64) -> Option<u64> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        code.as_str().hash(&mut hasher);
+        match self.0.entry(hasher.finish()) {
+            Entry::Occupied(first) => Some(*first.get()),
+            Entry::Vacant(slot) => {
+                slot.insert(line);
+                None
+            }
+        }
+    }
+}
+
+/// What a row is checked against besides its own cells.
+struct RowContext<'a> {
+    offices: &'a OfficeDirectory,
+    numbers: &'a NumberPolicy,
+    seen: SeenCodes,
 }
 
 /// Parses one row; every problem of the row is reported, not only the first.
-fn parse_row(cells: &mut super::csv_table::Cells<'_>, offices: &OfficeDirectory) -> Option<Booking> {
-    let code = cells.required(CODE, str::parse::<BookingCode>);
+fn parse_row(cells: &mut Cells<'_>, context: &mut RowContext<'_>) -> Option<Booking> {
+    let offices = context.offices;
+    let code = cells.required(CODE, str::parse::<BookingCode>).and_then(|code| {
+        let repeated = context.seen.first_line(&code, cells.line());
+        cells.check(
+            "booking_code",
+            match repeated {
+                Some(first) => Err(ParseError::new(format!(
+                    "{code} is already on line {first}; a booking appears once in an export: \
+                     keep the row that is right and delete the other"
+                ))),
+                None => Ok(code),
+            },
+        )
+    });
     let office = cells.required(OFFICE, str::parse::<OfficeCode>).and_then(|code| {
         let known = offices.office(&code).map(|office| (code.clone(), office.timezone));
         cells.check(
@@ -75,18 +126,34 @@ fn parse_row(cells: &mut super::csv_table::Cells<'_>, offices: &OfficeDirectory)
     });
     let unit = cells.optional(UNIT, str::parse::<OfficeCode>);
     let holder_name = cells.required(NAME, |text| Ok(text.to_owned()));
-    let mobile = cells.required(PHONE, str::parse::<Msisdn>);
+    let numbers = context.numbers;
+    let mobile = cells.required(PHONE, |text| Msisdn::parse_with(text, numbers));
     let email = cells.optional(EMAIL, str::parse::<Email>);
-    let whatsapp = cells.optional(WHATSAPP, str::parse::<Msisdn>);
+    let whatsapp = cells.optional(WHATSAPP, |text| Msisdn::parse_with(text, numbers));
     let language = cells.optional(LANGUAGE, str::parse::<Language>);
+    // The appointment's calendar day at the office, which the application date cannot follow.
     let appointment = match &office {
-        Some((_, zone)) => cells.required(APPOINTMENT, |text| parse_local_datetime(text, *zone)),
+        Some((_, zone)) => cells.required(APPOINTMENT, |text| {
+            let at = parse_local_datetime(text, *zone)?;
+            let day = at.with_timezone(&zone.0).date_naive();
+            check_year(day, text).map(|()| (at, day))
+        }),
         None => None,
     };
     let product = cells.required(PRODUCT, str::parse::<Product>);
     let express = cells.required(EXPRESS, parse_flag);
     let stage = cells.required(STAGE, str::parse::<Stage>);
-    let applied_on = cells.optional(APPLIED, parse_date);
+    let applied_on = cells.optional(APPLIED, |text| {
+        let date = parse_date(text)?;
+        check_year(date, text)?;
+        match appointment {
+            Some((_, day)) if date > day => Err(ParseError::new(format!(
+                "{date} is after the appointment on {day}; an application is made before its \
+                 appointment: check both dates"
+            ))),
+            _ => Ok(date),
+        }
+    });
 
     let (office, _) = office?;
     let unit = unit?;
@@ -119,7 +186,7 @@ fn parse_row(cells: &mut super::csv_table::Cells<'_>, offices: &OfficeDirectory)
             language: language?,
         },
         holder_name,
-        appointment_at: appointment?,
+        appointment_at: appointment?.0,
         product: product?,
         express: express?,
         stage: stage?,
@@ -133,17 +200,21 @@ fn parse_file(
     input: impl Read,
     file: &str,
     offices: &OfficeDirectory,
+    numbers: &NumberPolicy,
     batch_size: usize,
     mut emit: impl FnMut(Batch) -> bool,
 ) -> Result<Vec<String>, ImportError> {
-    let mut table = Table::open(input, BOOKING_COLUMNS, file)?;
+    let mut table = Table::open(input, BOOKING_COLUMNS, file, WHAT)?;
     let ignored = table.header().ignored.clone();
+    let mut context = RowContext { offices, numbers, seen: SeenCodes::default() };
     let new_batch = || Batch {
-        bookings: Vec::with_capacity(batch_size),
+        bookings: Vec::with_capacity(batch_size.min(100_000)),
         errors: Vec::new(),
         rows: 0,
         rejected: 0,
         byte: 0,
+        first_line: 0,
+        last_line: 0,
     };
     let mut batch = new_batch();
     while let Some(row) =
@@ -151,12 +222,16 @@ fn parse_file(
     {
         batch.rows += 1;
         batch.byte = row.byte;
+        if batch.first_line == 0 {
+            batch.first_line = row.line;
+        }
+        batch.last_line = row.line;
         if let Some(error) = row.shape_error() {
             batch.rejected += 1;
             batch.errors.push(error);
         } else {
             let mut cells = row.cells();
-            match parse_row(&mut cells, offices) {
+            match parse_row(&mut cells, &mut context) {
                 Some(booking) if cells.errors.is_empty() => batch.bookings.push(booking),
                 _ => {
                     batch.rejected += 1;
@@ -186,9 +261,41 @@ fn progress_bar(options: &ImportOptions, total_bytes: u64) -> ProgressBar {
     bar
 }
 
+/// A booking export read and checked, not written.
+#[derive(Debug, Default)]
+pub struct ParsedBookings {
+    /// The valid rows, in file order.
+    pub bookings: Vec<Booking>,
+    /// Rows read and rejected, with every problem.
+    pub report: ImportReport,
+}
+
+/// Reads and checks a whole booking export in memory, against `offices` and `numbers`; for
+/// tests, fuzzing and small files ([`import_bookings`] streams).
+#[doc(hidden)]
+pub fn parse_bookings(
+    input: impl Read,
+    file: &str,
+    offices: &OfficeDirectory,
+    numbers: &NumberPolicy,
+) -> Result<ParsedBookings, ImportError> {
+    let mut parsed = ParsedBookings::default();
+    parsed.report.file = file.to_owned();
+    parsed.report.ignored_columns = parse_file(input, file, offices, numbers, usize::MAX, |mut batch| {
+        parsed.report.rows += batch.rows;
+        parsed.report.rejected += batch.rejected;
+        parsed.report.record_errors(batch.errors);
+        parsed.bookings.append(&mut batch.bookings);
+        true
+    })?;
+    Ok(parsed)
+}
+
 /// Imports an M-Paspor booking export. Rows are parsed on a blocking thread and written in
-/// batches of `options.batch_size` rows, one transaction each, while the next batch is parsed;
-/// memory stays flat whatever the file size.
+/// batches of `options.batch_size` rows while the next batch is parsed; memory stays flat
+/// whatever the file size. By default each batch is one transaction, so a store failure keeps
+/// the batches before it; with `strict` the file is validated whole first and then written in a
+/// single transaction, so nothing is kept unless everything is.
 pub async fn import_bookings(
     store: &Store,
     path: &Path,
@@ -208,10 +315,10 @@ pub async fn import_bookings(
     if options.strict {
         // First pass: validate only. Nothing is written unless every row is valid.
         let input = std::io::BufReader::with_capacity(1 << 20, open()?);
-        let (offices, label) = (offices.clone(), file.clone());
+        let (offices, numbers, label) = (offices.clone(), options.numbers.clone(), file.clone());
         let report = tokio::task::spawn_blocking(move || {
-            let mut report = ImportReport::default();
-            report.ignored_columns = parse_file(input, &label, &offices, batch_size, |batch| {
+            let mut report = ImportReport { file: label.clone(), ..ImportReport::default() };
+            report.ignored_columns = parse_file(input, &label, &offices, &numbers, batch_size, |batch| {
                 report.rows += batch.rows;
                 report.rejected += batch.rejected;
                 report.record_errors(batch.errors);
@@ -231,18 +338,25 @@ pub async fn import_bookings(
     // (booking codes, mobile numbers) are touched again by nearly every batch.
     let (sender, mut receiver) = mpsc::channel::<Batch>(1);
     let input = std::io::BufReader::with_capacity(1 << 20, open()?);
-    let (parser_offices, label) = (offices.clone(), file.clone());
+    let (parser_offices, numbers, label) = (offices.clone(), options.numbers.clone(), file.clone());
     let parser = tokio::task::spawn_blocking(move || {
-        parse_file(input, &label, &parser_offices, batch_size, |batch| sender.blocking_send(batch).is_ok())
+        parse_file(input, &label, &parser_offices, &numbers, batch_size, |batch| {
+            sender.blocking_send(batch).is_ok()
+        })
     });
 
     let bar = progress_bar(options, total_bytes);
     bar.set_message("importing");
     let before = store.count_bookings().await?;
     let at = Utc::now();
-    let mut report = ImportReport { written: true, ..ImportReport::default() };
+    let mut report = ImportReport { file: file.clone(), written: true, ..ImportReport::default() };
     let mut affected = 0;
     let mut valid = 0;
+    // With `strict`, one transaction for the whole file; on an error it is rolled back when dropped.
+    let mut whole_file = match options.strict {
+        true => Some(store.begin_booking_import().await?),
+        false => None,
+    };
     while let Some(batch) = receiver.recv().await {
         report.rows += batch.rows;
         report.rejected += batch.rejected;
@@ -250,11 +364,30 @@ pub async fn import_bookings(
         valid += batch.bookings.len() as u64;
         if !batch.bookings.is_empty() {
             // On a store error the receiver is dropped, which stops the parser.
-            affected += store.upsert_bookings(&batch.bookings, at).await?;
+            let written = match &mut whole_file {
+                Some(import) => import.upsert(&batch.bookings, at).await,
+                None => store.upsert_bookings(&batch.bookings, at).await,
+            };
+            affected += written.map_err(|source| ImportError::Write {
+                file: file.clone(),
+                first_line: batch.first_line,
+                last_line: batch.last_line,
+                source,
+            })?;
         }
         bar.set_position(batch.byte);
     }
     report.ignored_columns = parser.await.expect("the parsing thread panicked")?;
+    if let Some(import) = whole_file {
+        if report.rejected > 0 {
+            // The file changed between the two passes; strict still means all or nothing.
+            import.rollback().await?;
+            report.written = false;
+            report.elapsed = started.elapsed();
+            return Ok(report);
+        }
+        import.commit().await?;
+    }
     let inserted = store.count_bookings().await?.saturating_sub(before);
     if affected >= ANALYZE_AFTER {
         store.analyze().await?;

@@ -1,30 +1,36 @@
 //! Reading a CSV export: a header row that names the columns (in any order), UTF-8 with or
-//! without a byte-order mark, and every problem reported as `line N, column NAME: what is wrong`.
+//! without a byte-order mark, separated by commas (or semicolons, or tabs, as the header shows),
+//! and every problem reported as `line N, column NAME: what is wrong`, with the line an editor
+//! shows. Every cell kabar reads is checked for control characters and for its length before it
+//! is parsed, so no value the store would refuse (PostgreSQL refuses NUL) gets that far.
 
 use std::fmt;
 use std::io::Read;
 
+use super::sniff::{self, Counted, Lines, NotCsv};
 use super::ImportError;
-use crate::domain::ParseError;
+use crate::domain::{check_length, check_plain_text, ParseError};
 
-/// A column kabar reads, and whether a file without it is refused.
+/// A column kabar reads, whether a file without it is refused, and how long a value may be.
 #[derive(Debug, Clone, Copy)]
 pub struct ColumnSpec {
     pub name: &'static str,
     pub required: bool,
+    /// In characters, after trimming.
+    pub max_chars: usize,
 }
 
 /// One problem with one row (or one cell of it).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RowError {
     pub line: u64,
-    pub column: Option<&'static str>,
+    pub column: Option<String>,
     pub message: String,
 }
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.column {
+        match &self.column {
             Some(column) => write!(f, "line {}, column {}: {}", self.line, column, self.message),
             None => write!(f, "line {}: {}", self.line, self.message),
         }
@@ -35,7 +41,8 @@ impl fmt::Display for RowError {
 pub(crate) struct Header {
     specs: &'static [ColumnSpec],
     positions: Vec<Option<usize>>,
-    width: usize,
+    /// Every column of the file, lower-cased.
+    names: Vec<String>,
     /// Columns present in the file that kabar does not read.
     pub ignored: Vec<String>,
 }
@@ -45,7 +52,9 @@ impl Header {
         record: &csv::ByteRecord,
         specs: &'static [ColumnSpec],
         file: &str,
+        what: &str,
     ) -> Result<Header, ImportError> {
+        let header_error = |message: String| ImportError::Header { file: file.to_owned(), message };
         let mut names = Vec::with_capacity(record.len());
         for (at, raw) in record.iter().enumerate() {
             let name = std::str::from_utf8(raw).map_err(|_| ImportError::Encoding {
@@ -55,12 +64,30 @@ impl Header {
             })?;
             names.push(name.trim().to_ascii_lowercase());
         }
+        let expected: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
+        if !names.iter().any(|name| expected.contains(&name.as_str())) {
+            let shown: Vec<String> = record
+                .iter()
+                .take(4)
+                .map(|raw| format!("{:?}", shorten(String::from_utf8_lossy(raw).trim())))
+                .collect();
+            return Err(header_error(format!(
+                "this does not look like a CSV {what}: the first line should be the header naming \
+                 the columns ({}), but it reads {}{}",
+                expected.join(", "),
+                shown.join(", "),
+                if names.len() > 4 { ", …" } else { "" }
+            )));
+        }
         for (at, name) in names.iter().enumerate() {
-            if names[..at].contains(name) {
-                return Err(ImportError::Header {
-                    file: file.to_owned(),
-                    message: format!("column {name:?} appears twice in the header row"),
-                });
+            if let Err(err) = check_plain_text(name) {
+                return Err(header_error(format!("the header's column #{} {err}", at + 1)));
+            }
+            // Unnamed columns (a trailing separator) are ignored, however many there are.
+            if !name.is_empty() && names[..at].contains(name) {
+                return Err(header_error(format!(
+                    "column {name:?} appears twice in the header row; remove or rename one"
+                )));
             }
         }
         let positions: Vec<Option<usize>> =
@@ -72,45 +99,70 @@ impl Header {
             .map(|(spec, _)| spec.name)
             .collect();
         if !missing.is_empty() {
-            let expected: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
-            return Err(ImportError::Header {
-                file: file.to_owned(),
-                message: format!(
-                    "missing required column{} {}; the first row must be a header naming the columns \
-                     (found: {}; expected: {})",
-                    if missing.len() == 1 { "" } else { "s" },
-                    missing.join(", "),
-                    names.join(", "),
-                    expected.join(", ")
-                ),
-            });
+            return Err(header_error(format!(
+                "missing required column{} {}; add {} to the header row, which names the columns \
+                 (found: {}; expected: {})",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" },
+                names.iter().map(|name| shorten(name)).collect::<Vec<_>>().join(", "),
+                expected.join(", ")
+            )));
         }
-        let ignored =
-            names.iter().filter(|name| !specs.iter().any(|spec| spec.name == *name)).cloned().collect();
-        Ok(Header { specs, positions, width: record.len(), ignored })
+        let ignored = names
+            .iter()
+            .filter(|name| !name.is_empty() && !specs.iter().any(|spec| spec.name == *name))
+            .map(|name| shorten(name))
+            .collect();
+        Ok(Header { specs, positions, names, ignored })
+    }
+
+    fn width(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// A header name as quoted in a message: at most 40 characters.
+fn shorten(name: &str) -> String {
+    match name.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &name[..at]),
+        None => name.to_owned(),
     }
 }
 
 /// A CSV file being read row by row.
 pub(crate) struct Table<R: Read> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<Counted<std::io::Chain<std::io::Cursor<Vec<u8>>, R>>>,
+    lines: Lines,
     header: Header,
     record: csv::ByteRecord,
 }
 
 impl<R: Read> Table<R> {
-    pub fn open(input: R, specs: &'static [ColumnSpec], file: &str) -> Result<Self, ImportError> {
-        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(input);
+    /// Opens a CSV `what` ("booking export", "office list") whose columns are `specs`.
+    pub fn open(input: R, specs: &'static [ColumnSpec], file: &str, what: &str) -> Result<Self, ImportError> {
+        let columns = specs.iter().map(|spec| spec.name).collect::<Vec<_>>().join(", ");
+        let opened = sniff::open(input, what, &columns).map_err(|err| match err {
+            NotCsv::Io(source) => ImportError::Read { file: file.to_owned(), source: source.into() },
+            NotCsv::Refused(message) => ImportError::Header { file: file.to_owned(), message },
+        })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .delimiter(opened.delimiter)
+            .from_reader(opened.input);
         let read_error = |source| ImportError::Read { file: file.to_owned(), source };
         let first = reader.byte_headers().map_err(read_error)?.clone();
         if first.is_empty() || first.iter().all(|field| field.iter().all(u8::is_ascii_whitespace)) {
             return Err(ImportError::Header {
                 file: file.to_owned(),
-                message: "the file is empty; the first row must be a header naming the columns".into(),
+                message: format!(
+                    "the file is empty; the first line should be the header naming the columns ({columns})"
+                ),
             });
         }
-        let header = Header::parse(&first, specs, file)?;
-        Ok(Table { reader, header, record: csv::ByteRecord::new() })
+        let header = Header::parse(&first, specs, file, what)?;
+        Ok(Table { reader, lines: opened.lines, header, record: csv::ByteRecord::new() })
     }
 
     pub fn header(&self) -> &Header {
@@ -122,8 +174,8 @@ impl<R: Read> Table<R> {
         if !self.reader.read_byte_record(&mut self.record)? {
             return Ok(None);
         }
-        let (line, byte) =
-            self.record.position().map_or((0, 0), |position| (position.line(), position.byte()));
+        let byte = self.record.position().map_or(0, |position| position.byte());
+        let line = self.lines.line_of(byte);
         Ok(Some(Row { header: &self.header, record: &self.record, line, byte }))
     }
 }
@@ -139,14 +191,25 @@ pub(crate) struct Row<'a> {
 impl Row<'_> {
     /// A row whose field count differs from the header's cannot be read safely: which value
     /// belongs to which column is a guess.
+    /// The error names the first column that has no value (too few fields) or the first field
+    /// beyond the header (too many).
     pub fn shape_error(&self) -> Option<RowError> {
-        (self.record.len() != self.header.width).then(|| RowError {
+        let (fields, width) = (self.record.len(), self.header.width());
+        if fields == width {
+            return None;
+        }
+        let column = match self.header.names.get(fields) {
+            Some(name) if !name.is_empty() => shorten(name),
+            _ => format!("#{}", fields.min(width) + 1),
+        };
+        let problem = if fields < width { "no value" } else { "a value beyond the header" };
+        Some(RowError {
             line: self.line,
-            column: None,
+            column: Some(column),
             message: format!(
-                "has {} fields but the header has {}; check for a missing or extra separator or an unclosed quote",
-                self.record.len(),
-                self.header.width
+                "{problem}: the row has {fields} field{} but the header has {width}; check for a \
+                 missing or extra separator or an unclosed quote",
+                if fields == 1 { "" } else { "s" }
             ),
         })
     }
@@ -164,12 +227,18 @@ pub(crate) struct Cells<'a> {
 }
 
 impl<'a> Cells<'a> {
+    /// The line the row starts on.
+    pub fn line(&self) -> u64 {
+        self.row.line
+    }
+
     fn error(&mut self, column: &'static str, message: String) {
-        self.errors.push(RowError { line: self.row.line, column: Some(column), message });
+        self.errors.push(RowError { line: self.row.line, column: Some(column.to_owned()), message });
     }
 
     /// The trimmed text of column `index` (an index into the importer's specs); empty when the
-    /// column is absent from the file or the cell is blank; `None` when it is not UTF-8.
+    /// column is absent from the file or the cell is blank; `None` when it is not UTF-8, holds a
+    /// control character or is longer than the column allows (each reported).
     pub fn text(&mut self, index: usize) -> Option<&'a str> {
         let spec = self.row.header.specs[index];
         let Some(position) = self.row.header.positions[index] else {
@@ -177,7 +246,11 @@ impl<'a> Cells<'a> {
         };
         let raw = self.row.record.get(position).unwrap_or_default();
         match std::str::from_utf8(raw) {
-            Ok(text) => Some(text.trim()),
+            Ok(text) => {
+                let text = text.trim();
+                let checked = check_plain_text(text).and_then(|()| check_length(text, spec.max_chars));
+                self.check(spec.name, checked).map(|()| text)
+            }
             Err(err) => {
                 self.error(
                     spec.name,
@@ -202,7 +275,7 @@ impl<'a> Cells<'a> {
         let name = self.row.header.specs[index].name;
         let text = self.text(index)?;
         if text.is_empty() {
-            self.error(name, "is empty; a value is required".into());
+            self.error(name, "is empty; write a value: this column is required".into());
             return None;
         }
         self.check(name, parse(text))

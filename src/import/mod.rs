@@ -1,22 +1,25 @@
 //! Bringing data in: the office reference list and M-Paspor booking exports, from CSV.
 //!
 //! Both importers parse every row into domain types before anything is written, report each bad
-//! row as `line N, column NAME: what is wrong`, and upsert by code, so importing the same file twice
-//! changes nothing. By default the valid rows are written and the command fails with a summary
-//! when any row was bad; with `strict` nothing is written unless every row is valid.
+//! row as `FILE: line N, column NAME: what is wrong`, and upsert by code, so importing the same
+//! file twice changes nothing. By default the valid rows are written and the command fails with a
+//! summary when any row was bad; with `strict` nothing is written unless every row is valid (the
+//! file is validated whole first, then written in one transaction).
 
 mod bookings;
 mod csv_table;
 mod offices;
+mod sniff;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use bookings::{import_bookings, BOOKING_COLUMNS};
+pub use bookings::{import_bookings, parse_bookings, ParsedBookings, BOOKING_COLUMNS};
 pub use csv_table::{ColumnSpec, RowError};
 pub use offices::{import_offices, import_offices_from, parse_offices, ParsedOffices, OFFICE_COLUMNS};
 
+use crate::domain::NumberPolicy;
 use crate::store::{StoreError, UpsertCounts};
 
 /// How many row errors a report keeps; the rest are only counted, so a wholly wrong file of a
@@ -39,7 +42,8 @@ pub enum ImportError {
         #[source]
         source: csv::Error,
     },
-    #[error("{file}: {message}")]
+    /// The header row, or the file as a whole, is wrong: nothing can be read.
+    #[error("{file}: line 1: {message}")]
     Header { file: String, message: String },
     #[error("{file}: line {line}, column {column}: not valid UTF-8; save the file as UTF-8 (in Excel: \"CSV UTF-8\")")]
     Encoding { file: String, line: u64, column: String },
@@ -47,6 +51,15 @@ pub enum ImportError {
         "{file}: no offices in the database; import them first with `kabar import offices data/offices.csv`"
     )]
     NoOffices { file: String },
+    /// The store refused a batch: its rows were not written (nor, with `strict`, any row).
+    #[error("{file}: lines {first_line} to {last_line} could not be written; import the file again once the database is back")]
+    Write {
+        file: String,
+        first_line: u64,
+        last_line: u64,
+        #[source]
+        source: StoreError,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -60,17 +73,21 @@ pub struct ImportOptions {
     pub batch_size: usize,
     /// Draw a progress bar (only ever drawn on a terminal).
     pub progress: bool,
+    /// Whose mobile numbers a booking may carry (`[import] allowed_countries`).
+    pub numbers: NumberPolicy,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { strict: false, batch_size: 25_000, progress: false }
+        ImportOptions { strict: false, batch_size: 25_000, progress: false, numbers: NumberPolicy::default() }
     }
 }
 
 /// What an import did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ImportReport {
+    /// The file, as named in messages.
+    pub file: String,
     /// Data rows read (the header excluded).
     pub rows: u64,
     /// Rows with at least one problem; none of them was written.
@@ -107,7 +124,7 @@ impl ImportReport {
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for error in &self.errors {
-            writeln!(f, "{error}")?;
+            writeln!(f, "{}: {error}", self.file)?;
         }
         if self.more_errors > 0 {
             writeln!(f, "… and {} more problems", self.more_errors)?;

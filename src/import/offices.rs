@@ -1,28 +1,35 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
 use super::csv_table::{ColumnSpec, Table};
 use super::{file_label, ImportError, ImportOptions, ImportReport};
-use crate::domain::{parse_flag, Contact, Office, OfficeClass, OfficeCode, ParseError, TimeZone, Unit};
+use crate::domain::{
+    parse_flag, parse_office_class, Contact, Office, OfficeClass, OfficeCode, ParseError, TimeZone, Unit,
+};
 use crate::store::{OfficeDirectory, Store};
 
 /// The columns of the office reference list.
+/// The columns of the office reference list, and the longest value each may hold. `tpi` may be
+/// left out when every class says it (`Kelas I TPI`).
 pub const OFFICE_COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec { name: "code", required: true },
-    ColumnSpec { name: "name", required: true },
-    ColumnSpec { name: "timezone", required: true },
-    ColumnSpec { name: "kind", required: true },
-    ColumnSpec { name: "parent_code", required: true },
-    ColumnSpec { name: "class", required: true },
-    ColumnSpec { name: "region", required: true },
-    ColumnSpec { name: "tpi", required: true },
-    ColumnSpec { name: "phone", required: false },
-    ColumnSpec { name: "address", required: false },
-    ColumnSpec { name: "website", required: false },
-    ColumnSpec { name: "instagram", required: false },
+    ColumnSpec { name: "code", required: true, max_chars: 24 },
+    ColumnSpec { name: "name", required: true, max_chars: 150 },
+    ColumnSpec { name: "timezone", required: true, max_chars: 64 },
+    ColumnSpec { name: "kind", required: true, max_chars: 10 },
+    ColumnSpec { name: "parent_code", required: true, max_chars: 24 },
+    ColumnSpec { name: "class", required: true, max_chars: 40 },
+    ColumnSpec { name: "region", required: true, max_chars: 100 },
+    ColumnSpec { name: "tpi", required: false, max_chars: 10 },
+    ColumnSpec { name: "phone", required: false, max_chars: 40 },
+    ColumnSpec { name: "address", required: false, max_chars: 300 },
+    ColumnSpec { name: "website", required: false, max_chars: 200 },
+    ColumnSpec { name: "instagram", required: false, max_chars: 31 },
 ];
+
+/// What the list is called in messages.
+const WHAT: &str = "office list";
 const CODE: usize = 0;
 const NAME: usize = 1;
 const TIMEZONE: usize = 2;
@@ -60,7 +67,7 @@ fn parse_website(text: &str) -> Result<String, ParseError> {
         .is_ok_and(|url| url.host_str().is_some_and(|host| host.contains('.')));
     if !valid || bare.contains(char::is_whitespace) {
         return Err(ParseError::new(format!(
-            "{text:?} is not a web address, e.g. kanimpalembang.imigrasi.go.id"
+            "{text:?} is not a web address; write it as kanimpalembang.imigrasi.go.id, or leave the cell empty"
         )));
     }
     Ok(bare.to_owned())
@@ -72,16 +79,35 @@ fn parse_instagram(text: &str) -> Result<String, ParseError> {
         && handle.len() <= 30
         && handle.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
     if !valid {
-        return Err(ParseError::new(format!("{text:?} is not an Instagram handle, e.g. @kanimpalembang")));
+        return Err(ParseError::new(format!(
+            "{text:?} is not an Instagram handle; write it as @kanimpalembang (up to 30 letters, digits, \
+             dots or underscores), or leave the cell empty"
+        )));
     }
     Ok(handle.to_owned())
+}
+
+/// The `tpi` cell checked against what the class says, when both say something.
+fn checkpoint(class_says: Option<bool>, cell: Option<bool>, class_text: &str) -> Result<bool, ParseError> {
+    let yes_no = |tpi: bool| if tpi { "yes" } else { "no" };
+    match (class_says, cell) {
+        (Some(class), Some(cell)) if class != cell => Err(ParseError::new(format!(
+            "says {} but the class {class_text:?} says {}; correct one of them",
+            yes_no(cell),
+            if class { "TPI" } else { "Non TPI" }
+        ))),
+        (_, Some(tpi)) | (Some(tpi), None) => Ok(tpi),
+        (None, None) => Err(ParseError::new(
+            "is empty; write yes or no (or give the class with TPI or Non TPI, e.g. Kelas II TPI)",
+        )),
+    }
 }
 
 fn parse_kind(text: &str) -> Result<bool, ParseError> {
     match text.to_ascii_lowercase().as_str() {
         "office" => Ok(true),
         "unit" => Ok(false),
-        other => Err(ParseError::new(format!("unknown kind {other:?}; expected office or unit"))),
+        other => Err(ParseError::new(format!("unknown kind {other:?}; write office or unit"))),
     }
 }
 
@@ -115,10 +141,14 @@ pub fn parse_offices(
     known: &OfficeDirectory,
 ) -> Result<ParsedOffices, ImportError> {
     let started = Instant::now();
-    let mut table = Table::open(input, OFFICE_COLUMNS, file)?;
-    let mut report =
-        ImportReport { ignored_columns: table.header().ignored.clone(), ..ImportReport::default() };
+    let mut table = Table::open(input, OFFICE_COLUMNS, file, WHAT)?;
+    let mut report = ImportReport {
+        file: file.to_owned(),
+        ignored_columns: table.header().ignored.clone(),
+        ..ImportReport::default()
+    };
     let mut parsed = Vec::new();
+    let mut seen: HashMap<OfficeCode, u64> = HashMap::new();
     while let Some(row) =
         table.next_row().map_err(|source| ImportError::Read { file: file.to_owned(), source })?
     {
@@ -129,15 +159,35 @@ pub fn parse_offices(
             continue;
         }
         let mut cells = row.cells();
-        let code = cells.required(CODE, str::parse::<OfficeCode>);
+        let code = cells.required(CODE, str::parse::<OfficeCode>).and_then(|code| {
+            let first = *seen.entry(code.clone()).or_insert(row.line);
+            cells.check(
+                "code",
+                if first == row.line {
+                    Ok(code)
+                } else {
+                    Err(ParseError::new(format!(
+                        "{code} is already on line {first}; each office or unit appears once: keep \
+                         the row that is right and delete the other"
+                    )))
+                },
+            )
+        });
         let name = cells.required(NAME, |text| Ok(text.to_owned()));
         let is_office = cells.required(KIND, parse_kind);
         let item = match is_office {
             Some(true) => {
                 let timezone = cells.required(TIMEZONE, str::parse::<TimeZone>);
-                let class = cells.required(CLASS, str::parse::<OfficeClass>);
+                let class = cells.required(CLASS, |text| {
+                    parse_office_class(text).map(|(class, tpi)| (class, tpi, text.to_owned()))
+                });
                 let region = cells.required(REGION, |text| Ok(text.to_owned()));
-                let tpi = cells.required(TPI, parse_flag);
+                let tpi_cell = cells.optional(TPI, parse_flag);
+                let tpi = match (&class, tpi_cell) {
+                    (Some((_, says, text)), Some(cell)) => cells.check("tpi", checkpoint(*says, cell, text)),
+                    _ => None,
+                };
+                let class: Option<OfficeClass> = class.map(|(class, _, _)| class);
                 let contact = Contact {
                     phone: cells.optional(PHONE, parse_phone).flatten(),
                     address: cells.optional(ADDRESS, |text| Ok(text.to_owned())).flatten(),
@@ -189,7 +239,8 @@ pub fn parse_offices(
             (None, _) => Some((
                 "parent_code",
                 format!(
-                    "unknown office {:?}; a unit's parent_code must be an office of this file or one imported before",
+                    "unknown office {:?}; a unit's parent_code must be an office of this file or one imported \
+                     before: add the office, or correct the code",
                     unit.office.as_str()
                 ),
             )),
@@ -202,7 +253,7 @@ pub fn parse_offices(
         match problem {
             Some((column, message)) => {
                 report.rejected += 1;
-                report.record_errors([super::RowError { line, column: Some(column), message }]);
+                report.record_errors([super::RowError { line, column: Some(column.to_owned()), message }]);
             }
             None => units.push(unit),
         }

@@ -14,6 +14,7 @@
 //! processes. Readers use a separate pool and, thanks to WAL, never block the writer.
 
 mod audit;
+mod booking_writes;
 mod bookings;
 mod broadcasts;
 mod notices;
@@ -39,6 +40,7 @@ use sqlx::sqlite::{
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub(crate) use audit::AuditLog;
+pub use booking_writes::BookingImport;
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,

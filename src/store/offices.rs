@@ -26,6 +26,16 @@ pub struct OfficeDirectory {
 }
 
 impl OfficeDirectory {
+    /// A directory of these offices and units, as the store would load it; for tests and fuzzing,
+    /// which check booking files without a database.
+    #[doc(hidden)]
+    pub fn from_lists(offices: Vec<Office>, units: Vec<Unit>) -> Self {
+        OfficeDirectory {
+            offices: offices.into_iter().map(|office| (office.code.clone(), office)).collect(),
+            units: units.into_iter().map(|unit| (unit.code.clone(), unit)).collect(),
+        }
+    }
+
     pub fn office(&self, code: &OfficeCode) -> Option<&Office> {
         self.offices.get(code)
     }

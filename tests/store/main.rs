@@ -8,6 +8,8 @@ mod bookings;
 mod broadcasts;
 mod concurrency;
 mod demo;
+mod import_files;
+mod import_rows;
 mod offices;
 mod plan;
 mod privacy;

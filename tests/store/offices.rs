@@ -45,11 +45,11 @@ async fn bad_office_rows_are_reported_and_strict_writes_nothing(db: &TestStore) 
         problems,
         [
             "line 3, column timezone: \"Atlantis/Capital\" is not an IANA time zone; use Asia/Jakarta (WIB), Asia/Pontianak (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)",
-            "line 3, column class: unknown office class \"IV\"; expected one of: i, ii, iii",
+            "line 3, column class: unknown office class \"IV\"; write I, II or III, or the official form: Kelas I TPI, Kelas I Non TPI, Kelas I Khusus TPI, Kelas I Khusus Non TPI, Kelas II TPI, Kelas II Non TPI, Kelas III",
             "line 3, column tpi: \"perhaps\" is not yes or no; use yes/no, true/false, 1/0 or ya/tidak",
             "line 4, column timezone: a unit uses its office's time zone (Asia/Makassar); leave it empty or write Asia/Makassar",
-            "line 5, column parent_code: unknown office \"ZZZ\"; a unit's parent_code must be an office of this file or one imported before",
-            "line 6, column kind: unknown kind \"branch\"; expected office or unit",
+            "line 5, column parent_code: unknown office \"ZZZ\"; a unit's parent_code must be an office of this file or one imported before: add the office, or correct the code",
+            "line 6, column kind: unknown kind \"branch\"; write office or unit",
         ]
     );
     assert!(!report.written);

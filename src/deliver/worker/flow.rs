@@ -116,12 +116,10 @@ impl Worker {
             };
             // A safety net for writers that cannot notify (another process on SQLite).
             let mut until = Duration::from_secs(30);
-            if let Some(next) =
+            if let Some(Some(due)) =
                 self.patiently("looking for due messages", stop, || self.store.next_due()).await?
             {
-                if let Some(due) = next {
-                    until = (due - Utc::now()).to_std().unwrap_or_default().min(until);
-                }
+                until = (due - Utc::now()).to_std().unwrap_or_default().min(until);
             }
             let listener = idle.listener.as_mut();
             tokio::select! {

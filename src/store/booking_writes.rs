@@ -1,0 +1,215 @@
+//! Writing bookings and their applicants: one batch in one transaction, or (`--strict`) every
+//! batch of a file in one.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+use super::{epoch, values_list, Db, Store, StoreError, WritePool};
+use crate::domain::{Applicant, Booking, Msisdn};
+
+/// How many rows one multi-row statement carries. Both engines accept far more parameters than
+/// this needs (11 per booking); larger statements stop paying off.
+const ROWS_PER_STATEMENT: usize = 100;
+
+fn upsert_applicants_sql(rows: usize, placeholder: fn(usize) -> String) -> String {
+    let values = values_list(rows, 7, placeholder, |p| p.join(", "));
+    // An empty cell never erases what an earlier row said; the contact's name is the one first
+    // seen (each booking keeps its own holder name), unless retention wiped it (an applicant kept
+    // only for their opt-outs has an empty name).
+    format!(
+        "INSERT INTO applicants (mobile, name, email, whatsapp, language, created_at, updated_at)
+         VALUES {values}
+         ON CONFLICT (mobile) DO UPDATE SET
+             name = CASE WHEN applicants.name = '' THEN excluded.name ELSE applicants.name END,
+             email = COALESCE(excluded.email, applicants.email),
+             whatsapp = COALESCE(excluded.whatsapp, applicants.whatsapp),
+             language = COALESCE(excluded.language, applicants.language),
+             updated_at = excluded.updated_at
+         WHERE applicants.name = ''
+            OR COALESCE(excluded.email, applicants.email) IS DISTINCT FROM applicants.email
+            OR COALESCE(excluded.whatsapp, applicants.whatsapp) IS DISTINCT FROM applicants.whatsapp
+            OR COALESCE(excluded.language, applicants.language) IS DISTINCT FROM applicants.language"
+    )
+}
+
+fn upsert_bookings_sql(rows: usize, placeholder: fn(usize) -> String) -> String {
+    let values = values_list(rows, 11, placeholder, |p| {
+        format!("{}, (SELECT id FROM applicants WHERE mobile = {}), {}", p[0], p[1], p[2..].join(", "))
+    });
+    format!(
+        "INSERT INTO bookings (code, applicant_id, office_code, unit_code, holder_name, appointment_at,
+                               product, express, stage, applied_on, updated_at)
+         VALUES {values}
+         ON CONFLICT (code) DO UPDATE SET
+             applicant_id = excluded.applicant_id, office_code = excluded.office_code,
+             unit_code = excluded.unit_code, holder_name = excluded.holder_name,
+             appointment_at = excluded.appointment_at, product = excluded.product,
+             express = excluded.express, stage = excluded.stage, applied_on = excluded.applied_on,
+             updated_at = excluded.updated_at
+         WHERE bookings.applicant_id IS DISTINCT FROM excluded.applicant_id
+            OR bookings.office_code IS DISTINCT FROM excluded.office_code
+            OR bookings.unit_code IS DISTINCT FROM excluded.unit_code
+            OR bookings.holder_name IS DISTINCT FROM excluded.holder_name
+            OR bookings.appointment_at IS DISTINCT FROM excluded.appointment_at
+            OR bookings.product IS DISTINCT FROM excluded.product
+            OR bookings.express IS DISTINCT FROM excluded.express
+            OR bookings.stage IS DISTINCT FROM excluded.stage
+            OR bookings.applied_on IS DISTINCT FROM excluded.applied_on"
+    )
+}
+
+/// The applicants of a batch, one per mobile number, merged the way the upsert merges them.
+fn distinct_applicants(batch: &[Booking]) -> Vec<Applicant> {
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+    let mut merged: Vec<Applicant> = Vec::with_capacity(batch.len());
+    for booking in batch {
+        let incoming = &booking.applicant;
+        match index.get(incoming.mobile.e164()) {
+            Some(&at) => {
+                let known = &mut merged[at];
+                if incoming.email.is_some() {
+                    known.email.clone_from(&incoming.email);
+                }
+                if incoming.whatsapp.is_some() {
+                    known.whatsapp.clone_from(&incoming.whatsapp);
+                }
+                if incoming.language.is_some() {
+                    known.language = incoming.language;
+                }
+            }
+            None => {
+                index.insert(incoming.mobile.e164(), merged.len());
+                merged.push(incoming.clone());
+            }
+        }
+    }
+    merged
+}
+
+/// The bookings of a batch, one per code; a later row for the same code wins, as it would in
+/// separate batches.
+fn distinct_bookings(batch: &[Booking]) -> Vec<&Booking> {
+    let mut last: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+    for (at, booking) in batch.iter().enumerate() {
+        last.insert(booking.code.as_str(), at);
+    }
+    batch
+        .iter()
+        .enumerate()
+        .filter(|(at, booking)| last[booking.code.as_str()] == *at)
+        .map(|(_, booking)| booking)
+        .collect()
+}
+
+/// The WhatsApp number as stored: `NULL` when it is the mobile number.
+fn stored_whatsapp(applicant: &Applicant) -> Option<&str> {
+    applicant.whatsapp.as_ref().filter(|number| **number != applicant.mobile).map(Msisdn::e164)
+}
+
+/// Writes one batch of bookings and their applicants inside an open transaction `$tx`, the same
+/// statements on both engines; evaluates to the booking rows written.
+macro_rules! upsert_batch {
+    ($tx:expr, $placeholder:expr, $batch:expr, $at:expr) => {{
+        let (placeholder, batch, at) = ($placeholder, $batch, epoch($at));
+        let applicants = distinct_applicants(batch);
+        let bookings = distinct_bookings(batch);
+        for chunk in applicants.chunks(ROWS_PER_STATEMENT) {
+            let sql = upsert_applicants_sql(chunk.len(), placeholder);
+            let mut query = sqlx::query(&sql);
+            for applicant in chunk {
+                query = query
+                    .bind(applicant.mobile.e164())
+                    .bind(&applicant.name)
+                    .bind(applicant.email.as_ref().map(|email| email.as_str()))
+                    .bind(stored_whatsapp(applicant))
+                    .bind(applicant.language.map(|language| language.as_str()))
+                    .bind(at)
+                    .bind(at);
+            }
+            query.execute(&mut *$tx).await?;
+        }
+        let mut written = 0;
+        for chunk in bookings.chunks(ROWS_PER_STATEMENT) {
+            let sql = upsert_bookings_sql(chunk.len(), placeholder);
+            let mut query = sqlx::query(&sql);
+            for booking in chunk {
+                query = query
+                    .bind(booking.code.as_str())
+                    .bind(booking.applicant.mobile.e164())
+                    .bind(booking.office.as_str())
+                    .bind(booking.unit.as_ref().map(|unit| unit.as_str()))
+                    .bind(&booking.holder_name)
+                    .bind(epoch(booking.appointment_at))
+                    .bind(booking.product.as_str())
+                    .bind(booking.express)
+                    .bind(booking.stage.as_str())
+                    .bind(booking.applied_on.map(|date| date.to_string()))
+                    .bind(at);
+            }
+            written += query.execute(&mut *$tx).await?.rows_affected();
+        }
+        written
+    }};
+}
+
+/// A booking import that writes every batch in one transaction (`kabar import bookings
+/// --strict`): nothing is kept unless [`BookingImport::commit`] is reached. Dropping it rolls
+/// back. On SQLite it holds the single write connection until then, so other writers wait.
+pub struct BookingImport {
+    tx: ImportTransaction,
+    placeholder: fn(usize) -> String,
+}
+
+enum ImportTransaction {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl BookingImport {
+    /// Inserts or updates a batch, as [`Store::upsert_bookings`] does, inside the transaction.
+    pub async fn upsert(&mut self, batch: &[Booking], at: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(match &mut self.tx {
+            ImportTransaction::Sqlite(tx) => upsert_batch!(*tx, self.placeholder, batch, at),
+            ImportTransaction::Postgres(tx) => upsert_batch!(*tx, self.placeholder, batch, at),
+        })
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.tx {
+            ImportTransaction::Sqlite(tx) => tx.commit().await?,
+            ImportTransaction::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.tx {
+            ImportTransaction::Sqlite(tx) => tx.rollback().await?,
+            ImportTransaction::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Inserts or updates a batch of bookings and their applicants in one transaction. Returns how
+    /// many booking rows were written (inserted or changed); unchanged rows are not touched.
+    pub async fn upsert_bookings(&self, batch: &[Booking], at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut import = self.begin_booking_import().await?;
+        let written = import.upsert(batch, at).await?;
+        import.commit().await?;
+        Ok(written)
+    }
+
+    /// Opens a transaction for writing bookings in several batches.
+    pub async fn begin_booking_import(&self) -> Result<BookingImport, StoreError> {
+        let placeholder = self.dialect().placeholder;
+        let tx = match &self.db {
+            Db::Sqlite { writer, .. } => ImportTransaction::Sqlite(writer.begin_write().await?),
+            Db::Postgres(pool) => ImportTransaction::Postgres(pool.begin_write().await?),
+        };
+        Ok(BookingImport { tx, placeholder })
+    }
+}

@@ -1,0 +1,1 @@
+//! Inputs the fuzz targets in `fuzz/` found, kept as regression tests.

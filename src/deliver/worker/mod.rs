@@ -130,11 +130,6 @@ impl Worker {
         })
     }
 
-    /// This worker's id in the registry (and in `messages.claimed_by`).
-    pub fn id(&self) -> &str {
-        &self.identity.id
-    }
-
     /// How many claims this worker holds at most.
     pub fn window(&self) -> usize {
         self.window

@@ -17,6 +17,7 @@ mod smtp_server;
 
 mod support;
 
+mod backpressure;
 mod channels;
 mod failover;
 mod leases;

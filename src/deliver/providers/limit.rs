@@ -119,16 +119,23 @@ impl RateLimit {
 
     /// Sends at most `per_second` from now on (0: none until the share grows). The sends of
     /// the last second still count, so a smaller share never lets a window hold more than it.
+    /// A larger share grows a second later: the part of the rate it gains was another worker's,
+    /// whose sends of the last second this one cannot see, so they are counted as made now.
     /// No effect on an unlimited account.
     pub fn set_share(&self, per_second: u32) {
         let mut share = self.share.lock().expect("the lock is never poisoned");
-        let history = match &*share {
+        let (mut history, was) = match &*share {
             Share::Unlimited => return,
             Share::Limited(limit) if limit.rate == per_second as usize => return,
             Share::Paused if per_second == 0 => return,
-            Share::Limited(limit) => limit.window.lock().expect("the lock is never poisoned").clone(),
-            Share::Paused => VecDeque::new(),
+            Share::Limited(limit) => {
+                (limit.window.lock().expect("the lock is never poisoned").clone(), limit.rate)
+            }
+            Share::Paused => (VecDeque::new(), 0),
         };
+        let gained = (per_second as usize).saturating_sub(was);
+        let now = Instant::now();
+        history.extend(std::iter::repeat_n(now, gained));
         *share = match NonZeroU32::new(per_second) {
             Some(rate) => Share::Limited(Arc::new(Limit::new(rate, &history))),
             None => Share::Paused,
@@ -176,5 +183,22 @@ mod tests {
         // 50 sends at 20/s take about 2.4 s; a limiter that lost its pace would take far longer.
         let elapsed = started.elapsed();
         assert!(elapsed >= Duration::from_millis(2_000) && elapsed <= Duration::from_secs(5), "{elapsed:?}");
+    }
+
+    /// A share that grows (here from nothing, as when a worker joins) takes effect a window
+    /// later: the worker that gave the rate up may have used all of it in the last second.
+    #[tokio::test]
+    async fn a_grown_share_waits_for_the_last_second_of_the_others() {
+        let limit = RateLimit::per_second(NonZeroU32::new(20));
+        limit.set_share(0);
+        let grown = Instant::now();
+        limit.set_share(10);
+        limit.wait().await;
+        assert!(grown.elapsed() >= WINDOW, "the first send came {:?} after the share grew", grown.elapsed());
+        let resumed = Instant::now();
+        for _ in 1..10 {
+            limit.wait().await;
+        }
+        assert!(resumed.elapsed() < Duration::from_secs(1), "the grown share is used: {:?}", resumed.elapsed());
     }
 }

@@ -5,8 +5,12 @@
 //! - the **sender** sends the queue with bounded concurrency, each send only while its lease has
 //!   time left and after the provider account's rate limit lets it through;
 //! - the **recorder** records outcomes as they arrive, in small groups (whatever arrived while
-//!   the previous group was written), so what was sent but not yet recorded never exceeds what is
-//!   in flight; permanent failures move to the applicant's next channel.
+//!   the previous group was written); permanent failures move to the applicant's next channel.
+//!
+//! A send holds one of `concurrency` permits from before it starts until its outcome is
+//! recorded, so the messages whose fate the database does not know (in flight, or sent and not
+//! yet recorded) never exceed `concurrency`: that bounds what a crash can send twice. When
+//! writing is slower than sending, sending waits for it.
 //!
 //! On shutdown the claimer stops, sends not yet started are given back untried, the sends in
 //! flight finish (within the grace period) and are recorded. A transient store error stops
@@ -18,7 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::channel::mpsc as queue;
 use futures::StreamExt;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::prepare::Prepared;
@@ -63,7 +67,7 @@ impl Worker {
         // Cancelled on shutdown, or by the recorder when it cannot go on.
         let stop = until.shutdown.child_token();
         let (to_send, queued) = queue::unbounded::<Prepared>();
-        let (to_record, outcomes) = mpsc::unbounded_channel::<Done>();
+        let (to_record, outcomes) = mpsc::unbounded_channel::<(Done, OwnedSemaphorePermit)>();
         let (claimed, (), recorded) = tokio::join!(
             self.claimer(clock, until.idle, to_send, &stop),
             self.sender(clock, queued, to_record, &stop, until.abandon),
@@ -188,12 +192,19 @@ impl Worker {
         &self,
         clock: Clock<'_>,
         queued: queue::UnboundedReceiver<Prepared>,
-        to_record: mpsc::UnboundedSender<Done>,
+        to_record: mpsc::UnboundedSender<(Done, OwnedSemaphorePermit)>,
         stop: &CancellationToken,
         abandon: &CancellationToken,
     ) {
+        let unknown = std::sync::Arc::new(Semaphore::new(self.config.concurrency));
         let sends = queued
-            .map(|item| self.try_one(clock, item, stop))
+            .map(|item| {
+                let unknown = unknown.clone();
+                async move {
+                    let permit = unknown.acquire_owned().await.expect("the semaphore is never closed");
+                    (self.try_one(clock, item, stop).await, permit)
+                }
+            })
             .buffer_unordered(self.config.concurrency)
             .for_each(|done| {
                 let _ = to_record.send(done);
@@ -242,7 +253,7 @@ impl Worker {
     async fn recorder(
         &self,
         clock: Clock<'_>,
-        mut outcomes: mpsc::UnboundedReceiver<Done>,
+        mut outcomes: mpsc::UnboundedReceiver<(Done, OwnedSemaphorePermit)>,
         stop: &CancellationToken,
         abandon: &CancellationToken,
     ) -> Result<StepReport, WorkerError> {
@@ -250,7 +261,9 @@ impl Worker {
         let mut failure = None;
         let mut group = Vec::with_capacity(RECORD_GROUP);
         while outcomes.recv_many(&mut group, RECORD_GROUP).await > 0 {
-            let done = std::mem::take(&mut group);
+            // The permits go back once the outcomes are written.
+            let (done, _permits): (Vec<Done>, Vec<OwnedSemaphorePermit>) =
+                std::mem::take(&mut group).into_iter().unzip();
             match self.record_done(clock(), done, abandon).await {
                 Ok(recorded) => report.add(recorded),
                 // The worker stops, but what is still in flight is recorded where the store

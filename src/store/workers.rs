@@ -18,6 +18,8 @@ pub struct WorkerRow {
     pub accounts: Vec<String>,
     pub started_at_ms: i64,
     pub heartbeat_at_ms: i64,
+    /// It has messages in hand: the accounts' rates are divided among the busy workers.
+    pub busy: bool,
 }
 
 /// Who a worker is: unique per process start.
@@ -105,6 +107,18 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the worker has messages in hand (see [`WorkerRow::busy`]).
+    pub async fn set_worker_busy(&self, id: &str, busy: bool) -> Result<(), StoreError> {
+        on_writer!(self, pool => {
+            sqlx::query("UPDATE workers SET busy = $2 WHERE id = $1")
+                .bind(id)
+                .bind(i64::from(busy))
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Records that the worker is alive; forgets workers stopped or silent for a day.
     pub async fn worker_heartbeat(&self, id: &str, now_ms: i64) -> Result<(), StoreError> {
         const DAY_MS: i64 = 86_400_000;
@@ -170,9 +184,9 @@ impl Store {
 
     /// The workers not stopped whose heartbeat is at or after `since_ms`, by id.
     pub async fn live_workers(&self, since_ms: i64) -> Result<Vec<WorkerRow>, StoreError> {
-        let rows: Vec<(String, String, i64, String, i64, i64)> = on_reader!(self, pool => {
+        let rows: Vec<(String, String, i64, String, i64, i64, i64)> = on_reader!(self, pool => {
             sqlx::query_as(
-                "SELECT id, host, pid, accounts, started_at_ms, heartbeat_at_ms FROM workers
+                "SELECT id, host, pid, accounts, started_at_ms, heartbeat_at_ms, busy FROM workers
                  WHERE stopped_at_ms IS NULL AND heartbeat_at_ms >= $1 ORDER BY id",
             )
             .bind(since_ms)
@@ -181,13 +195,14 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, host, pid, accounts, started_at_ms, heartbeat_at_ms)| WorkerRow {
+            .map(|(id, host, pid, accounts, started_at_ms, heartbeat_at_ms, busy)| WorkerRow {
                 id,
                 host,
                 pid,
                 accounts: accounts.split_whitespace().map(str::to_owned).collect(),
                 started_at_ms,
                 heartbeat_at_ms,
+                busy: busy != 0,
             })
             .collect())
     }

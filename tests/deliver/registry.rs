@@ -129,7 +129,8 @@ store_tests!(
     a_restarted_worker_takes_over_its_dead_predecessors_claims_at_once,
     a_live_workers_claims_are_never_taken_over,
     leases_in_hand_are_renewed_while_sends_are_slow,
-    the_workers_of_one_database_divide_an_accounts_rate
+    the_workers_of_one_database_divide_an_accounts_rate,
+    a_busy_worker_takes_the_share_of_an_idle_one
 );
 
 /// The configuration that sent 406 requests for 227 messages: a provider at 2 messages a
@@ -194,6 +195,48 @@ async fn the_workers_of_one_database_divide_an_accounts_rate(db: &TestStore) {
     for running in workers {
         running.stop().await;
     }
+}
+
+/// Two workers sharing an account of 10 a second, 5 each while idle; when one has work in
+/// hand and the other has none, the busy one takes the whole rate, and gives it back after.
+async fn a_busy_worker_takes_the_share_of_an_idle_one(db: &TestStore) {
+    let store = &db.store;
+    import(store, &bookings(30)).await;
+    let fakes = Fakes::start().await;
+    let mut config = fakes.config();
+    config.twilio.as_mut().unwrap().rate_per_second = NonZeroU32::new(10);
+    (config.whatsapp, config.smtp) = (None, None);
+    let mut accounts = Vec::new();
+    let mut workers = Vec::new();
+    let busy_wake = Arc::new(Notify::new());
+    for wake in [busy_wake.clone(), Arc::new(Notify::new())] {
+        let providers = Arc::new(Providers::from_config(&config).unwrap());
+        accounts.push(providers.clone());
+        let worker = worker_with(store, &config, providers).await;
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move { worker.run(wake, shutdown).await }
+        });
+        workers.push(Running { shutdown, task });
+    }
+    let shares = || -> Vec<u32> {
+        accounts.iter().map(|providers| providers.rate_limits()[0].1.share().unwrap()).collect()
+    };
+    until("idle workers divide the rate", || async { shares() == [5, 5] }).await;
+
+    let planned = plan_outage(store, &[Channel::Sms]).await;
+    // Only the first worker hears of the work (the other sleeps until its 30 s safety net).
+    busy_wake.notify_one();
+    until("the busy worker takes the whole rate", || async { shares() == [10, 0] }).await;
+    until("everything is sent", || async { fakes.twilio.received() == planned.len() }).await;
+    until("the rate is divided again", || async { shares() == [5, 5] }).await;
+    let mut sent = 0;
+    for running in workers {
+        sent += running.stop().await.sent;
+    }
+    assert_eq!(sent, planned.len());
+    assert_eq!(fakes.twilio.received(), planned.len(), "each message once");
 }
 
 async fn worker_with(store: &Store, config: &DeliveryConfig, providers: Arc<Providers>) -> Worker {

@@ -52,35 +52,87 @@ impl Worker {
         if take_over {
             self.store.take_over_dead_workers(&self.identity, process_may_be_alive, Utc::now()).await?;
         }
+        let busy = self.sharing.lock().expect("the lock is never poisoned").beat(self.hand.len() > 0);
+        if let Some(busy) = busy {
+            self.store.set_worker_busy(&self.identity.id, busy).await?;
+            self.sharing.lock().expect("the lock is never poisoned").told(busy, Utc::now().timestamp_millis());
+        }
         let live = self.store.live_workers(now_ms - SILENT_AFTER_MS).await?;
         self.share_rates(&live);
         Ok(())
     }
 
-    /// Divides each rate-limited account's rate among the live workers that send through it, in
-    /// the order of their ids, the remainder to the first ones, so the shares add up to the rate.
-    /// While a worker alive has not beaten since this one joined it may not know of it yet and
-    /// still send at its old share: until it has, this one sends nothing on that account.
+    /// Divides each rate-limited account's rate among the live workers that send through it and
+    /// are busy (all of them while none is), in the order of their ids, the remainder to the
+    /// first ones, so the shares add up to the rate. While a worker alive has not beaten since
+    /// this one joined or became busy, it may not know and still send at its old share: until it
+    /// has, this one sends nothing on that account. (A share that grows waits a second more, see
+    /// [`crate::deliver::providers::RateLimit::set_share`].)
     fn share_rates(&self, live: &[WorkerRow]) {
-        let Some(joined_ms) = *self.sharing_since.lock().expect("the lock is never poisoned") else {
-            return;
+        let (joined_ms, me_busy) = {
+            let sharing = self.sharing.lock().expect("the lock is never poisoned");
+            let Some(joined_ms) = sharing.changed_ms else { return };
+            (joined_ms, sharing.busy)
         };
+        let mine = |worker: &&WorkerRow| worker.id == self.identity.id;
         for (account, limit) in self.providers.rate_limits() {
             let Some(rate) = limit.configured() else { continue };
             let sharing: Vec<&WorkerRow> =
                 live.iter().filter(|worker| worker.accounts.iter().any(|a| a == account)).collect();
-            let Some(me) = sharing.iter().position(|worker| worker.id == self.identity.id) else {
+            if !sharing.iter().any(mine) {
                 continue;
+            }
+            let busy = |worker: &&&WorkerRow| if mine(worker) { me_busy } else { worker.busy };
+            let mut dividing: Vec<&WorkerRow> = sharing.iter().filter(busy).copied().collect();
+            if dividing.is_empty() {
+                dividing = sharing.clone();
+            }
+            let unaware =
+                sharing.iter().any(|worker| !mine(worker) && worker.heartbeat_at_ms <= joined_ms);
+            let (rate, workers) = (rate.get(), dividing.len() as u32);
+            let share = match dividing.iter().position(mine) {
+                Some(me) if !unaware => rate / workers + u32::from((me as u32) < rate % workers),
+                _ => 0,
             };
-            let unaware = sharing
-                .iter()
-                .any(|worker| worker.id != self.identity.id && worker.heartbeat_at_ms <= joined_ms);
-            let (rate, workers) = (rate.get(), sharing.len() as u32);
-            let share = if unaware { 0 } else { rate / workers + u32::from((me as u32) < rate % workers) };
             if limit.share() != Some(share) {
-                tracing::info!(provider = account, share, rate, workers, "this worker's share of the rate");
+                tracing::debug!(provider = account, share, rate, workers, "this worker's share of the rate");
                 limit.set_share(share);
             }
+        }
+    }
+}
+
+/// A worker's part in the division of rates: when it joined, or last became busy, and whether it
+/// is busy (it had messages in hand at this beat or the one before).
+#[derive(Debug, Default)]
+pub(super) struct Sharing {
+    /// When the others were last told something that grows this worker's share (epoch ms);
+    /// `None` until it joins.
+    changed_ms: Option<i64>,
+    busy: bool,
+    /// It had messages in hand at the last beat.
+    had_work: bool,
+}
+
+impl Sharing {
+    pub(super) fn joined(&mut self, now_ms: i64) {
+        self.changed_ms = Some(now_ms);
+    }
+
+    /// This beat's busyness; `Some` when the registry must be told. Idle takes two beats with
+    /// nothing in hand: a worker between two claims is not idle.
+    fn beat(&mut self, in_hand: bool) -> Option<bool> {
+        let busy = in_hand || self.had_work;
+        self.had_work = in_hand;
+        (self.changed_ms.is_some() && busy != self.busy).then_some(busy)
+    }
+
+    /// The registry knows: from `now_ms`, a busy worker may take a share the others must make
+    /// room for once they know.
+    fn told(&mut self, busy: bool, now_ms: i64) {
+        self.busy = busy;
+        if busy {
+            self.changed_ms = Some(now_ms);
         }
     }
 }

@@ -84,8 +84,8 @@ pub struct Worker {
     window: usize,
     hand: Hand,
     outage: Outage,
-    /// When this worker joined the division of rates (epoch ms); `None` until it runs.
-    sharing_since: Mutex<Option<i64>>,
+    /// This worker's part in the division of rates.
+    sharing: Mutex<heartbeat::Sharing>,
 }
 
 impl Worker {
@@ -126,7 +126,7 @@ impl Worker {
             window,
             hand: Hand::default(),
             outage: Outage::default(),
-            sharing_since: Mutex::new(None),
+            sharing: Mutex::default(),
         })
     }
 
@@ -179,8 +179,7 @@ impl Worker {
         let joined = self
             .patiently("joining the workers", &shutdown, || self.store.set_worker_accounts(id, &accounts));
         if joined.await?.is_some() {
-            *self.sharing_since.lock().expect("the lock is never poisoned") =
-                Some(Utc::now().timestamp_millis());
+            self.sharing.lock().expect("the lock is never poisoned").joined(Utc::now().timestamp_millis());
             // Shares are set before the first send.
             self.patiently("the first heartbeat", &shutdown, || self.beat(false, false)).await?;
         }

@@ -16,8 +16,10 @@ const SCENARIO: &str = "shared-rate";
 
 pub async fn run(options: &Options, report: &mut Report) -> anyhow::Result<()> {
     let rate: u32 = arg("--rate", 100);
-    // Long enough that start-up and the last retries weigh little in the utilisation.
-    let seconds: u64 = arg("--rate-seconds", if options.small { 10 } else { 40 });
+    // Long enough that start-up and the last retries weigh little in the utilisation: a worker
+    // that joins others already sending waits up to a window (a second) for their sends of the
+    // last second to leave it, so 10 s of messages lose up to a tenth by construction.
+    let seconds: u64 = arg("--rate-seconds", if options.small { 20 } else { 40 });
     for workers in [2, 3] {
         let dir = tempfile::tempdir()?;
         let fresh = Fresh::create(&options.postgres, &format!("rate{workers}")).await?;

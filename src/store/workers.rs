@@ -20,6 +20,20 @@ pub struct WorkerRow {
     pub heartbeat_at_ms: i64,
     /// It has messages in hand: the accounts' rates are divided among the busy workers.
     pub busy: bool,
+    /// The share of each account's rate it may use now (an account missing: none).
+    pub shares: Vec<(String, u32)>,
+    /// When a share it shows last shrank (epoch ms; 0 never): the sends of a larger share all
+    /// came before.
+    pub shrunk_at_ms: i64,
+    /// When it stopped, for a worker stopped within the time asked for.
+    pub stopped_at_ms: Option<i64>,
+}
+
+impl WorkerRow {
+    /// The share of `account` it may use now.
+    pub fn share(&self, account: &str) -> u32 {
+        self.shares.iter().find(|(name, _)| name == account).map_or(0, |(_, share)| *share)
+    }
 }
 
 /// Who a worker is: unique per process start.
@@ -119,6 +133,26 @@ impl Store {
         Ok(())
     }
 
+    /// The share of each account's rate the worker may use from now (see [`WorkerRow::shares`]).
+    /// `shrunk_at_ms`: when one of them shrank, if one did.
+    pub async fn set_worker_shares(
+        &self,
+        id: &str,
+        shares: &[(String, u32)],
+        shrunk_at_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let text: Vec<String> = shares.iter().map(|(account, share)| format!("{account}={share}")).collect();
+        on_writer!(self, pool => {
+            sqlx::query("UPDATE workers SET shares = $2, shrunk_at_ms = COALESCE($3, shrunk_at_ms) WHERE id = $1")
+                .bind(id)
+                .bind(text.join(" "))
+                .bind(shrunk_at_ms)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Records that the worker is alive; forgets workers stopped or silent for a day.
     pub async fn worker_heartbeat(&self, id: &str, now_ms: i64) -> Result<(), StoreError> {
         const DAY_MS: i64 = 86_400_000;
@@ -183,27 +217,59 @@ impl Store {
     }
 
     /// The workers not stopped whose heartbeat is at or after `since_ms`, by id.
-    pub async fn live_workers(&self, since_ms: i64) -> Result<Vec<WorkerRow>, StoreError> {
-        let rows: Vec<(String, String, i64, String, i64, i64, i64)> = on_reader!(self, pool => {
+    /// With `stopped_since_ms`, also the workers stopped since then (with `stopped_at_ms`).
+    pub async fn live_workers(
+        &self,
+        since_ms: i64,
+        stopped_since_ms: Option<i64>,
+    ) -> Result<Vec<WorkerRow>, StoreError> {
+        type Row = (String, String, i64, String, i64, i64, i64, String, i64, Option<i64>);
+        let rows: Vec<Row> = on_reader!(self, pool => {
             sqlx::query_as(
-                "SELECT id, host, pid, accounts, started_at_ms, heartbeat_at_ms, busy FROM workers
-                 WHERE stopped_at_ms IS NULL AND heartbeat_at_ms >= $1 ORDER BY id",
+                "SELECT id, host, pid, accounts, started_at_ms, heartbeat_at_ms, busy, shares, shrunk_at_ms,
+                        stopped_at_ms
+                 FROM workers
+                 WHERE heartbeat_at_ms >= $1 AND (stopped_at_ms IS NULL OR stopped_at_ms >= $2)
+                 ORDER BY id",
             )
             .bind(since_ms)
+            .bind(stopped_since_ms.unwrap_or(i64::MAX))
             .fetch_all(pool)
             .await?
         });
         Ok(rows
             .into_iter()
-            .map(|(id, host, pid, accounts, started_at_ms, heartbeat_at_ms, busy)| WorkerRow {
-                id,
-                host,
-                pid,
-                accounts: accounts.split_whitespace().map(str::to_owned).collect(),
-                started_at_ms,
-                heartbeat_at_ms,
-                busy: busy != 0,
-            })
+            .map(
+                |(
+                    id,
+                    host,
+                    pid,
+                    accounts,
+                    started_at_ms,
+                    heartbeat_at_ms,
+                    busy,
+                    shares,
+                    shrunk_at_ms,
+                    stopped_at_ms,
+                )| WorkerRow {
+                    id,
+                    host,
+                    pid,
+                    accounts: accounts.split_whitespace().map(str::to_owned).collect(),
+                    started_at_ms,
+                    heartbeat_at_ms,
+                    busy: busy != 0,
+                    shares: shares
+                        .split_whitespace()
+                        .filter_map(|entry| {
+                            let (account, share) = entry.rsplit_once('=')?;
+                            Some((account.to_owned(), share.parse().ok()?))
+                        })
+                        .collect(),
+                    shrunk_at_ms,
+                    stopped_at_ms,
+                },
+            )
             .collect())
     }
 

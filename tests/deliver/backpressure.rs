@@ -38,7 +38,8 @@ impl WriteLock {
                 WriteLock::Sqlite(connection)
             }
             DatabaseUrl::Postgres(url) => {
-                let mut connection = PgConnection::connect(url.as_str()).await.expect("connect to PostgreSQL");
+                let mut connection =
+                    PgConnection::connect(url.as_str()).await.expect("connect to PostgreSQL");
                 sqlx::raw_sql("BEGIN; LOCK TABLE messages IN SHARE MODE")
                     .execute(&mut connection)
                     .await

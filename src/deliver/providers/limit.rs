@@ -42,9 +42,18 @@ enum Share {
 #[derive(Debug)]
 struct Limit {
     bucket: DefaultDirectRateLimiter,
-    /// When each of the last `rate` sends was let through, oldest first.
-    window: Mutex<VecDeque<Instant>>,
+    /// When each send of the last window was let through, oldest first (all of them, not only
+    /// the last `rate`: a share that shrinks and grows again within a second still counts
+    /// every send of that second).
+    window: Mutex<Window>,
     rate: usize,
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    sent: VecDeque<Instant>,
+    /// A new share replaced this one: sends waiting here wait again on the new one.
+    retired: bool,
 }
 
 /// One second and the margin for requests delayed on their way.
@@ -56,37 +65,34 @@ impl Limit {
         // About 5 ms of sends (at least 2): enough to catch up a late wake-up, small enough
         // that a provider measuring over shorter intervals sees an even pace.
         let burst = NonZeroU32::new((rate.get() / 200).max(2)).unwrap_or(NonZeroU32::MIN);
-        let rate_usize = rate.get() as usize;
-        let mut window = VecDeque::with_capacity(rate_usize);
-        window.extend(history.iter().skip(history.len().saturating_sub(rate_usize)).copied());
         Limit {
             bucket: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
-            window: Mutex::new(window),
-            rate: rate_usize,
+            window: Mutex::new(Window { sent: history.clone(), retired: false }),
+            rate: rate.get() as usize,
         }
     }
 
-    async fn wait(&self) {
+    /// Waits for this share to let a send through: `false` when the share was replaced
+    /// meanwhile (nothing counted).
+    async fn wait(&self) -> bool {
         self.bucket.until_ready().await;
         loop {
             let free_at = {
-                let mut sent = self.window.lock().expect("the lock is never poisoned");
-                let now = Instant::now();
-                match sent.front() {
-                    Some(&oldest) if sent.len() >= self.rate => {
-                        if now.duration_since(oldest) < WINDOW {
-                            oldest + WINDOW
-                        } else {
-                            sent.pop_front();
-                            sent.push_back(now);
-                            return;
-                        }
-                    }
-                    _ => {
-                        sent.push_back(now);
-                        return;
-                    }
+                let mut window = self.window.lock().expect("the lock is never poisoned");
+                if window.retired {
+                    return false;
                 }
+                let sent = &mut window.sent;
+                let now = Instant::now();
+                while sent.front().is_some_and(|&oldest| now.duration_since(oldest) >= WINDOW) {
+                    sent.pop_front();
+                }
+                if sent.len() < self.rate {
+                    sent.push_back(now);
+                    return true;
+                }
+                // Free when all but `rate - 1` of the sends in the window have left it.
+                sent[sent.len() - self.rate] + WINDOW
             };
             tokio::time::sleep_until(free_at).await;
         }
@@ -123,19 +129,29 @@ impl RateLimit {
     /// whose sends of the last second this one cannot see, so they are counted as made now.
     /// No effect on an unlimited account.
     pub fn set_share(&self, per_second: u32) {
+        self.set_share_after(per_second, Instant::now());
+    }
+
+    /// [`RateLimit::set_share`], where the rate a larger share gains was given up at `given_up`
+    /// (its sends all came before): they count as made then.
+    pub fn set_share_after(&self, per_second: u32, given_up: Instant) {
         let mut share = self.share.lock().expect("the lock is never poisoned");
         let (mut history, was) = match &*share {
             Share::Unlimited => return,
             Share::Limited(limit) if limit.rate == per_second as usize => return,
             Share::Paused if per_second == 0 => return,
             Share::Limited(limit) => {
-                (limit.window.lock().expect("the lock is never poisoned").clone(), limit.rate)
+                let mut window = limit.window.lock().expect("the lock is never poisoned");
+                window.retired = true;
+                (window.sent.clone(), limit.rate)
             }
             Share::Paused => (VecDeque::new(), 0),
         };
         let gained = (per_second as usize).saturating_sub(was);
-        let now = Instant::now();
-        history.extend(std::iter::repeat_n(now, gained));
+        if Instant::now().saturating_duration_since(given_up) < WINDOW {
+            let at = history.back().map_or(given_up, |&last| last.max(given_up));
+            history.extend(std::iter::repeat_n(at, gained));
+        }
         *share = match NonZeroU32::new(per_second) {
             Some(rate) => Share::Limited(Arc::new(Limit::new(rate, &history))),
             None => Share::Paused,
@@ -144,16 +160,33 @@ impl RateLimit {
         self.changed.notify_waiters();
     }
 
-    /// Waits until the next send is allowed, and counts it as sent. Cancel-safe: dropped while
-    /// waiting, nothing is counted that was not let through.
+    /// When the last send was let through, if within the last window.
+    pub fn last_send(&self) -> Option<Instant> {
+        let share = self.share.lock().expect("the lock is never poisoned");
+        let Share::Limited(limit) = &*share else { return None };
+        let last = *limit.window.lock().expect("the lock is never poisoned").sent.back()?;
+        (Instant::now().saturating_duration_since(last) < WINDOW).then_some(last)
+    }
+
+    /// Waits until the next send is allowed, and counts it as sent. A send waiting when the
+    /// share changes waits again on the new share (never on the old one: with `concurrency`
+    /// sends waiting, the old share would let them all out at the old pace). Cancel-safe:
+    /// dropped while waiting, nothing is counted that was not let through.
     pub async fn wait(&self) {
         loop {
             let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             let share = self.share.lock().expect("the lock is never poisoned").clone();
             match share {
                 Share::Unlimited => return,
                 Share::Paused => changed.await,
-                Share::Limited(limit) => return limit.wait().await,
+                Share::Limited(limit) => {
+                    tokio::select! {
+                        let_through = limit.wait() => if let_through { return },
+                        () = changed => {}
+                    }
+                }
             }
         }
     }
@@ -175,7 +208,7 @@ mod tests {
         let mut released = Vec::new();
         for _ in 0..50 {
             limit.wait().await;
-            released.push(*inner.window.lock().unwrap().back().unwrap());
+            released.push(*inner.window.lock().unwrap().sent.back().unwrap());
         }
         for sends in released.windows(rate as usize + 1) {
             assert!(sends[rate as usize] - sends[0] >= WINDOW, "{:?}", sends[rate as usize] - sends[0]);
@@ -199,6 +232,37 @@ mod tests {
         for _ in 1..10 {
             limit.wait().await;
         }
-        assert!(resumed.elapsed() < Duration::from_secs(1), "the grown share is used: {:?}", resumed.elapsed());
+        assert!(
+            resumed.elapsed() < Duration::from_secs(1),
+            "the grown share is used: {:?}",
+            resumed.elapsed()
+        );
+    }
+
+    /// Sends already waiting when the share shrinks wait on the new share: many of them (one
+    /// per concurrent send) must not go on at the old pace.
+    #[tokio::test]
+    async fn waiting_sends_keep_to_a_share_that_shrinks() {
+        let limit = Arc::new(RateLimit::per_second(NonZeroU32::new(40)));
+        let released = Arc::new(Mutex::new(Vec::new()));
+        let mut senders = Vec::new();
+        for _ in 0..16 {
+            let (limit, released) = (limit.clone(), released.clone());
+            senders.push(tokio::spawn(async move {
+                loop {
+                    limit.wait().await;
+                    released.lock().unwrap().push(Instant::now());
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let shrunk = Instant::now();
+        limit.set_share(5);
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        for sender in senders {
+            sender.abort();
+        }
+        let after = released.lock().unwrap().iter().filter(|&&at| at > shrunk).count();
+        assert!(after <= 5, "{after} sends in the second after the share shrank to 5");
     }
 }

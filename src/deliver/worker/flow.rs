@@ -89,14 +89,15 @@ impl Worker {
         while !stop.is_cancelled() {
             let changed = self.hand.changed();
             let in_hand = self.hand.len();
-            if in_hand > self.window / 2 {
+            let window = self.window_now();
+            if in_hand > window / 2 {
                 tokio::select! {
                     _ = changed => {}
                     _ = stop.cancelled() => {}
                 }
                 continue;
             }
-            let room = self.window - in_hand;
+            let room = window.saturating_sub(in_hand);
             let Some((count, prepared)) = self.claim_patiently(clock, room, stop).await? else {
                 break;
             };

@@ -66,6 +66,10 @@ impl StepReport {
     }
 }
 
+/// A worker holds no more claims than its share of a rate-limited account sends in this many
+/// seconds.
+const SHARE_SECONDS: usize = 2;
+
 /// Everything a worker needs, shared by every step.
 pub struct Worker {
     store: Store,
@@ -135,6 +139,19 @@ impl Worker {
         self.window
     }
 
+    /// How many claims this worker holds at most now: the window, and no more than its share of
+    /// the slowest rate-limited account sends in [`SHARE_SECONDS`], so that workers sharing an
+    /// account hold work in proportion to their shares and finish together.
+    fn window_now(&self) -> usize {
+        self.providers
+            .rate_limits()
+            .iter()
+            .filter_map(|(_, limit)| limit.share())
+            .map(|share| (share as usize * SHARE_SECONDS).max(1))
+            .min()
+            .map_or(self.window, |cap| self.window.min(cap))
+    }
+
     fn lease(&self) -> Duration {
         Duration::from_secs(self.config.lease_seconds)
     }
@@ -176,8 +193,10 @@ impl Worker {
         let accounts: Vec<String> =
             self.providers.rate_limits().iter().map(|(name, _)| (*name).to_owned()).collect();
         let id = &self.identity.id;
-        let joined = self
-            .patiently("joining the workers", &shutdown, || self.store.set_worker_accounts(id, &accounts));
+        let joined = self.patiently("joining the workers", &shutdown, || async {
+            self.store.set_worker_accounts(id, &accounts).await?;
+            self.store.set_worker_busy(id, true).await
+        });
         if joined.await?.is_some() {
             self.sharing.lock().expect("the lock is never poisoned").joined(Utc::now().timestamp_millis());
             // Shares are set before the first send.

@@ -62,6 +62,8 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::Applicant(command) => super::privacy::run(&store, command).await?,
         Command::Purge(args) => super::privacy::purge(&store, &config, args).await?,
         Command::Audit(args) => super::audit::run(&store, args).await?,
+        Command::Staff(command) => super::staff::run_staff(&store, command).await?,
+        Command::Token(command) => super::staff::run_token(&store, command).await?,
     };
     store.close().await;
     Ok(code)

@@ -112,7 +112,7 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
                 actor: actor.unwrap_or_else(|| std::env::var("USER").unwrap_or_else(|_| "staff".into())),
                 at: chrono::Utc::now(),
             };
-            let applied = state::set_state(store, &change).await?;
+            let applied = state::set_state_by(store, &change, Some(&crate::audit::Origin::cli())).await?;
             let changed: Vec<_> = applied.iter().filter(|applied| applied.changed).collect();
             for applied in &changed {
                 println!("{} {}: {} → {}", applied.office, applied.service, applied.from, applied.to);

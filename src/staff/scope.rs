@@ -44,6 +44,22 @@ impl Scope {
         codes.iter().filter(|code| !self.covers_code(code, offices)).cloned().collect()
     }
 
+    /// Whether every office `inner` could ever cover is covered by this scope: what an admin
+    /// may grant.
+    pub fn contains(&self, inner: &Scope, offices: &OfficeDirectory) -> bool {
+        if self.all {
+            return true;
+        }
+        if inner.all {
+            return false;
+        }
+        // A region grows when offices are imported into it: only the same region covers it.
+        let region_covered =
+            |region: &String| self.regions.iter().any(|own| own.eq_ignore_ascii_case(region));
+        inner.offices.iter().all(|code| self.covers_code(code, offices))
+            && inner.regions.iter().all(region_covered)
+    }
+
     /// Checks every entry names something the directory has: an office code it knows, a region
     /// with at least one office.
     pub fn check(&self, offices: &OfficeDirectory) -> Result<(), String> {

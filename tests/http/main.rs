@@ -7,6 +7,7 @@ mod harness;
 mod support;
 
 mod api;
+mod matrix;
 
 mod health;
 mod logs;

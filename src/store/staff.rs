@@ -13,6 +13,9 @@ const TOKEN_COLUMNS: &str =
 
 type StaffRow = (String, String, String, String, bool, i64, Option<i64>);
 type TokenRow = (i64, String, String, String, String, String, i64, Option<i64>, Option<i64>, Option<i64>);
+type StaffRowAndHash = (String, String, String, String, bool, i64, Option<i64>, String);
+type TokenRowAndHash =
+    (i64, String, String, String, String, String, i64, Option<i64>, Option<i64>, Option<i64>, String);
 
 fn staff_account(
     (username, display_name, role, scope, disabled, created_at, last_login_at): StaffRow,
@@ -118,7 +121,7 @@ impl Store {
         &self,
         username: &Username,
     ) -> Result<Option<(StaffAccount, String)>, StoreError> {
-        let row: Option<(String, String, String, String, bool, i64, Option<i64>, String)> = on_reader!(self, pool => {
+        let row: Option<StaffRowAndHash> = on_reader!(self, pool => {
             sqlx::query_as(&format!("SELECT {STAFF_COLUMNS}, password_hash FROM staff WHERE username = $1"))
                 .bind(username.as_str())
                 .fetch_optional(pool)
@@ -257,19 +260,7 @@ impl Store {
 
     /// The token with this stored prefix, and its hash.
     pub async fn token_by_prefix(&self, prefix: &str) -> Result<Option<(TokenRecord, String)>, StoreError> {
-        let row: Option<(
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            String,
-        )> = on_reader!(self, pool => {
+        let row: Option<TokenRowAndHash> = on_reader!(self, pool => {
             sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS}, token_hash FROM api_tokens WHERE prefix = $1"))
                 .bind(prefix)
                 .fetch_optional(pool)

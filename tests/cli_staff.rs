@@ -75,6 +75,11 @@ fn staff_accounts_from_the_command_line() {
     let err = failed(kabar(dir.path(), &["staff", "enable", "nobody"], ""));
     assert!(err.contains("no staff member nobody"), "{err}");
 
+    ok(kabar(
+        dir.path(),
+        &["state", "set", "PLG", "printing", "unavailable", "--reason", "Gangguan PDN"],
+        "",
+    ));
     let audit = ok(kabar(dir.path(), &["audit", "--format", "jsonl", "--actor", "cli:"], ""));
     let actions: Vec<String> = audit
         .lines()
@@ -82,7 +87,10 @@ fn staff_accounts_from_the_command_line() {
             serde_json::from_str::<serde_json::Value>(line).unwrap()["action"].as_str().unwrap().to_owned()
         })
         .collect();
-    assert_eq!(actions, ["staff.add", "staff.set_role", "staff.disable", "staff.reset_password"]);
+    assert_eq!(
+        actions,
+        ["staff.add", "staff.set_role", "staff.disable", "staff.reset_password", "state.set"]
+    );
     assert!(!audit.contains("kata sandi"), "{audit}");
 }
 

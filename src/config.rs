@@ -42,6 +42,12 @@ pub struct Config {
     /// How long personal data is kept (`kabar purge`, daily in `kabar serve`).
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// The staff API: four-eyes approval, login limits.
+    #[serde(default)]
+    pub staff: crate::staff::StaffConfig,
+    /// What a message costs, for the staff API's estimates.
+    #[serde(default)]
+    pub costs: crate::staff::CostsConfig,
     /// The receipts and replies server of `kabar serve`; off unless configured.
     #[serde(default, skip_serializing)]
     pub receipts: Option<ReceiptsConfig>,
@@ -85,6 +91,8 @@ impl Default for Config {
             notices: NoticeConfig::default(),
             delivery: DeliveryConfig::default(),
             retention: RetentionConfig::default(),
+            staff: crate::staff::StaffConfig::default(),
+            costs: crate::staff::CostsConfig::default(),
             receipts: None,
             deprecations: Vec::new(),
         }
@@ -163,6 +171,8 @@ impl Config {
         self.delivery.validate().map_err(ConfigError::Invalid)?;
         self.retention.validate().map_err(ConfigError::Invalid)?;
         self.http.validate().map_err(ConfigError::Invalid)?;
+        self.staff.validate().map_err(ConfigError::Invalid)?;
+        self.costs.validate().map_err(ConfigError::Invalid)?;
         if let Some(receipts) = &self.receipts {
             if self.http.public_url.as_ref().is_some_and(|url| *url != receipts.public_base_url) {
                 return Err(ConfigError::Invalid(

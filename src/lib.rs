@@ -5,7 +5,7 @@
 //! service state changes, [`plan`] decides who hears what, [`render`] turns a notice into the text of each channel, and the store
 //! ([`store`]) keeps everything on SQLite or PostgreSQL. [`demo`] makes realistic test data.
 //! [`http`] is the one HTTP server of `kabar serve` (receipts, health, readiness, metrics), and
-//! [`observe`] its logs and metrics.
+//! [`observe`] its logs and metrics. [`staff`] holds the accounts, roles and tokens of the staff API.
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -21,5 +21,6 @@ pub mod plan;
 pub mod privacy;
 pub mod receipts;
 pub mod render;
+pub mod staff;
 pub mod state;
 pub mod store;

@@ -41,6 +41,11 @@ impl Actor {
         Actor(format!("staff:{}", clean(username)))
     }
 
+    /// A machine calling the API with a token named `name`.
+    pub fn token(name: &str) -> Actor {
+        Actor(format!("token:{}", clean(name)))
+    }
+
     /// kabar itself, e.g. `system:retention` for the daily purge.
     pub fn system(task: &str) -> Actor {
         Actor(format!("system:{}", clean(task)))
@@ -80,6 +85,35 @@ impl FromStr for Actor {
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Who asks for a write, and from where: what every audit row of a request starts from. The CLI
+/// is [`Origin::cli`]; an HTTP request adds its request id and client address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub actor: Actor,
+    pub request_id: Option<String>,
+    pub client: Option<String>,
+}
+
+impl Origin {
+    /// Whoever runs the command line.
+    pub fn cli() -> Origin {
+        Origin::of(Actor::cli())
+    }
+
+    /// `actor`, with no request or client.
+    pub fn of(actor: Actor) -> Origin {
+        Origin { actor, request_id: None, client: None }
+    }
+
+    /// An audit entry for `action` on `target` by this origin.
+    pub fn entry(&self, at: DateTime<Utc>, action: &str, target: impl Into<String>) -> AuditEntry {
+        let mut entry = AuditEntry::new(at, self.actor.clone(), action, target);
+        entry.request_id = self.request_id.clone();
+        entry.client = self.client.clone();
+        entry
     }
 }
 

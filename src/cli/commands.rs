@@ -62,6 +62,8 @@ pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<Exit
         Command::Applicant(command) => super::privacy::run(&store, command).await?,
         Command::Purge(args) => super::privacy::purge(&store, &config, args).await?,
         Command::Audit(args) => super::audit::run(&store, args).await?,
+        Command::Staff(command) => super::staff::run_staff(&store, command).await?,
+        Command::Token(command) => super::staff::run_token(&store, command).await?,
     };
     store.close().await;
     Ok(code)
@@ -110,7 +112,7 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
                 actor: actor.unwrap_or_else(|| std::env::var("USER").unwrap_or_else(|_| "staff".into())),
                 at: chrono::Utc::now(),
             };
-            let applied = state::set_state(store, &change).await?;
+            let applied = state::set_state_by(store, &change, Some(&crate::audit::Origin::cli())).await?;
             let changed: Vec<_> = applied.iter().filter(|applied| applied.changed).collect();
             for applied in &changed {
                 println!("{} {}: {} → {}", applied.office, applied.service, applied.from, applied.to);

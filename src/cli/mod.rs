@@ -7,6 +7,7 @@ mod commands;
 mod messages;
 mod privacy;
 mod serve;
+mod staff;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +82,12 @@ pub enum Command {
     Purge(privacy::PurgeArgs),
     /// Read the audit log (who changed what, when), or verify its hash chain
     Audit(audit::AuditArgs),
+    /// Staff accounts of the staff API: add, list, disable, enable, set-role, reset-password
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
+    /// API tokens for machines (M-Paspor's booking sync, dashboards): create, list, revoke
+    #[command(subcommand)]
+    Token(staff::TokenCommand),
 }
 
 /// `kabar serve`.

@@ -6,11 +6,14 @@
 //! | `GET /readyz` | orchestrators: the database answers and its schema is this build's | — |
 //! | `GET /metrics` | Prometheus | `Authorization: Bearer` when `[http] metrics_token` is set |
 //! | the receipts routes | providers and email recipients ([`crate::receipts::server`]) | each provider's secret |
+//! | `GET /api/v1/openapi.json` | API clients: the OpenAPI 3.1 document | — |
+//! | the staff API, `/api/v1/…` ([`api`]) | staff tools, M-Paspor, dashboards | `Authorization: Bearer kbr_…` |
 //!
 //! The receipts routes exist only when `[receipts]` is configured (404 otherwise). Every request
 //! gets an `x-request-id` (a proxy's is kept) and a span naming its method, its route pattern
 //! (never the path itself, which may hold a secret or a token) and that id.
 
+pub mod api;
 pub mod config;
 mod health;
 mod metrics;
@@ -56,6 +59,8 @@ pub struct HttpState {
     /// when it starts and when it ends, not at every probe.
     ready: Arc<AtomicBool>,
     scraped: Arc<AtomicBool>,
+    /// The staff API's store, authenticator and settings.
+    api: api::ApiState,
 }
 
 impl HttpState {
@@ -67,8 +72,17 @@ impl HttpState {
             config: Arc::new(receipts),
             channels: config.planner.channels.clone(),
         });
-        let mut state = HttpState::new(store, metrics).with_settle_seconds(config.planner.settle_seconds);
+        let mut state =
+            HttpState::new(store.clone(), metrics).with_settle_seconds(config.planner.settle_seconds);
         state.receipts = receipts;
+        state.api = api::ApiState::new(
+            store,
+            api::ApiSettings {
+                staff: config.staff.clone(),
+                costs: config.costs.clone(),
+                planner: config.planner.clone(),
+            },
+        );
         state.metrics_token = config.http.metrics_token.clone();
         state
     }
@@ -76,6 +90,7 @@ impl HttpState {
     /// Health, readiness and metrics only; no receipts routes, no metrics token.
     pub fn new(store: Store, metrics: PrometheusHandle) -> Self {
         HttpState {
+            api: api::ApiState::new(store.clone(), api::ApiSettings::default()),
             store,
             receipts: None,
             metrics,
@@ -102,6 +117,12 @@ impl HttpState {
         self
     }
 
+    /// The staff API with these settings (`[staff]`, `[costs]`, `[planner]`).
+    pub fn with_api_settings(mut self, settings: api::ApiSettings) -> Self {
+        self.api = api::ApiState::new(self.store.clone(), settings);
+        self
+    }
+
     /// How long a probe waits for the database ([`DEFAULT_STORE_TIMEOUT`] unless set).
     pub fn with_store_timeout(mut self, timeout: Duration) -> Self {
         self.store_timeout = timeout;
@@ -117,7 +138,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(api::router(state.api.clone()));
     if let Some(receipts) = state.receipts {
         app = app.merge(crate::receipts::router(receipts));
     }
@@ -181,7 +203,9 @@ pub async fn serve(
             handle.run_upkeep();
         }
     });
-    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    // The client's address: the staff API's rate limits and audit rows use it.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     upkeep.abort();
     served
 }

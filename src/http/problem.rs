@@ -6,12 +6,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
-pub(super) struct Problem {
+pub(crate) struct Problem {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
+    /// Extension members (RFC 9457 §3.2): the field or row at fault, the offices out of scope.
+    #[serde(flatten)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -21,7 +24,19 @@ impl Problem {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        Problem { kind, title, status: status.as_u16(), detail: detail.into() }
+        Problem {
+            kind,
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            extensions: serde_json::Map::new(),
+        }
+    }
+
+    /// Adds an extension member.
+    pub fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions.insert(name.to_owned(), value.into());
+        self
     }
 }
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 pub use board::board_table;
 
+use crate::audit::Origin;
 use crate::domain::{parse_local_datetime, OfficeCode, ParseError, Service, ServiceState};
 use crate::store::{AppliedChange, OfficeDirectory, StateChangeRecord, Store, StoreError};
 
@@ -107,6 +108,26 @@ pub fn resolve_target(
 
 /// Validates a change and records it for every office it targets, in one transaction.
 pub async fn set_state(store: &Store, change: &StateChange) -> Result<Vec<AppliedChange>, StateError> {
+    set_state_by(store, change, None).await
+}
+
+/// As [`set_state`], appending an audit row for `origin` in the same transaction (the CLI, the
+/// API).
+pub async fn set_state_by(
+    store: &Store,
+    change: &StateChange,
+    origin: Option<&Origin>,
+) -> Result<Vec<AppliedChange>, StateError> {
+    let records = check_state_change(store, change).await?;
+    Ok(store.apply_state_changes_by(&records, origin).await?)
+}
+
+/// Validates a change exactly as [`set_state`] does and returns what it would record, writing
+/// nothing (a dry run).
+pub async fn check_state_change(
+    store: &Store,
+    change: &StateChange,
+) -> Result<Vec<StateChangeRecord>, StateError> {
     let reason = change.reason.as_deref().map(str::trim).filter(|reason| !reason.is_empty());
     if reason.is_none() && change.state != ServiceState::Operational {
         return Err(StateError::ReasonRequired(change.state));
@@ -135,7 +156,7 @@ pub async fn set_state(store: &Store, change: &StateChange) -> Result<Vec<Applie
             at: change.at,
         });
     }
-    Ok(store.apply_state_changes(&records).await?)
+    Ok(records)
 }
 
 #[cfg(test)]

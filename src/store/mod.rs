@@ -25,6 +25,7 @@ mod plan;
 mod privacy;
 mod receipts;
 mod reports;
+mod staff;
 mod states;
 mod url;
 mod workers;
@@ -56,6 +57,7 @@ pub use reports::{
     CallBooking, CallListEntry, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,
     QueueStatus, ReportError, Unreached, EXPORT_PAGE,
 };
+pub use staff::IdempotentStart;
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use workers::{process_may_be_alive, WorkerIdentity, WorkerRow};

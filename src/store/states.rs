@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 
-use super::{epoch, from_epoch, on_reader, on_writer, parse_stored, Store, StoreError, WritePool};
+use super::{epoch, from_epoch, on_reader, on_writer, parse_stored, AuditLog, Store, StoreError, WritePool};
+use crate::audit::Origin;
 use crate::domain::{OfficeCode, Service, ServiceState};
 
 /// A change of one service at one office, as recorded.
@@ -59,6 +60,16 @@ impl Store {
     pub async fn apply_state_changes(
         &self,
         changes: &[StateChangeRecord],
+    ) -> Result<Vec<AppliedChange>, StoreError> {
+        self.apply_state_changes_by(changes, None).await
+    }
+
+    /// As [`Store::apply_state_changes`], with an audit row for `origin` in the same transaction
+    /// when anything changed.
+    pub async fn apply_state_changes_by(
+        &self,
+        changes: &[StateChangeRecord],
+        origin: Option<&Origin>,
     ) -> Result<Vec<AppliedChange>, StoreError> {
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -125,6 +136,25 @@ impl Store {
                     to: change.state,
                     changed: !unchanged,
                 });
+            }
+            if let (Some(origin), Some(first)) = (origin, changes.first()) {
+                let changed: Vec<&AppliedChange> = applied.iter().filter(|applied| applied.changed).collect();
+                if !changed.is_empty() {
+                    let entry = origin
+                        .entry(first.at, "state.set", format!("service:{}", first.service))
+                        .with_offices(changed.iter().map(|applied| applied.office.clone()))
+                        .with_summary(serde_json::json!({
+                            "service": first.service,
+                            "state": first.state,
+                            "reason": first.reason,
+                            "expected_at": first.expected_at,
+                            "changes": changed.iter().map(|applied| serde_json::json!({
+                                "office": applied.office, "from": applied.from, "to": applied.to,
+                            })).collect::<Vec<_>>(),
+                            "unchanged": applied.len() - changed.len(),
+                        }));
+                    tx.append_audit(entry).await?;
+                }
             }
             tx.commit().await?;
             Ok(applied)

@@ -12,7 +12,7 @@ use crate::harness::TestStore;
 use crate::support::{App, Options};
 
 /// The newest migration of this build.
-const LATEST_MIGRATION: i64 = 7;
+const LATEST_MIGRATION: i64 = 9;
 
 async fn problem(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();

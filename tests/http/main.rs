@@ -1,9 +1,13 @@
 //! kabar's one HTTP server end to end: real HTTP on 127.0.0.1 port 0, a fresh database of each
 //! engine per test, requests signed as each provider signs them.
 
+mod api_support;
 #[path = "../store/harness.rs"]
 mod harness;
 mod support;
+
+mod api;
+mod matrix;
 
 mod health;
 mod logs;

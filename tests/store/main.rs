@@ -16,4 +16,5 @@ mod privacy;
 mod receipts;
 mod reports;
 mod scenario;
+mod staff;
 mod states;

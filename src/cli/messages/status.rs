@@ -22,7 +22,7 @@ pub async fn status(store: &Store, args: StatusArgs) -> anyhow::Result<ExitCode>
     let now = Utc::now();
     let status = store.queue_status(now).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&status_json(&status))?);
+        println!("{}", serde_json::to_string_pretty(&status.to_json())?);
         return Ok(ExitCode::SUCCESS);
     }
     println!("{}", status_table(&status));
@@ -67,31 +67,6 @@ fn status_table(status: &QueueStatus) -> Table {
     total.push(status.by_status.iter().map(|(_, count)| count).sum::<u64>().to_string());
     table.add_row(total);
     table
-}
-
-fn status_json(status: &QueueStatus) -> serde_json::Value {
-    let by_status: serde_json::Map<String, serde_json::Value> =
-        status.by_status.iter().map(|(status, count)| (status.to_string(), (*count).into())).collect();
-    let by_channel: Vec<serde_json::Value> = status
-        .by_channel_status
-        .iter()
-        .map(|(channel, status, count)| {
-            serde_json::json!({"channel": channel, "status": status, "messages": count})
-        })
-        .collect();
-    serde_json::json!({
-        "by_status": by_status,
-        "by_channel": by_channel,
-        "queue": {
-            "depth": status.depth(),
-            "due_now": status.due_now,
-            "oldest_due_seconds": status.oldest_due_age.map(|age| age.num_seconds()),
-            "waiting": status.waiting,
-            "next_due_at": status.next_due_at.map(rfc3339),
-            "sending": status.sending,
-            "expired_leases": status.expired_leases,
-        },
-    })
 }
 
 /// `2d 3h`, `3h 20m`, `4m 5s`, `12s`: the two largest units are enough to judge a backlog.

@@ -32,6 +32,33 @@ pub struct QueueStatus {
 }
 
 impl QueueStatus {
+    /// What `kabar status --json` prints and `GET /api/v1/queue` answers.
+    pub fn to_json(&self) -> serde_json::Value {
+        let rfc3339 = |instant: DateTime<Utc>| instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let by_status: serde_json::Map<String, serde_json::Value> =
+            self.by_status.iter().map(|(status, count)| (status.to_string(), (*count).into())).collect();
+        let by_channel: Vec<serde_json::Value> = self
+            .by_channel_status
+            .iter()
+            .map(|(channel, status, count)| {
+                serde_json::json!({"channel": channel, "status": status, "messages": count})
+            })
+            .collect();
+        serde_json::json!({
+            "by_status": by_status,
+            "by_channel": by_channel,
+            "queue": {
+                "depth": self.depth(),
+                "due_now": self.due_now,
+                "oldest_due_seconds": self.oldest_due_age.map(|age| age.num_seconds()),
+                "waiting": self.waiting,
+                "next_due_at": self.next_due_at.map(rfc3339),
+                "sending": self.sending,
+                "expired_leases": self.expired_leases,
+            },
+        })
+    }
+
     /// Queued messages, due or held.
     pub fn depth(&self) -> u64 {
         self.due_now + self.waiting

@@ -1,0 +1,134 @@
+//! The staff and machine API under `/api/v1`: JSON in and out, RFC 9457 problems for errors,
+//! one authorization check ([`auth::Authed`]) on every route, and an OpenAPI 3.1 document
+//! generated from the handlers themselves (`GET /api/v1/openapi.json`, no authentication).
+//!
+//! Each route module is thin: it parses, authorises, calls the service the CLI calls, renders.
+//! Routes are registered through utoipa-axum's `routes!`, which takes each handler's path and
+//! method from its `#[utoipa::path]`: the router and the document come from one declaration.
+
+mod admin;
+mod audit;
+pub(crate) mod auth;
+mod error;
+mod extract;
+mod idempotency;
+mod me;
+mod offices;
+mod queue;
+mod state_changes;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::ApiError;
+
+use crate::plan::PlannerConfig;
+use crate::staff::{Authenticator, CostsConfig, StaffConfig};
+use crate::store::Store;
+
+/// What the API routes share. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    pub(crate) store: Store,
+    pub(crate) auth: Authenticator,
+    /// `[staff] approval_threshold` and `[costs]` are for the broadcast and dry-run estimates,
+    /// not built yet; the state is ready for them.
+    #[allow(dead_code)]
+    pub(crate) settings: Arc<ApiSettings>,
+}
+
+/// The configuration the API reads.
+#[derive(Debug, Clone, Default)]
+pub struct ApiSettings {
+    pub staff: StaffConfig,
+    pub costs: CostsConfig,
+    pub planner: PlannerConfig,
+}
+
+impl ApiState {
+    pub fn new(store: Store, settings: ApiSettings) -> ApiState {
+        let auth = Authenticator::new(store.clone(), settings.staff.limits());
+        ApiState { store, auth, settings: Arc::new(settings) }
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "kabar staff API",
+        description = "Service states, incidents, broadcasts and booking sync for Indonesia's immigration \
+                       offices. Authenticate with `Authorization: Bearer kbr_…` (`kabar token create`). \
+                       Errors are RFC 9457 problem details.",
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("kbr_…").build(),
+            ),
+        );
+    }
+}
+
+/// Every documented route, with its document.
+fn documented() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(me::me))
+        .routes(routes!(offices::list))
+        .routes(routes!(offices::one))
+        .routes(routes!(state_changes::create))
+        .routes(routes!(queue::queue))
+        .routes(routes!(audit::list))
+        .routes(routes!(admin::list_staff, admin::add_staff))
+        .routes(routes!(admin::update_staff))
+        .routes(routes!(admin::list_tokens, admin::create_token))
+        .routes(routes!(admin::revoke_token))
+}
+
+/// The OpenAPI 3.1 document of every `/api/v1` route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented().into_openapi()
+}
+
+/// The largest request body: a `PUT /bookings` of 10,000 rows fits.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The `/api/v1` routes and the OpenAPI document.
+pub fn router(state: ApiState) -> Router {
+    let (api, document) = documented().split_for_parts();
+    let document = Arc::new(document.to_pretty_json().expect("the OpenAPI document serialises"));
+    let api = api
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state);
+    Router::new()
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move {
+                    ([(header::CONTENT_TYPE, "application/json")], document.as_str().to_owned())
+                        .into_response()
+                }
+            }),
+        )
+        .merge(api)
+}

@@ -1,0 +1,154 @@
+//! `POST /api/v1/state-changes`: what `kabar state set` does, for the offices in the caller's
+//! scope. Officers change named offices; a region or `all` needs a supervisor. With `dry_run`
+//! the change is validated exactly as it would be made and nothing is written.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::auth::Authed;
+use super::error::ApiError;
+use super::extract::ApiJson;
+use super::ApiState;
+use crate::domain::{OfficeCode, ParseError, Service, ServiceState};
+use crate::staff::Role;
+use crate::state::{self, StateChange, Target};
+
+/// A change as staff give it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateChangeRequest {
+    /// An office code, codes separated by commas, `region:NAME`, or `all` (as `kabar state set`).
+    #[schema(example = "PLG")]
+    pub offices: String,
+    #[schema(example = "printing")]
+    pub service: String,
+    /// operational, degraded or unavailable.
+    #[schema(example = "unavailable")]
+    pub state: String,
+    /// What happened; required unless the service is operational again.
+    #[schema(example = "Gangguan Pusat Data Nasional")]
+    pub reason: Option<String>,
+    /// Expected restoration: `YYYY-MM-DD HH:MM` in each office's local time, or RFC 3339.
+    pub until: Option<String>,
+    /// Validate and say what would change; write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// One service of one office, before and after.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChangeView {
+    pub office: String,
+    pub service: String,
+    pub from: String,
+    pub to: String,
+    /// False when the office already had exactly this state, reason and restoration time.
+    pub changed: bool,
+}
+
+/// What the change did, or with `dry_run`, would do.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StateChangeAnswer {
+    pub dry_run: bool,
+    pub changes: Vec<ChangeView>,
+    /// Offices whose state changed (or would).
+    pub changed: usize,
+    /// Offices that already were in this state.
+    pub unchanged: usize,
+}
+
+fn field<T: std::str::FromStr<Err = ParseError>>(name: &str, text: &str) -> Result<T, ApiError> {
+    text.parse().map_err(|err: ParseError| ApiError::invalid(name, err.0))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/state-changes",
+    tag = "states",
+    request_body = StateChangeRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key for this request")),
+    responses(
+        (status = 200, description = "Dry run: what would change", body = StateChangeAnswer),
+        (status = 201, description = "The change was recorded", body = StateChangeAnswer),
+        (status = 401, description = "No or invalid credentials", content_type = "application/problem+json"),
+        (status = 403, description = "Role too low, or offices outside the caller's scope (named in `offices`); nothing changed", content_type = "application/problem+json"),
+        (status = 422, description = "A field is wrong (named in `field`)", content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn create(
+    State(state): State<ApiState>,
+    authed: Authed,
+    ApiJson(request): ApiJson<StateChangeRequest>,
+) -> Result<(StatusCode, Json<StateChangeAnswer>), ApiError> {
+    authed.require(Role::Officer)?;
+    let target: Target = field("offices", &request.offices)?;
+    let change = StateChange {
+        target: target.clone(),
+        service: field::<Service>("service", &request.service)?,
+        state: field::<ServiceState>("state", &request.state)?,
+        reason: request.reason,
+        until: request.until,
+        actor: authed.caller.actor.to_string(),
+        at: chrono::Utc::now(),
+    };
+    if !matches!(target, Target::Offices(_)) {
+        authed.require(Role::Supervisor).map_err(|_| {
+            ApiError::Forbidden(format!(
+                "changing a region or all offices at once needs the supervisor role; {} {} is {}",
+                authed.caller.kind, authed.caller.name, authed.caller.role
+            ))
+        })?;
+    }
+    let offices = state.store.office_directory().await?;
+    let codes: Vec<OfficeCode> = state::resolve_target(&target, change.service, &offices)?;
+    authed.require_offices(Role::Officer, &codes, &offices)?;
+    let (status, applied) = if request.dry_run {
+        let records = state::check_state_change(&state.store, &change).await?;
+        let board = state.store.service_board(None).await?;
+        let applied = records
+            .into_iter()
+            .map(|record| {
+                let current =
+                    board.iter().find(|row| row.office == record.office && row.service == record.service);
+                let from = current.map_or(ServiceState::Operational, |row| row.state);
+                let same = match current {
+                    Some(row) => {
+                        row.state == record.state
+                            && row.reason == record.reason
+                            && row.expected_at == record.expected_at
+                    }
+                    None => record.state == ServiceState::Operational,
+                };
+                crate::store::AppliedChange {
+                    office: record.office,
+                    service: record.service,
+                    from,
+                    to: record.state,
+                    changed: !same,
+                }
+            })
+            .collect::<Vec<_>>();
+        (StatusCode::OK, applied)
+    } else {
+        (StatusCode::CREATED, state::set_state_by(&state.store, &change, Some(&authed.origin)).await?)
+    };
+    let changed = applied.iter().filter(|applied| applied.changed).count();
+    let answer = StateChangeAnswer {
+        dry_run: request.dry_run,
+        unchanged: applied.len() - changed,
+        changed,
+        changes: applied
+            .into_iter()
+            .map(|applied| ChangeView {
+                office: applied.office.to_string(),
+                service: applied.service.to_string(),
+                from: applied.from.to_string(),
+                to: applied.to.to_string(),
+                changed: applied.changed,
+            })
+            .collect(),
+    };
+    Ok((status, Json(answer)))
+}

@@ -1,0 +1,147 @@
+//! The authorization matrix: every route of the OpenAPI document × every role × a request about
+//! the caller's own office, another office, a region and all offices, against a table of the
+//! expected answers. Every caller is scoped to Palembang (PLG, region Sumatera Selatan). The
+//! route list comes from the served document, so a route added without rows here fails the test.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use kabar::audit::Origin;
+use kabar::staff::accounts::{self, NewStaff, NewToken};
+use kabar::staff::Role;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::api_support::{answer, Api};
+use crate::harness::TestStore;
+
+const ROLES: [&str; 4] = ["viewer", "officer", "supervisor", "admin"];
+const TARGETS: [&str; 4] = ["own office", "other office", "region", "all"];
+
+/// `METHOD path`, then per role (viewer | officer | supervisor | admin) the status for the own
+/// office, another office, the own region and all; `-` where the route takes no such target.
+const MATRIX: &[(&str, &str)] = &[
+    ("GET /api/v1/me", "200 200 200 200 | 200 200 200 200 | 200 200 200 200 | 200 200 200 200"),
+    ("GET /api/v1/offices", "200 200 200 200 | 200 200 200 200 | 200 200 200 200 | 200 200 200 200"),
+    ("GET /api/v1/offices/{code}", "200 403 - - | 200 403 - - | 200 403 - - | 200 403 - -"),
+    ("POST /api/v1/state-changes", "403 403 403 403 | 201 403 403 403 | 201 403 201 403 | 201 403 201 403"),
+    ("GET /api/v1/queue", "200 200 200 200 | 200 200 200 200 | 200 200 200 200 | 200 200 200 200"),
+    // Admins read the whole log; officers and supervisors their offices' rows.
+    ("GET /api/v1/audit", "403 403 403 403 | 200 403 200 200 | 200 403 200 200 | 200 200 200 200"),
+    ("GET /api/v1/staff", "403 403 403 403 | 403 403 403 403 | 403 403 403 403 | 200 200 200 200"),
+    // An admin grants no office outside their own scope.
+    ("POST /api/v1/staff", "403 403 403 403 | 403 403 403 403 | 403 403 403 403 | 201 403 403 403"),
+    (
+        "PATCH /api/v1/staff/{username}",
+        "403 403 403 403 | 403 403 403 403 | 403 403 403 403 | 200 403 403 403",
+    ),
+    ("GET /api/v1/tokens", "403 403 403 403 | 403 403 403 403 | 403 403 403 403 | 200 200 200 200"),
+    ("POST /api/v1/tokens", "403 403 403 403 | 403 403 403 403 | 403 403 403 403 | 201 403 403 403"),
+    ("DELETE /api/v1/tokens/{name}", "403 403 403 403 | 403 403 403 403 | 403 403 403 403 | 200 200 200 200"),
+];
+
+fn expected(row: &str) -> Vec<Vec<Option<u16>>> {
+    let roles: Vec<Vec<Option<u16>>> = row
+        .split('|')
+        .map(|cells| cells.split_whitespace().map(|cell| cell.parse().ok()).collect())
+        .collect();
+    assert!(roles.len() == 4 && roles.iter().all(|cells| cells.len() == 4), "a row needs 4 × 4 cells: {row}");
+    roles
+}
+
+/// The scope string of a target.
+fn scope(target: usize) -> &'static str {
+    ["PLG", "GTO", "region:Sumatera Selatan", "all"][target]
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The request of `route` about `target`, by `role`; `None` where the route has no such target.
+async fn request(api: &Api, route: &str, role: &str, target: usize) -> Option<reqwest::RequestBuilder> {
+    let (method, path) = route.split_once(' ').unwrap();
+    let method: Method = method.parse().unwrap();
+    let call = |path: &str| api.request(method.clone(), path, Some(role));
+    Some(match path {
+        "/api/v1/me" | "/api/v1/offices" | "/api/v1/queue" | "/api/v1/staff" | "/api/v1/tokens"
+            if method == Method::GET =>
+        {
+            call(path)
+        }
+        "/api/v1/offices/{code}" => call(&format!("/api/v1/offices/{}", [Some("PLG"), Some("GTO"), None, None][target]?)),
+        "/api/v1/state-changes" => call(path).json(&json!({
+            "offices": scope(target), "service": "printing", "state": "unavailable", "reason": "Gangguan PDN",
+        })),
+        "/api/v1/audit" => match target {
+            0 => call("/api/v1/audit?office=PLG"),
+            1 => call("/api/v1/audit?office=GTO"),
+            _ => call("/api/v1/audit"),
+        },
+        "/api/v1/staff" => call(path).json(&json!({
+            "username": unique("staf"), "role": "viewer", "offices": scope(target), "password": "kata sandi yang panjang",
+        })),
+        "/api/v1/staff/{username}" => {
+            let username = unique("ani");
+            let new = NewStaff { username: username.parse().unwrap(), display_name: None, role: Role::Viewer, scope: "PLG".parse().unwrap() };
+            accounts::add_staff(&api.db.store, new, "kata sandi yang panjang".into(), &Origin::cli(), chrono::Utc::now()).await.unwrap();
+            call(&format!("/api/v1/staff/{username}")).json(&json!({"offices": scope(target)}))
+        }
+        "/api/v1/tokens" => call(path).json(&json!({"name": unique("mesin"), "role": "viewer", "offices": scope(target)})),
+        "/api/v1/tokens/{name}" => {
+            let name = unique("lama");
+            let new = NewToken { name: name.parse().unwrap(), role: Role::Viewer, scope: scope(target).parse().unwrap(), expires_in: None };
+            accounts::create_token(&api.db.store, new, &Origin::cli(), chrono::Utc::now()).await.unwrap();
+            call(&format!("/api/v1/tokens/{name}"))
+        }
+        _ => panic!("the matrix has a row for {route} but no request for it"),
+    })
+}
+
+async fn every_route_every_role_every_scope(db: TestStore) {
+    let api = Api::start(db).await;
+    let (_, document) =
+        answer(api.http.get(format!("{}/api/v1/openapi.json", api.base)).send().await.unwrap()).await;
+    let mut routes = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            routes.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let missing: Vec<&String> =
+        routes.iter().filter(|route| !MATRIX.iter().any(|(row, _)| row == route)).collect();
+    assert!(missing.is_empty(), "routes without rows in the authorization matrix: {missing:?}");
+    let stale: Vec<&str> =
+        MATRIX.iter().map(|(row, _)| *row).filter(|row| !routes.iter().any(|route| route == row)).collect();
+    assert!(stale.is_empty(), "matrix rows for routes that are not served: {stale:?}");
+
+    let mut wrong = Vec::new();
+    for (route, row) in MATRIX {
+        for (role_at, cells) in expected(row).into_iter().enumerate() {
+            for (target, want) in cells.into_iter().enumerate() {
+                let request = request(&api, route, ROLES[role_at], target).await;
+                let (Some(want), Some(request)) = (want, request) else {
+                    assert_eq!(want, None, "{route}: a {} cell without a request", TARGETS[target]);
+                    continue;
+                };
+                let (status, body) = answer(request.send().await.unwrap()).await;
+                if status != want {
+                    wrong.push(format!(
+                        "{route} as {} about {}: {status}, expected {want}: {body}",
+                        ROLES[role_at], TARGETS[target]
+                    ));
+                }
+                if status == 403 {
+                    assert!(
+                        body["type"].as_str().is_some_and(|kind| kind.starts_with("urn:kabar:problem:")),
+                        "{body}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} answers differ from the matrix:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+crate::http_tests!(every_route_every_role_every_scope);

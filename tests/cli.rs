@@ -56,16 +56,23 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
             "--reason",
             "Gangguan PDN",
             "--until",
-            "2024-06-24 17:00",
+            "2099-06-24 17:00",
         ],
     );
     assert!(set.status.success(), "{}", stderr(&set));
     assert!(stdout(&set).contains("printing unavailable at 2 office(s)"), "{}", stdout(&set));
 
+    let past = kabar(
+        dir.path(),
+        &["state", "set", "PLG", "pickup", "unavailable", "--reason", "x", "--until", "2024-06-24 17:00"],
+    );
+    assert_eq!(past.status.code(), Some(1));
+    assert!(stderr(&past).contains("--until 2024-06-24 17:00 WIB is not in the future: it is "), "{}", stderr(&past));
+
     let board = stdout(&kabar(dir.path(), &["state", "show"]));
-    assert!(board.contains("Gangguan PDN") && board.contains("2024-06-24 17:00 WITA"), "{board}");
+    assert!(board.contains("Gangguan PDN") && board.contains("2099-06-24 17:00 WITA"), "{board}");
     let office = stdout(&kabar(dir.path(), &["state", "show", "plg"]));
-    assert!(office.contains("2024-06-24 17:00 WIB") && office.contains("travel_ban"), "{office}");
+    assert!(office.contains("2099-06-24 17:00 WIB") && office.contains("travel_ban"), "{office}");
 }
 
 #[test]

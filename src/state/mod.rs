@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 pub use board::board_table;
 
-use crate::domain::{parse_local_datetime, OfficeCode, ParseError, Service, ServiceState};
+use crate::domain::{format_short, parse_local_datetime, OfficeCode, ParseError, Service, ServiceState};
 use crate::store::{AppliedChange, OfficeDirectory, StateChangeRecord, Store, StoreError};
 
 /// Which offices a change is for.
@@ -67,6 +67,11 @@ pub enum StateError {
     ReasonRequired(ServiceState),
     #[error("--until: {0}")]
     Until(ParseError),
+    #[error(
+        "--until {until} is not in the future: it is {now} at {office} now; give the time the \
+         service is expected back, or leave --until out if nobody knows yet"
+    )]
+    UntilPast { office: OfficeCode, until: String, now: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -125,6 +130,14 @@ pub async fn set_state(store: &Store, change: &StateChange) -> Result<Vec<Applie
             .map(|until| parse_local_datetime(until, zone))
             .transpose()
             .map_err(StateError::Until)?;
+        // Applicants would be told the service returns at a time that has passed.
+        if let Some(expected) = expected_at.filter(|expected| *expected <= change.at) {
+            return Err(StateError::UntilPast {
+                office: code,
+                until: format_short(expected, zone),
+                now: format_short(change.at, zone),
+            });
+        }
         records.push(StateChangeRecord {
             office: code,
             service: change.service,

@@ -96,6 +96,16 @@ async fn refused_changes_write_nothing(db: &TestStore) {
     let mut bad_until = change("PLG", Service::Pickup, ServiceState::Unavailable, Some("x"));
     bad_until.until = Some("next week".into());
     assert!(matches!(set_state(&db.store, &bad_until).await, Err(StateError::Until(_))));
+    // 2024-06-20 03:00 UTC is 10:00 in Palembang and 11:00 in Gorontalo.
+    let mut past = change("PLG,GTO", Service::Printing, ServiceState::Unavailable, Some("x"));
+    past.until = Some("2024-06-20 10:30".into());
+    assert_eq!(
+        set_state(&db.store, &past).await.unwrap_err().to_string(),
+        "--until 2024-06-20 10:30 WITA is not in the future: it is 2024-06-20 11:00 WITA at GTO now; \
+         give the time the service is expected back, or leave --until out if nobody knows yet"
+    );
+    past.until = Some("2024-06-20T10:00:00+07:00".into());
+    assert!(matches!(set_state(&db.store, &past).await, Err(StateError::UntilPast { .. })), "now is not later");
     let region =
         set_state(&db.store, &change("region:Atlantis", Service::Pickup, ServiceState::Degraded, Some("x")))
             .await;

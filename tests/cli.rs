@@ -60,8 +60,35 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
         ],
     );
     assert!(set.status.success(), "{}", stderr(&set));
-    assert!(stdout(&set).contains("printing unavailable at 2 office(s)"), "{}", stdout(&set));
+    assert!(
+        stdout(&set).contains("printing unavailable: changed at 2 office(s), updated at 0, unchanged at 0"),
+        "{}",
+        stdout(&set)
+    );
 
+    let again = kabar(
+        dir.path(),
+        &["state", "set", "all", "printing", "unavailable", "--reason", "Gangguan PDN", "--until", "2099-06-24 17:00"],
+    );
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("no change: printing is already unavailable at 2 office(s)"),
+        "{}",
+        stdout(&again)
+    );
+    let update = kabar(
+        dir.path(),
+        &["state", "set", "PLG", "printing", "unavailable", "--reason", "Gangguan PDN", "--until", "2099-06-25 17:00"],
+    );
+    assert!(update.status.success(), "{}", stderr(&update));
+    assert!(
+        stdout(&update).contains(
+            "PLG printing: still unavailable, update: new reason or expected restoration (expected back \
+             2099-06-25 17:00 WIB (office-local time)); applicants already told get one update message"
+        ),
+        "{}",
+        stdout(&update)
+    );
     let past = kabar(
         dir.path(),
         &["state", "set", "PLG", "pickup", "unavailable", "--reason", "x", "--until", "2024-06-24 17:00"],
@@ -72,7 +99,7 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
     let board = stdout(&kabar(dir.path(), &["state", "show"]));
     assert!(board.contains("Gangguan PDN") && board.contains("2099-06-24 17:00 WITA"), "{board}");
     let office = stdout(&kabar(dir.path(), &["state", "show", "plg"]));
-    assert!(office.contains("2099-06-24 17:00 WIB") && office.contains("travel_ban"), "{office}");
+    assert!(office.contains("2099-06-25 17:00 WIB") && office.contains("travel_ban"), "{office}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use anyhow::Context;
 use super::{Command, DemoCommand, ImportCommand, StateCommand, TemplatesCommand};
 use crate::config::Config;
 use crate::demo::{self, SeedSpec};
-use crate::domain::{Channel, Language, OfficeCode, Service, ServiceState};
+use crate::domain::{format_short, Channel, Language, OfficeCode, Service, ServiceState};
 use crate::import::{self, ImportOptions, ImportReport};
 use crate::render::{self, Catalogue, NoticeKind};
 use crate::state::{self, StateChange, Target};
@@ -111,17 +111,8 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
                 at: chrono::Utc::now(),
             };
             let applied = state::set_state(store, &change).await?;
-            let changed: Vec<_> = applied.iter().filter(|applied| applied.changed).collect();
-            for applied in &changed {
-                println!("{} {}: {} → {}", applied.office, applied.service, applied.from, applied.to);
-            }
-            println!(
-                "{} {} at {} office(s); {} already were",
-                change.service,
-                change.state,
-                changed.len(),
-                applied.len() - changed.len()
-            );
+            let offices = store.office_directory().await?;
+            println!("{}", state_set_summary(&change, &applied, &offices));
         }
         StateCommand::Show { office } => {
             let office = office.map(|code| code.parse::<OfficeCode>()).transpose().context("OFFICE")?;
@@ -136,6 +127,54 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `state set` did, one line per office that changed or was updated, then a summary line.
+fn state_set_summary(
+    change: &StateChange,
+    applied: &[crate::store::AppliedChange],
+    offices: &crate::store::OfficeDirectory,
+) -> String {
+    let mut lines = Vec::new();
+    let expected = |applied: &crate::store::AppliedChange| {
+        let zone = offices.office(&applied.office).map(|office| office.timezone);
+        match (applied.expected_at, zone) {
+            (Some(at), Some(zone)) => format!("expected back {} (office-local time)", format_short(at, zone)),
+            _ => "no expected restoration".to_owned(),
+        }
+    };
+    for applied in applied.iter().filter(|applied| applied.changed) {
+        if applied.updated {
+            lines.push(format!(
+                "{} {}: still {}, update: new reason or expected restoration ({}); applicants \
+                 already told get one update message",
+                applied.office,
+                applied.service,
+                applied.to,
+                expected(applied)
+            ));
+        } else {
+            lines.push(format!("{} {}: {} → {}", applied.office, applied.service, applied.from, applied.to));
+        }
+    }
+    let updated = applied.iter().filter(|applied| applied.updated).count();
+    let changed = applied.iter().filter(|applied| applied.changed).count() - updated;
+    let same = applied.len() - changed - updated;
+    if changed + updated == 0 {
+        lines.push(format!(
+            "no change: {} is already {} at {} office(s), with the same reason and expected \
+             restoration; nothing will be sent",
+            change.service,
+            change.state,
+            applied.len()
+        ));
+    } else {
+        lines.push(format!(
+            "{} {}: changed at {changed} office(s), updated at {updated}, unchanged at {same}",
+            change.service, change.state
+        ));
+    }
+    lines.join("\n")
 }
 
 async fn run_plan(
@@ -169,6 +208,9 @@ async fn run_plan(
     for event in &events {
         let counts = &event.counts;
         let what = match (&event.service, &event.from, &event.to, &event.slot) {
+            (Some(service), _, Some(to), _) if event.update => {
+                format!("{service}: update (still {to}, new reason or expected restoration)")
+            }
             (Some(service), Some(from), Some(to), _) => format!("{service}: {from} → {to}"),
             (_, _, _, Some(slot)) => format!("status update of {slot}"),
             _ => String::new(),

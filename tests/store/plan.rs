@@ -328,7 +328,64 @@ G-E1,GTO,,Putri,0812-1000-0022,,,,2024-06-14 09:00,epassport,no,printing,2024-06
     );
 }
 
+fn outage(until: Option<&str>, reason: &str, when: &str) -> kabar::state::StateChange {
+    kabar::state::StateChange {
+        target: "PLG".parse().unwrap(),
+        service: Service::Printing,
+        state: ServiceState::Unavailable,
+        reason: Some(reason.into()),
+        until: until.map(str::to_owned),
+        actor: "test".into(),
+        at: at(when),
+    }
+}
+
+async fn the_same_state_again_is_no_change_and_a_new_time_one_update(db: &TestStore) {
+    let store = fixture(db).await;
+    let set = |change| async move { kabar::state::set_state(store, &change).await.unwrap() };
+    set(outage(None, "Gangguan PDN", NOW)).await;
+    let down = plan_once(store, &settle(0), at(NOW)).await.unwrap();
+    let told: Vec<_> = summary(store, &down[0]).await.into_iter().map(|(who, _, _, codes)| (who, codes)).collect();
+    assert_eq!(told.len(), 6);
+
+    // Identical state, reason and expected restoration: nothing recorded, nothing planned.
+    let later = "2024-06-20T05:00:00Z";
+    let same = set(outage(None, "Gangguan PDN", later)).await;
+    assert!(same.iter().all(|applied| !applied.changed && !applied.updated));
+    assert!(plan_once(store, &settle(0), at(later)).await.unwrap().is_empty());
+
+    // A new expected restoration: one update to each applicant told, about the same bookings.
+    let news = set(outage(Some("2024-06-24 17:00"), "Gangguan PDN", later)).await;
+    assert!(news[0].changed && news[0].updated, "{news:?}");
+    let update = plan_once(store, &settle(0), at(later)).await.unwrap();
+    assert_eq!(update.len(), 1);
+    assert!(update[0].update);
+    assert_eq!(update[0].expected_at, Some(at("2024-06-24T10:00:00Z")));
+    let heard = summary(store, &update[0]).await;
+    assert!(heard.iter().all(|(_, kind, _, _)| *kind == NoticeKind::StatusUpdate), "{heard:?}");
+    assert_eq!(heard.into_iter().map(|(who, _, _, codes)| (who, codes)).collect::<Vec<_>>(), told);
+    let facts = store.event_facts(update[0].counts.event_id).await.unwrap().unwrap();
+    assert_eq!(facts.expected_at, Some(at("2024-06-24T10:00:00Z")), "the message gives the new time");
+    assert!(plan_once(store, &settle(0), at(later)).await.unwrap().is_empty(), "once");
+
+    // A new reason is an update too; the same one again is not.
+    let evening = "2024-06-20T09:00:00Z";
+    set(outage(Some("2024-06-24 17:00"), "Pemindahan pusat data", evening)).await;
+    let reason = plan_once(store, &settle(0), at(evening)).await.unwrap();
+    assert_eq!((reason.len(), reason[0].counts.messages), (1, 6));
+    set(outage(Some("2024-06-24 17:00"), "Pemindahan pusat data", evening)).await;
+    assert!(plan_once(store, &settle(0), at(evening)).await.unwrap().is_empty());
+
+    // The restoration still reaches each applicant told, once.
+    let back = "2024-06-24T10:00:00Z";
+    change(store, "PLG", Service::Printing, ServiceState::Operational, back).await;
+    let up = plan_once(store, &settle(0), at(back)).await.unwrap();
+    let restored: Vec<_> = summary(store, &up[0]).await.into_iter().map(|(who, _, _, _)| who).collect();
+    assert_eq!(restored, told.iter().map(|(who, _)| who.clone()).collect::<Vec<_>>());
+}
+
 crate::store_tests!(
+    the_same_state_again_is_no_change_and_a_new_time_one_update,
     regular_printing_back_while_e_passports_wait,
     open_incidents_send_a_status_update_the_evening_before,
     a_printing_outage_tells_each_affected_applicant_once,

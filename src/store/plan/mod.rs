@@ -9,7 +9,7 @@ use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, WriteP
 use crate::domain::{BookingCode, Channel, Language, Msisdn, OfficeCode, Service, ServiceState};
 use crate::plan::Rule;
 use crate::render::NoticeKind;
-use sql::{plan_bookings_sql, plan_restoration_sql};
+use sql::{plan_bookings_sql, plan_restoration_sql, plan_update_sql};
 
 /// A change that has stood for the settle time and differs from what applicants were last told.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +61,9 @@ pub enum Audience {
     /// told about that are still open and not held up by another service that is still down
     /// (`still_down`: the rules of those services, with appointments up to `window_end`).
     ToldOfDisruption { kind: NoticeKind, still_down: Vec<&'static [Rule]>, window_end: DateTime<Utc> },
+    /// An update of a disruption (the state stands, with a new reason or expected restoration):
+    /// everyone told of it, with their bookings still open, hears a `status_update` once.
+    Update { restoration: NoticeKind },
 }
 
 /// Everything needed to plan one event in one transaction.
@@ -181,6 +184,9 @@ impl Store {
 
     /// Changes that have stood since `settled_before` and differ from what applicants were last
     /// told, oldest first. A flap (down and up again within the settle time) is not among them.
+    /// An update (the state applicants were told stands, with a new reason or expected
+    /// restoration) is one too, with `from == to`: the last change an event was planned for is
+    /// what applicants were told.
     pub async fn settled_changes(
         &self,
         settled_before: DateTime<Utc>,
@@ -188,10 +194,17 @@ impl Store {
         type Row = (String, String, String, String, i64, Option<i64>);
         let rows: Vec<Row> = on_reader!(self, pool => {
             sqlx::query_as(
-                "SELECT office_code, service, notified_state, state, change_id, expected_at
-                 FROM service_states
-                 WHERE state <> notified_state AND change_id IS NOT NULL AND changed_at <= $1
-                 ORDER BY changed_at, office_code, service",
+                "SELECT s.office_code, s.service, s.notified_state, s.state, s.change_id, s.expected_at
+                 FROM service_states s
+                 LEFT JOIN service_state_changes told ON told.id = (
+                     SELECT MAX(e.change_id) FROM notice_events e
+                     WHERE e.office_code = s.office_code AND e.service = s.service)
+                 WHERE s.change_id IS NOT NULL AND s.changed_at <= $1
+                   AND (s.state <> s.notified_state
+                        OR (s.state <> 'operational' AND told.id <> s.change_id
+                            AND NOT (COALESCE(told.reason, '') = COALESCE(s.reason, '')
+                                     AND COALESCE(told.expected_at, -1) = COALESCE(s.expected_at, -1))))
+                 ORDER BY s.changed_at, s.office_code, s.service",
             )
             .bind(epoch(settled_before))
             .fetch_all(pool)
@@ -316,6 +329,19 @@ impl Store {
                         query = query.bind(epoch(*window_end));
                     }
                     messages = query.execute(&mut *tx).await?.rows_affected();
+                }
+                Audience::Update { restoration } => {
+                    messages = sqlx::query(&plan_update_sql(pool.dialect(), &plan.channels))
+                        .bind(event_id)
+                        .bind(now)
+                        .bind(incident_id)
+                        .bind(quiet_until)
+                        .bind(margin)
+                        .bind(service.unwrap_or_default())
+                        .bind(restoration.as_str())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 }
             }
 

@@ -89,6 +89,14 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
         "{}",
         stdout(&update)
     );
+    let plan = kabar(dir.path(), &["plan", "--at", "2099-06-24 10:00"]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    assert!(stderr(&plan).contains("--at 2099-06-24 10:00: no offset given, read as 2099-06-24 10:00 WIB"), "{}", stderr(&plan));
+    let plan = kabar(dir.path(), &["plan", "--at", "2099-06-24T10:00:00+08:00"]);
+    assert!(plan.status.success() && stderr(&plan).is_empty(), "{}", stderr(&plan));
+    let plan = kabar(dir.path(), &["plan", "--at", "24-06-2099"]);
+    assert!(stderr(&plan).contains("write YYYY-MM-DD HH:MM (local time)"), "{}", stderr(&plan));
+
     let past = kabar(
         dir.path(),
         &["state", "set", "PLG", "pickup", "unavailable", "--reason", "x", "--until", "2024-06-24 17:00"],

@@ -6,7 +6,7 @@ use anyhow::Context;
 use super::{Command, DemoCommand, ImportCommand, StateCommand, TemplatesCommand};
 use crate::config::Config;
 use crate::demo::{self, SeedSpec};
-use crate::domain::{format_short, Channel, Language, OfficeCode, Service, ServiceState};
+use crate::domain::{format_short, Channel, TypedTime, Language, OfficeCode, Service, ServiceState};
 use crate::import::{self, ImportOptions, ImportReport};
 use crate::render::{self, Catalogue, NoticeKind};
 use crate::state::{self, StateChange, Target};
@@ -111,6 +111,9 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
                 at: chrono::Utc::now(),
             };
             let applied = state::set_state(store, &change).await?;
+            if change.until.as_deref().and_then(|until| until.parse::<TypedTime>().ok()).is_some_and(TypedTime::is_local) {
+                eprintln!("--until has no offset: read in each office's own time zone (WIB, WITA or WIT)");
+            }
             let offices = store.office_directory().await?;
             println!("{}", state_set_summary(&change, &applied, &offices));
         }
@@ -154,7 +157,11 @@ fn state_set_summary(
                 expected(applied)
             ));
         } else {
-            lines.push(format!("{} {}: {} → {}", applied.office, applied.service, applied.from, applied.to));
+            let until = match applied.expected_at {
+                Some(_) => format!(", {}", expected(applied)),
+                None => String::new(),
+            };
+            lines.push(format!("{} {}: {} → {}{until}", applied.office, applied.service, applied.from, applied.to));
         }
     }
     let updated = applied.iter().filter(|applied| applied.updated).count();
@@ -184,11 +191,7 @@ async fn run_plan(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let now = match at {
-        Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
-            .with_context(|| {
-                format!("--at {text:?}: write an RFC 3339 instant, e.g. 2024-06-20T09:00:00+07:00")
-            })?
-            .with_timezone(&chrono::Utc),
+        Some(text) => super::time::typed_instant("--at", &text)?,
         None => chrono::Utc::now(),
     };
     let events = crate::plan::plan_once(store, &config.planner, now).await?;

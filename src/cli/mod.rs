@@ -7,6 +7,7 @@ mod commands;
 mod messages;
 mod privacy;
 mod serve;
+mod time;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,7 +46,8 @@ pub enum Command {
     State(StateCommand),
     /// Plan the messages of every settled state change: who hears what, on which channel, when
     Plan {
-        /// Plan as of this instant (RFC 3339) [default: now]
+        /// Plan as of this instant: YYYY-MM-DD HH:MM (read as WIB) or RFC 3339 with an offset
+        /// [default: now]
         #[arg(long, value_name = "DATETIME")]
         at: Option<String>,
         /// Print the planned events as JSON
@@ -126,7 +128,8 @@ pub enum StateCommand {
         /// What happened (required unless the service is operational again)
         #[arg(long)]
         reason: Option<String>,
-        /// Expected restoration: YYYY-MM-DD HH:MM in each office's local time, or RFC 3339
+        /// Expected restoration: YYYY-MM-DD HH:MM in each office's own local time, or RFC 3339
+        /// with an offset; must be in the future
         #[arg(long, value_name = "DATETIME")]
         until: Option<String>,
         /// Who made the change [default: $USER]

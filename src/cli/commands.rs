@@ -218,8 +218,12 @@ async fn run_plan(
             (_, _, _, Some(slot)) => format!("status update of {slot}"),
             _ => String::new(),
         };
+        let superseded = match counts.superseded {
+            0 => String::new(),
+            n => format!("; {n} earlier messages not yet sent were superseded (cancelled)"),
+        };
         println!(
-            "{} {what}: {} messages planned ({} with no usable channel, {} held for quiet hours)",
+            "{} {what}: {} messages planned ({} with no usable channel, {} held for quiet hours){superseded}",
             event.office, counts.messages, counts.unreachable, counts.deferred
         );
     }

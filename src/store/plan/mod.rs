@@ -9,7 +9,11 @@ use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, WriteP
 use crate::domain::{BookingCode, Channel, Language, Msisdn, OfficeCode, Service, ServiceState};
 use crate::plan::Rule;
 use crate::render::NoticeKind;
-use sql::{plan_bookings_sql, plan_restoration_sql, plan_update_sql};
+pub use sql::SUPERSEDED;
+use sql::{
+    plan_bookings_sql, plan_restoration_sql, plan_update_sql, restoration_applicants_sql, supersede_sql,
+    EVENT_APPLICANTS,
+};
 
 /// A change that has stood for the settle time and differs from what applicants were last told.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +96,9 @@ pub struct PlannedCounts {
     pub unreachable: u64,
     /// Of those, held until the office's quiet hours end.
     pub deferred: u64,
+    /// Messages of earlier notices about the same service, not yet sent, that this one replaced
+    /// (cancelled, reason `superseded`).
+    pub superseded: u64,
 }
 
 /// A planned message with the bookings it is about, for previews, reports and tests.
@@ -298,6 +305,7 @@ impl Store {
             .await?;
 
             let mut messages = 0;
+            let mut superseded = 0;
             match &plan.audience {
                 Audience::Nobody => {}
                 Audience::Bookings { rules, window_start, window_end } => {
@@ -316,6 +324,20 @@ impl Store {
                 }
                 Audience::ToldOfDisruption { kind, still_down, window_end } => {
                     let service = service.unwrap_or_default();
+                    // First the held notices of those told: one that never left is superseded,
+                    // and who heard nothing of the disruption hears no restoration either.
+                    let cancel_sql = supersede_sql(&restoration_applicants_sql(pool.dialect(), still_down));
+                    let mut cancel = sqlx::query(&cancel_sql)
+                        .bind(event_id)
+                        .bind(now)
+                        .bind(office.as_str())
+                        .bind(service)
+                        .bind(incident_id)
+                        .bind(kind.as_str());
+                    if !still_down.is_empty() {
+                        cancel = cancel.bind(epoch(*window_end));
+                    }
+                    superseded = cancel.execute(&mut *tx).await?.rows_affected();
                     let insert = plan_restoration_sql(pool.dialect(), &plan.channels, still_down);
                     let mut query = sqlx::query(&insert)
                         .bind(event_id)
@@ -343,6 +365,17 @@ impl Store {
                         .await?
                         .rows_affected();
                 }
+            }
+            // A newer notice replaces the held ones about the same service for its applicants.
+            if let (Some(service), Audience::Bookings { .. } | Audience::Update { .. }) = (service, &plan.audience) {
+                superseded = sqlx::query(&supersede_sql(EVENT_APPLICANTS))
+                    .bind(event_id)
+                    .bind(now)
+                    .bind(office.as_str())
+                    .bind(service)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             }
 
             if let Trigger::Change(change) = &plan.trigger {
@@ -384,6 +417,7 @@ impl Store {
                 messages,
                 unreachable: unreachable as u64,
                 deferred: deferred as u64,
+                superseded,
             })
         })
     }

@@ -130,9 +130,9 @@ pub(super) struct Told<'a> {
 
 /// The applicants told of a disruption of a service in an incident, one row each: their
 /// bookings that are still open and not held up by a service still down (`booking_ids`), their
-/// next appointment (`next_at`), whether a message of theirs about it has left (`heard`: 0 when
-/// every one is still queued, e.g. held for quiet hours), and the kind of their first notice
-/// about it (`first_kind`).
+/// next appointment (`next_at`), whether a message of theirs about it may have reached them
+/// (`heard`: 0 when every one is still queued and never handed to a provider, e.g. held for quiet
+/// hours), and the kind of their first notice about it (`first_kind`).
 pub(super) fn told_sql(dialect: Dialect, still_down: &[&[Rule]], p: &Told<'_>) -> String {
     let held_up = not_held_up_sql(still_down, p.now, p.window_end);
     let told = (dialect.unnest_ids)("m.booking_ids", "t");
@@ -140,7 +140,7 @@ pub(super) fn told_sql(dialect: Dialect, still_down: &[&[Rule]], p: &Told<'_>) -
     format!(
         "SELECT m.applicant_id, {booking_ids} AS booking_ids,
                 MIN(CASE WHEN b.appointment_at >= {now} THEN b.appointment_at END) AS next_at,
-                MAX(CASE WHEN m.status = 'queued' THEN 0 ELSE 1 END) AS heard,
+                MAX(CASE WHEN m.status = 'queued' AND m.attempts = 0 THEN 0 ELSE 1 END) AS heard,
                 MIN(CASE WHEN m.kind = '{update}' THEN NULL ELSE m.kind END) AS first_kind
          FROM notice_events e
          JOIN messages m ON m.event_id = e.id
@@ -185,10 +185,13 @@ pub(super) fn plan_restoration_sql(dialect: Dialect, channels: &[Channel], still
 }
 
 /// An update (the state stands, with a new reason or expected restoration): one `status_update`
-/// to each applicant told of the disruption, about their bookings still open. Bound as
+/// to each applicant told of the disruption, about their bookings still open. One whose notice
+/// has not left yet (held for quiet hours) gets that notice again instead, written from the
+/// update's facts; the held one is then superseded ([`supersede_sql`]). Bound as
 /// [`plan_restoration_sql`] without $8.
 pub(super) fn plan_update_sql(dialect: Dialect, channels: &[Channel]) -> String {
-    let kind = format!("'{}'", crate::render::NoticeKind::StatusUpdate.as_str());
+    let update = crate::render::NoticeKind::StatusUpdate.as_str();
+    let kind = format!("CASE WHEN s.heard = 1 THEN '{update}' ELSE COALESCE(s.first_kind, '{update}') END");
     format!(
         "INSERT INTO messages (event_id, {MESSAGE_COLUMNS})
          SELECT {columns}
@@ -199,4 +202,34 @@ pub(super) fn plan_update_sql(dialect: Dialect, channels: &[Channel]) -> String 
         told = told_sql(dialect, &[], &TOLD),
         columns = message_columns(&kind, "(SELECT office_code FROM incidents WHERE id = $3)", channels),
     )
+}
+
+/// Cancels, with the reason `superseded`, the messages never handed to a provider (`queued`
+/// with no attempt, e.g. held for quiet hours) of the earlier events about the same service at
+/// the office, for the applicants `who` selects: the newer notice replaces them. A message
+/// waiting for a retry is left alone: the provider may have delivered it after all. $1 event,
+/// $2 now, $3 office, $4 service.
+pub(super) fn supersede_sql(who: &str) -> String {
+    format!(
+        "UPDATE messages SET status = 'cancelled', failure_reason = '{SUPERSEDED}', failed_at = $2
+         WHERE status = 'queued' AND attempts = 0
+           AND event_id IN (SELECT id FROM notice_events WHERE office_code = $3 AND service = $4 AND id <> $1)
+           AND applicant_id IN ({who})"
+    )
+}
+
+/// The failure reason of a message a newer notice replaced before it was sent.
+pub const SUPERSEDED: &str = "superseded";
+
+/// The applicants of the event being planned.
+pub(super) const EVENT_APPLICANTS: &str = "SELECT applicant_id FROM messages WHERE event_id = $1";
+
+/// Before a restoration: the applicants told of the disruption (as the restoration would select
+/// them), so that a notice of theirs still held is superseded and, when it was their only one,
+/// they hear no restoration either. $1 event, $2 now, $3 office, $4 service, $5 incident,
+/// $6 restoration kind, $7 end of the window of the services still down (bound only when there
+/// are some).
+pub(super) fn restoration_applicants_sql(dialect: Dialect, still_down: &[&[Rule]]) -> String {
+    let told = Told { event: "$1", now: "$2", incident: "$5", service: "$4", restoration: "$6", window_end: "$7" };
+    format!("SELECT s.applicant_id FROM ({}) s", told_sql(dialect, still_down, &told))
 }

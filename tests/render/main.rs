@@ -3,4 +3,5 @@
 mod catalogue;
 mod overrides;
 mod support;
+mod restored;
 mod wording;

@@ -6,7 +6,7 @@ use kabar::plan::{plan_once, PlannerConfig};
 use kabar::receipts::{Receipt, ReceiptStatus};
 use kabar::render::{Localized, NoticeKind};
 use kabar::store::{
-    DatabaseUrl, ExportRow, FailureClass, FallBack, MessageFilter, MessageStatus, ReportError, Store,
+    ExportRow, FailureClass, FallBack, MessageFilter, MessageStatus, ReportError, Store,
     Unreached,
 };
 

@@ -126,6 +126,17 @@ impl Config {
         Self::load_from(file, overrides, Env::prefixed("KABAR_"))
     }
 
+    /// The layers above the defaults, each on its own (the file read, if any, with its path; the
+    /// environment; the flags), for `kabar config` to say where each value came from.
+    pub fn layers(file: Option<&Path>, overrides: &Overrides) -> (Option<(PathBuf, Figment)>, Figment, Figment) {
+        let path = file.map(Path::to_owned).or_else(|| {
+            Path::new(DEFAULT_CONFIG_FILE).exists().then(|| PathBuf::from(DEFAULT_CONFIG_FILE))
+        });
+        let file = path.map(|path| (path.clone(), Figment::new().merge(Toml::file(path))));
+        let env = Env::prefixed("KABAR_").filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"));
+        (file, Figment::new().merge(env.split("__")), Figment::from(Serialized::defaults(overrides)))
+    }
+
     fn load_from(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Config, ConfigError> {
         let mut user = Figment::new();
         match file {

@@ -262,7 +262,9 @@ fn print_preview(preview: &Preview, json: bool) -> anyhow::Result<()> {
     for sample in &preview.samples {
         println!("\n--- sample: {} in {} ({}) ---", sample.channel, sample.language, sample.office);
         match &sample.rendered {
-            Rendered::Sms(sms) => println!("{}\n({} segments, {:?})", sms.text, sms.segments, sms.encoding),
+            Rendered::Sms(sms) => {
+                    println!("{}\n({})", sms.text, crate::render::segment_cost(sms.encoding, sms.segments))
+                }
             Rendered::Whatsapp(whatsapp) => {
                 println!("template {} ({})\n{}", whatsapp.template, whatsapp.language, whatsapp.text)
             }

@@ -12,29 +12,15 @@ use crate::render::{self, Catalogue, NoticeKind};
 use crate::state::{self, StateChange, Target};
 use crate::store::Store;
 
-pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(
+    command: Command,
+    config: Config,
+    config_file: Option<std::path::PathBuf>,
+    overrides: crate::config::Overrides,
+) -> anyhow::Result<ExitCode> {
     match command {
         Command::Config => {
-            println!("database_url = {:?}", config.database_url.to_string());
-            println!("log = {:?}", config.log);
-            println!("log_format = {:?}", config.log_format.as_str());
-            println!("\n[http]\nlisten = \"{}\"", config.http.listen);
-            if let Some(url) = &config.http.public_url {
-                println!("public_url = {:?}", url.as_str());
-            }
-            if config.http.metrics_token.is_some() {
-                println!("metrics_token = \"********\"");
-            }
-            println!("\n[import]\nbatch_size = {}", config.import.batch_size);
-            println!("allowed_countries = {:?}", config.import.allowed_countries.codes());
-            let retention = &config.retention;
-            println!(
-                "\n[retention]\nmessages_days = {}\nbookings_days = {}",
-                retention.messages_days, retention.bookings_days
-            );
-            if let Some(dir) = &config.templates.dir {
-                println!("\n[templates]\ndir = {:?}", dir.display().to_string());
-            }
+            println!("{}", super::config_show::show(&config, config_file.as_deref(), &overrides));
             return Ok(ExitCode::SUCCESS);
         }
         // Templates need no database; the demo makes its own.

@@ -4,6 +4,7 @@
 mod audit;
 mod broadcast;
 mod commands;
+mod config_show;
 mod messages;
 mod privacy;
 mod serve;
@@ -250,7 +251,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli.command, config)) {
+    match runtime.block_on(commands::run(cli.command, config, cli.config, overrides)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("kabar: {err:#}");

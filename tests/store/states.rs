@@ -125,3 +125,35 @@ crate::store_tests!(
     expected_restoration_is_read_in_each_office_zone,
     refused_changes_write_nothing,
 );
+
+/// Without `KABAR_TEST_POSTGRES_URL` the PostgreSQL half says it is skipped, and fails when
+/// `KABAR_REQUIRE_POSTGRES=1` (CI) asks for it.
+#[test]
+fn the_postgres_half_is_skipped_visibly_or_required() {
+    let run = |require: bool| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["states::postgres::refused_changes_write_nothing", "--exact"])
+            .env_remove("KABAR_TEST_POSTGRES_URL")
+            .env_remove("KABAR_REQUIRE_POSTGRES");
+        if require {
+            command.env("KABAR_REQUIRE_POSTGRES", "1");
+        }
+        let output = command.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success(), text)
+    };
+    let (passed, text) = run(false);
+    assert!(passed, "{text}");
+    assert!(
+        text.contains("SKIPPED states::postgres::refused_changes_write_nothing: KABAR_TEST_POSTGRES_URL is not set"),
+        "{text}"
+    );
+    let (passed, text) = run(true);
+    assert!(!passed, "{text}");
+    assert!(text.contains("KABAR_REQUIRE_POSTGRES=1 but KABAR_TEST_POSTGRES_URL is not set"), "{text}");
+}

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 pub use board::board_table;
 
-use crate::domain::{format_short, parse_local_datetime, OfficeCode, ParseError, Service, ServiceState};
+use crate::domain::{check_length, check_plain_text, format_short, parse_local_datetime, OfficeCode, ParseError, Service, ServiceState};
 use crate::store::{AppliedChange, OfficeDirectory, StateChangeRecord, Store, StoreError};
 
 /// Which offices a change is for.
@@ -67,6 +67,8 @@ pub enum StateError {
     ReasonRequired(ServiceState),
     #[error("--until: {0}")]
     Until(ParseError),
+    #[error("--reason: {0}")]
+    Reason(ParseError),
     #[error(
         "--until {until} is not in the future: it is {now} at {office} now; give the time the \
          service is expected back, or leave --until out if nobody knows yet"
@@ -110,11 +112,19 @@ pub fn resolve_target(
     }
 }
 
+/// The longest reason kabar accepts: it is printed in SMS and WhatsApp messages.
+pub const MAX_REASON: usize = 200;
+
 /// Validates a change and records it for every office it targets, in one transaction.
 pub async fn set_state(store: &Store, change: &StateChange) -> Result<Vec<AppliedChange>, StateError> {
     let reason = change.reason.as_deref().map(str::trim).filter(|reason| !reason.is_empty());
     if reason.is_none() && change.state != ServiceState::Operational {
         return Err(StateError::ReasonRequired(change.state));
+    }
+    if let Some(reason) = reason {
+        // Applicants read the reason in every message; the board and the API show it.
+        check_plain_text(reason).map_err(StateError::Reason)?;
+        check_length(reason, MAX_REASON).map_err(StateError::Reason)?;
     }
     let offices = store.office_directory().await?;
     let codes = resolve_target(&change.target, change.service, &offices)?;

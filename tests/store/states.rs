@@ -96,6 +96,16 @@ async fn refused_changes_write_nothing(db: &TestStore) {
     let mut bad_until = change("PLG", Service::Pickup, ServiceState::Unavailable, Some("x"));
     bad_until.until = Some("next week".into());
     assert!(matches!(set_state(&db.store, &bad_until).await, Err(StateError::Until(_))));
+    let mut nul = change("PLG", Service::Pickup, ServiceState::Unavailable, Some("Gangguan\0PDN"));
+    assert_eq!(
+        set_state(&db.store, &nul).await.unwrap_err().to_string(),
+        "--reason: contains a NUL byte (U+0000) at position 9; remove it (a value must be plain text on one line)"
+    );
+    nul.reason = Some("x".repeat(201));
+    assert_eq!(
+        set_state(&db.store, &nul).await.unwrap_err().to_string(),
+        "--reason: is 201 characters long; at most 200 are allowed: shorten it"
+    );
     // 2024-06-20 03:00 UTC is 10:00 in Palembang and 11:00 in Gorontalo.
     let mut past = change("PLG,GTO", Service::Printing, ServiceState::Unavailable, Some("x"));
     past.until = Some("2024-06-20 10:30".into());

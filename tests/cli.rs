@@ -68,7 +68,17 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
 
     let again = kabar(
         dir.path(),
-        &["state", "set", "all", "printing", "unavailable", "--reason", "Gangguan PDN", "--until", "2099-06-24 17:00"],
+        &[
+            "state",
+            "set",
+            "all",
+            "printing",
+            "unavailable",
+            "--reason",
+            "Gangguan PDN",
+            "--until",
+            "2099-06-24 17:00",
+        ],
     );
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
@@ -78,7 +88,17 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
     );
     let update = kabar(
         dir.path(),
-        &["state", "set", "PLG", "printing", "unavailable", "--reason", "Gangguan PDN", "--until", "2099-06-25 17:00"],
+        &[
+            "state",
+            "set",
+            "PLG",
+            "printing",
+            "unavailable",
+            "--reason",
+            "Gangguan PDN",
+            "--until",
+            "2099-06-25 17:00",
+        ],
     );
     assert!(update.status.success(), "{}", stderr(&update));
     assert!(
@@ -91,7 +111,11 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
     );
     let plan = kabar(dir.path(), &["plan", "--at", "2099-06-24 10:00"]);
     assert!(plan.status.success(), "{}", stderr(&plan));
-    assert!(stderr(&plan).contains("--at 2099-06-24 10:00: no offset given, read as 2099-06-24 10:00 WIB"), "{}", stderr(&plan));
+    assert!(
+        stderr(&plan).contains("--at 2099-06-24 10:00: no offset given, read as 2099-06-24 10:00 WIB"),
+        "{}",
+        stderr(&plan)
+    );
     let plan = kabar(dir.path(), &["plan", "--at", "2099-06-24T10:00:00+08:00"]);
     assert!(plan.status.success() && stderr(&plan).is_empty(), "{}", stderr(&plan));
     let plan = kabar(dir.path(), &["plan", "--at", "24-06-2099"]);
@@ -102,7 +126,11 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
         &["state", "set", "PLG", "pickup", "unavailable", "--reason", "x", "--until", "2024-06-24 17:00"],
     );
     assert_eq!(past.status.code(), Some(1));
-    assert!(stderr(&past).contains("--until 2024-06-24 17:00 WIB is not in the future: it is "), "{}", stderr(&past));
+    assert!(
+        stderr(&past).contains("--until 2024-06-24 17:00 WIB is not in the future: it is "),
+        "{}",
+        stderr(&past)
+    );
 
     let board = stdout(&kabar(dir.path(), &["state", "show"]));
     assert!(board.contains("Gangguan PDN") && board.contains("2099-06-24 17:00 WITA"), "{board}");

@@ -263,8 +263,8 @@ fn print_preview(preview: &Preview, json: bool) -> anyhow::Result<()> {
         println!("\n--- sample: {} in {} ({}) ---", sample.channel, sample.language, sample.office);
         match &sample.rendered {
             Rendered::Sms(sms) => {
-                    println!("{}\n({})", sms.text, crate::render::segment_cost(sms.encoding, sms.segments))
-                }
+                println!("{}\n({})", sms.text, crate::render::segment_cost(sms.encoding, sms.segments))
+            }
             Rendered::Whatsapp(whatsapp) => {
                 println!("template {} ({})\n{}", whatsapp.template, whatsapp.language, whatsapp.text)
             }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use super::{Command, DemoCommand, ImportCommand, StateCommand, TemplatesCommand};
 use crate::config::Config;
 use crate::demo::{self, SeedSpec};
-use crate::domain::{format_short, Channel, TypedTime, Language, OfficeCode, Service, ServiceState};
+use crate::domain::{format_short, Channel, Language, OfficeCode, Service, ServiceState, TypedTime};
 use crate::import::{self, ImportOptions, ImportReport};
 use crate::render::{self, Catalogue, NoticeKind};
 use crate::state::{self, StateChange, Target};
@@ -97,7 +97,12 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
                 at: chrono::Utc::now(),
             };
             let applied = state::set_state(store, &change).await?;
-            if change.until.as_deref().and_then(|until| until.parse::<TypedTime>().ok()).is_some_and(TypedTime::is_local) {
+            if change
+                .until
+                .as_deref()
+                .and_then(|until| until.parse::<TypedTime>().ok())
+                .is_some_and(TypedTime::is_local)
+            {
                 eprintln!("--until has no offset: read in each office's own time zone (WIB, WITA or WIT)");
             }
             let offices = store.office_directory().await?;
@@ -147,7 +152,10 @@ fn state_set_summary(
                 Some(_) => format!(", {}", expected(applied)),
                 None => String::new(),
             };
-            lines.push(format!("{} {}: {} → {}{until}", applied.office, applied.service, applied.from, applied.to));
+            lines.push(format!(
+                "{} {}: {} → {}{until}",
+                applied.office, applied.service, applied.from, applied.to
+            ));
         }
     }
     let updated = applied.iter().filter(|applied| applied.updated).count();

@@ -29,7 +29,9 @@ const ALWAYS: &[&str] = &[
 
 /// Key names whose values are never printed.
 fn is_secret(key: &str) -> bool {
-    ["token", "secret", "password", "api_key", "auth", "unsubscribe_key"].iter().any(|word| key.contains(word))
+    ["token", "secret", "password", "api_key", "auth", "unsubscribe_key"]
+        .iter()
+        .any(|word| key.contains(word))
 }
 
 /// The layers a value may come from, highest first.
@@ -125,8 +127,9 @@ pub fn show(config: &Config, file: Option<&Path>, overrides: &Overrides) -> Stri
         let path: Vec<&str> = section.split('.').collect();
         out.push(format!("\n[{section}]"));
         let table = lookup(&user, &path).and_then(Value::as_object);
-        let scalars: Vec<_> =
-            table.map(|table| table.iter().filter(|(_, value)| !value.is_object()).collect()).unwrap_or_default();
+        let scalars: Vec<_> = table
+            .map(|table| table.iter().filter(|(_, value)| !value.is_object()).collect())
+            .unwrap_or_default();
         if scalars.is_empty() && table.is_none_or(|table| table.is_empty()) {
             out.push("# not configured".into());
         }
@@ -165,6 +168,7 @@ fn line(key: &str, value: &Value, path: &[&str], sources: &Sources) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment's own error type
 mod tests {
     use super::*;
 

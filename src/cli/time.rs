@@ -42,6 +42,9 @@ mod tests {
              e.g. 2024-06-24T17:00:00+08:00 for WITA or +09:00 for WIT"
         );
         let err = format!("{:#}", typed_instant("--at", "tomorrow").unwrap_err());
-        assert!(err.starts_with("--at: \"tomorrow\" is not a date and time; write YYYY-MM-DD HH:MM"), "{err}");
+        assert!(
+            err.starts_with("--at: \"tomorrow\" is not a date and time; write YYYY-MM-DD HH:MM"),
+            "{err}"
+        );
     }
 }

@@ -135,7 +135,8 @@ impl BroadcastRequest {
     /// message itself) or beyond the length limits.
     pub fn check_text(&self) -> Result<(), BroadcastError> {
         use crate::domain::{check_length, check_plain_text};
-        let field = |name: &str, err: crate::domain::ParseError| BroadcastError::Filter(format!("{name}: {err}"));
+        let field =
+            |name: &str, err: crate::domain::ParseError| BroadcastError::Filter(format!("{name}: {err}"));
         check_plain_text(&self.title).map_err(|err| field("--title", err))?;
         check_length(&self.title, MAX_TITLE).map_err(|err| field("--title", err))?;
         if let BroadcastContent::Text { text, sender } = &self.content {

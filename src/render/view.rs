@@ -115,7 +115,12 @@ pub fn build(context: &NoticeContext, language: Language, channel: Channel) -> V
         let details: Vec<String> = awaiting
             .iter()
             .map(|b| {
-                format!("{} {}, {}", b.code.as_str(), dates::long(b.appointment_at, zone, language), b.unit_name)
+                format!(
+                    "{} {}, {}",
+                    b.code.as_str(),
+                    dates::long(b.appointment_at, zone, language),
+                    b.unit_name
+                )
             })
             .collect();
         set("awaiting_details", details.join("; ").into());

@@ -10,7 +10,10 @@ use chrono::{DateTime, Utc};
 
 pub use board::board_table;
 
-use crate::domain::{check_length, check_plain_text, format_short, parse_local_datetime, OfficeCode, ParseError, Service, ServiceState};
+use crate::domain::{
+    check_length, check_plain_text, format_short, parse_local_datetime, OfficeCode, ParseError, Service,
+    ServiceState,
+};
 use crate::store::{AppliedChange, OfficeDirectory, StateChangeRecord, Store, StoreError};
 
 /// Which offices a change is for.

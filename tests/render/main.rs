@@ -2,6 +2,6 @@
 
 mod catalogue;
 mod overrides;
-mod support;
 mod restored;
+mod support;
 mod wording;

@@ -8,7 +8,8 @@ use crate::support::*;
 /// Phrases that only fit an application already in process (past the interview).
 const IN_PROCESS_ONLY: &[&str] = &["kembali diproses", "diproses lagi", "processed again"];
 /// Phrases that only fit an appointment still ahead.
-const AHEAD_ONLY: &[&str] = &["silakan datang sesuai jadwal", "please come as booked", "jadwal tetap", "appointment stands"];
+const AHEAD_ONLY: &[&str] =
+    &["silakan datang sesuai jadwal", "please come as booked", "jadwal tetap", "appointment stands"];
 
 fn rendered_text(context: &NoticeContext, kind: NoticeKind, channel: Channel, language: Language) -> String {
     let catalogue = Catalogue::builtin();
@@ -72,7 +73,10 @@ fn an_office_without_a_phone_is_not_given_one() {
             assert!(!email.contains(phone_label), "{kind} {language}: {phone_label} in\n{email}");
             assert!(email.contains(info), "{kind} {language}: no {info:?} in\n{email}");
             let whatsapp = rendered_text(&context, kind, Channel::Whatsapp, language);
-            assert!(!whatsapp.contains("call www") && !whatsapp.contains("hubungi www"), "{kind}:\n{whatsapp}");
+            assert!(
+                !whatsapp.contains("call www") && !whatsapp.contains("hubungi www"),
+                "{kind}:\n{whatsapp}"
+            );
         }
         // With a website, the website line is the contact.
         let mut with_site = context.clone();
@@ -103,11 +107,18 @@ fn a_broadcast_without_a_sender_names_its_office_once() {
                 Rendered::Sms(sms) => sms.text.clone(),
                 Rendered::Whatsapp(wa) => wa.text.clone(),
                 // The letter's header and signature name the office; the announcement line once.
-                Rendered::Email(email) => {
-                    email.text.lines().find(|line| line.contains(':') && line.contains(&name)).unwrap().to_owned()
-                }
+                Rendered::Email(email) => email
+                    .text
+                    .lines()
+                    .find(|line| line.contains(':') && line.contains(&name))
+                    .unwrap()
+                    .to_owned(),
             };
-            assert_eq!(body.matches(&name).count(), if channel == Channel::Sms { 0 } else { 1 }, "{channel} {language}:\n{body}");
+            assert_eq!(
+                body.matches(&name).count(),
+                if channel == Channel::Sms { 0 } else { 1 },
+                "{channel} {language}:\n{body}"
+            );
             assert!(!body.contains(&format!("{name}, {name}")), "{body}");
         }
     }

@@ -105,6 +105,7 @@ pub(crate) fn shows_appointments(kind: NoticeKind, channel: Channel) -> bool {
 /// The Nunukan family with a staff broadcast.
 pub(crate) fn with_broadcast(text: &str, sender: &str) -> NoticeContext {
     let mut context = nunukan_family();
-    context.broadcast = Some(BroadcastText { text: Localized::id_only(text), sender: Some(sender.to_owned()) });
+    context.broadcast =
+        Some(BroadcastText { text: Localized::id_only(text), sender: Some(sender.to_owned()) });
     context
 }

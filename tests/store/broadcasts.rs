@@ -269,9 +269,13 @@ async fn staff_text_with_control_characters_or_too_long_is_refused(db: &TestStor
         refused(text(&"a".repeat(701), None)).await,
         "--text: is 701 characters long; at most 700 are allowed: shorten it"
     );
-    assert!(refused(text("Loket buka Sabtu", Some("Seksi\0Lantaskim"))).await.starts_with("--sender: contains a NUL"));
+    assert!(refused(text("Loket buka Sabtu", Some("Seksi\0Lantaskim")))
+        .await
+        .starts_with("--sender: contains a NUL"));
     // Paragraphs are fine.
-    broadcast::create(store, &config(), &text("Loket buka Sabtu.\n\nBawa bukti bayar.", None), now).await.unwrap();
+    broadcast::create(store, &config(), &text("Loket buka Sabtu.\n\nBawa bukti bayar.", None), now)
+        .await
+        .unwrap();
 }
 
 crate::store_tests!(

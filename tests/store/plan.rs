@@ -347,7 +347,8 @@ async fn the_same_state_again_is_no_change_and_a_new_time_one_update(db: &TestSt
     let set = |change| async move { kabar::state::set_state(store, &change).await.unwrap() };
     set(outage(None, "Gangguan PDN", NOW)).await;
     let down = plan_once(store, &settle(0), at(NOW)).await.unwrap();
-    let told: Vec<_> = summary(store, &down[0]).await.into_iter().map(|(who, _, _, codes)| (who, codes)).collect();
+    let told: Vec<_> =
+        summary(store, &down[0]).await.into_iter().map(|(who, _, _, codes)| (who, codes)).collect();
     assert_eq!(told.len(), 6);
     sql(db, SENT).await;
 
@@ -433,8 +434,16 @@ async fn a_notice_held_for_quiet_hours_is_superseded_by_the_next_one(db: &TestSt
     let updated = plan_once(store, &settle(0), at(late)).await.unwrap();
     assert_eq!((updated[0].counts.messages, updated[0].counts.superseded), (6, 4));
     use NoticeKind::{AppointmentUnchanged as Come, IssuanceDelayed as Late, StatusUpdate};
-    let kinds: Vec<_> = summary(store, &updated[0]).await.into_iter().map(|(who, kind, _, _)| (who, kind)).collect();
-    let expected = [("0001", Come), ("0002", Come), ("0003", Late), ("0007", Come), ("0008", StatusUpdate), ("0012", StatusUpdate)];
+    let kinds: Vec<_> =
+        summary(store, &updated[0]).await.into_iter().map(|(who, kind, _, _)| (who, kind)).collect();
+    let expected = [
+        ("0001", Come),
+        ("0002", Come),
+        ("0003", Late),
+        ("0007", Come),
+        ("0008", StatusUpdate),
+        ("0012", StatusUpdate),
+    ];
     assert_eq!(kinds, expected.map(|(who, kind)| (who.to_owned(), kind)));
     let first = statuses(store, &down[0]).await;
     assert_eq!(
@@ -456,7 +465,8 @@ async fn a_notice_held_for_quiet_hours_is_superseded_by_the_next_one(db: &TestSt
     change(store, "PLG", Service::Printing, ServiceState::Operational, dawn).await;
     let up = plan_once(store, &settle(0), at(dawn)).await.unwrap();
     assert_eq!(up[0].counts.superseded, 5, "four held notices and the email update not yet sent");
-    let restored: Vec<_> = summary(store, &up[0]).await.into_iter().map(|(who, kind, _, _)| (who, kind)).collect();
+    let restored: Vec<_> =
+        summary(store, &up[0]).await.into_iter().map(|(who, kind, _, _)| (who, kind)).collect();
     assert_eq!(
         restored,
         [("0008".to_owned(), NoticeKind::ServiceRestored), ("0012".to_owned(), NoticeKind::ServiceRestored)]
@@ -481,7 +491,11 @@ async fn a_held_update_is_superseded_by_a_newer_update(db: &TestStore) {
     assert_eq!((second[0].counts.messages, second[0].counts.superseded), (6, 5));
     assert!(summary(store, &second[0]).await.iter().all(|(_, kind, _, _)| *kind == NoticeKind::StatusUpdate));
     let statuses = statuses(store, &first[0]).await;
-    assert_eq!(statuses.iter().filter(|row| row.2.as_deref() == Some("superseded")).count(), 5, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|row| row.2.as_deref() == Some("superseded")).count(),
+        5,
+        "{statuses:?}"
+    );
 }
 
 crate::store_tests!(

@@ -6,8 +6,7 @@ use kabar::plan::{plan_once, PlannerConfig};
 use kabar::receipts::{Receipt, ReceiptStatus};
 use kabar::render::{Localized, NoticeKind};
 use kabar::store::{
-    ExportRow, FailureClass, FallBack, MessageFilter, MessageStatus, ReportError, Store,
-    Unreached,
+    ExportRow, FailureClass, FallBack, MessageFilter, MessageStatus, ReportError, Store, Unreached,
 };
 
 use crate::fixtures::{at, bookings_csv, change, import_bookings, import_offices, sql};

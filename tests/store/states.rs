@@ -115,7 +115,10 @@ async fn refused_changes_write_nothing(db: &TestStore) {
          give the time the service is expected back, or leave --until out if nobody knows yet"
     );
     past.until = Some("2024-06-20T10:00:00+07:00".into());
-    assert!(matches!(set_state(&db.store, &past).await, Err(StateError::UntilPast { .. })), "now is not later");
+    assert!(
+        matches!(set_state(&db.store, &past).await, Err(StateError::UntilPast { .. })),
+        "now is not later"
+    );
     let region =
         set_state(&db.store, &change("region:Atlantis", Service::Pickup, ServiceState::Degraded, Some("x")))
             .await;
@@ -150,17 +153,16 @@ fn the_postgres_half_is_skipped_visibly_or_required() {
             command.env("KABAR_REQUIRE_POSTGRES", "1");
         }
         let output = command.output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         (output.status.success(), text)
     };
     let (passed, text) = run(false);
     assert!(passed, "{text}");
     assert!(
-        text.contains("SKIPPED states::postgres::refused_changes_write_nothing: KABAR_TEST_POSTGRES_URL is not set"),
+        text.contains(
+            "SKIPPED states::postgres::refused_changes_write_nothing: KABAR_TEST_POSTGRES_URL is not set"
+        ),
         "{text}"
     );
     let (passed, text) = run(true);

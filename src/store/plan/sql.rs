@@ -162,14 +162,8 @@ pub(super) fn told_sql(dialect: Dialect, still_down: &[&[Rule]], p: &Told<'_>) -
 /// $1 event, $2 now, $3 incident, $4 end of quiet hours, $5 margin, $6 service, $7 the
 /// restoration kind, $8 end of the window of the services still down (bound only when there are
 /// some).
-const TOLD: Told<'static> = Told {
-    event: "$1",
-    now: "$2",
-    incident: "$3",
-    service: "$6",
-    restoration: "$7",
-    window_end: "$8",
-};
+const TOLD: Told<'static> =
+    Told { event: "$1", now: "$2", incident: "$3", service: "$6", restoration: "$7", window_end: "$8" };
 
 pub(super) fn plan_restoration_sql(dialect: Dialect, channels: &[Channel], still_down: &[&[Rule]]) -> String {
     format!(
@@ -230,6 +224,7 @@ pub(super) const EVENT_APPLICANTS: &str = "SELECT applicant_id FROM messages WHE
 /// $6 restoration kind, $7 end of the window of the services still down (bound only when there
 /// are some).
 pub(super) fn restoration_applicants_sql(dialect: Dialect, still_down: &[&[Rule]]) -> String {
-    let told = Told { event: "$1", now: "$2", incident: "$5", service: "$4", restoration: "$6", window_end: "$7" };
+    let told =
+        Told { event: "$1", now: "$2", incident: "$5", service: "$4", restoration: "$6", window_end: "$7" };
     format!("SELECT s.applicant_id FROM ({}) s", told_sql(dialect, still_down, &told))
 }

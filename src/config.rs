@@ -134,6 +134,20 @@ impl Config {
         Self::load_from(file, overrides, Env::prefixed("KABAR_"))
     }
 
+    /// The layers above the defaults, each on its own (the file read, if any, with its path; the
+    /// environment; the flags), for `kabar config` to say where each value came from.
+    pub fn layers(
+        file: Option<&Path>,
+        overrides: &Overrides,
+    ) -> (Option<(PathBuf, Figment)>, Figment, Figment) {
+        let path = file
+            .map(Path::to_owned)
+            .or_else(|| Path::new(DEFAULT_CONFIG_FILE).exists().then(|| PathBuf::from(DEFAULT_CONFIG_FILE)));
+        let file = path.map(|path| (path.clone(), Figment::new().merge(Toml::file(path))));
+        let env = Env::prefixed("KABAR_").filter(|key| not_for_tests(key.as_str()));
+        (file, Figment::new().merge(env.split("__")), Figment::from(Serialized::defaults(overrides)))
+    }
+
     fn load_from(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Config, ConfigError> {
         let mut user = Figment::new();
         match file {
@@ -141,8 +155,9 @@ impl Config {
             Some(path) => user = user.merge(Toml::file(path)),
             None => user = user.merge(Toml::file(DEFAULT_CONFIG_FILE)),
         }
-        // KABAR_IMPORT__BATCH_SIZE sets import.batch_size; KABAR_TEST_* belongs to the test suite.
-        let env = env.filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")).split("__");
+        // KABAR_IMPORT__BATCH_SIZE sets import.batch_size; KABAR_TEST_* and KABAR_REQUIRE_POSTGRES
+        // belong to the test suite.
+        let env = env.filter(|key| not_for_tests(key.as_str())).split("__");
         let user = user.merge(env).merge(Serialized::defaults(overrides));
         let (adopted, deprecation) =
             crate::http::config::adopt_receipts_keys(&user).map_err(ConfigError::Invalid)?;
@@ -207,6 +222,12 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Whether a `KABAR_*` variable (prefix removed) is configuration rather than the test suite's.
+fn not_for_tests(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    !key.starts_with("test_") && key != "require_postgres"
 }
 
 /// Figment's error, with every problem on its own line, naming the key and where it was set.

@@ -56,16 +56,86 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
             "--reason",
             "Gangguan PDN",
             "--until",
-            "2024-06-24 17:00",
+            "2099-06-24 17:00",
         ],
     );
     assert!(set.status.success(), "{}", stderr(&set));
-    assert!(stdout(&set).contains("printing unavailable at 2 office(s)"), "{}", stdout(&set));
+    assert!(
+        stdout(&set).contains("printing unavailable: changed at 2 office(s), updated at 0, unchanged at 0"),
+        "{}",
+        stdout(&set)
+    );
+
+    let again = kabar(
+        dir.path(),
+        &[
+            "state",
+            "set",
+            "all",
+            "printing",
+            "unavailable",
+            "--reason",
+            "Gangguan PDN",
+            "--until",
+            "2099-06-24 17:00",
+        ],
+    );
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("no change: printing is already unavailable at 2 office(s)"),
+        "{}",
+        stdout(&again)
+    );
+    let update = kabar(
+        dir.path(),
+        &[
+            "state",
+            "set",
+            "PLG",
+            "printing",
+            "unavailable",
+            "--reason",
+            "Gangguan PDN",
+            "--until",
+            "2099-06-25 17:00",
+        ],
+    );
+    assert!(update.status.success(), "{}", stderr(&update));
+    assert!(
+        stdout(&update).contains(
+            "PLG printing: still unavailable, update: new reason or expected restoration (expected back \
+             2099-06-25 17:00 WIB (office-local time)); applicants already told get one update message"
+        ),
+        "{}",
+        stdout(&update)
+    );
+    let plan = kabar(dir.path(), &["plan", "--at", "2099-06-24 10:00"]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    assert!(
+        stderr(&plan).contains("--at 2099-06-24 10:00: no offset given, read as 2099-06-24 10:00 WIB"),
+        "{}",
+        stderr(&plan)
+    );
+    let plan = kabar(dir.path(), &["plan", "--at", "2099-06-24T10:00:00+08:00"]);
+    assert!(plan.status.success() && stderr(&plan).is_empty(), "{}", stderr(&plan));
+    let plan = kabar(dir.path(), &["plan", "--at", "24-06-2099"]);
+    assert!(stderr(&plan).contains("write YYYY-MM-DD HH:MM (local time)"), "{}", stderr(&plan));
+
+    let past = kabar(
+        dir.path(),
+        &["state", "set", "PLG", "pickup", "unavailable", "--reason", "x", "--until", "2024-06-24 17:00"],
+    );
+    assert_eq!(past.status.code(), Some(1));
+    assert!(
+        stderr(&past).contains("--until 2024-06-24 17:00 WIB is not in the future: it is "),
+        "{}",
+        stderr(&past)
+    );
 
     let board = stdout(&kabar(dir.path(), &["state", "show"]));
-    assert!(board.contains("Gangguan PDN") && board.contains("2024-06-24 17:00 WITA"), "{board}");
+    assert!(board.contains("Gangguan PDN") && board.contains("2099-06-24 17:00 WITA"), "{board}");
     let office = stdout(&kabar(dir.path(), &["state", "show", "plg"]));
-    assert!(office.contains("2024-06-24 17:00 WIB") && office.contains("travel_ban"), "{office}");
+    assert!(office.contains("2099-06-25 17:00 WIB") && office.contains("travel_ban"), "{office}");
 }
 
 #[test]

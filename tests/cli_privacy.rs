@@ -78,6 +78,16 @@ fn outage_and_recovery(dir: &Path) {
                 let bounced =
                     store.fall_back(eka.unwrap(), Channel::Email, &order, "550 mailbox unknown", at(when));
                 assert_eq!(bounced.await.unwrap(), FallBack::Failed);
+                // The others wait for a retry (their provider was down), so they are still
+                // pending when printing is back: a retry is never superseded, as a notice
+                // never tried would be.
+                let db = format!("sqlite://{}", dir.join("kabar.db").display());
+                let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+                sqlx::query("UPDATE messages SET attempts = 1 WHERE status = 'queued'")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
             } else {
                 plan_once(&store, &config, at(when)).await.unwrap();
             }

@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     context.reason = Some(Localized::new(next(), next()));
     if let Some(broadcast) = &mut context.broadcast {
         broadcast.text = Localized::id_only(next());
-        broadcast.sender = next();
+        broadcast.sender = Some(next());
     }
     for channel in [Channel::Sms, Channel::Whatsapp, Channel::Email] {
         for language in [Language::Id, Language::En] {

@@ -35,7 +35,8 @@ pub enum AuditCommand {
 /// `kabar audit`: the rows, oldest first.
 #[derive(Debug, Args)]
 pub struct ReadArgs {
-    /// Only rows from this instant on: RFC 3339, or a date (YYYY-MM-DD, from 00:00 UTC)
+    /// Only rows from this instant on: YYYY-MM-DD HH:MM (read as WIB), RFC 3339 with an offset, or
+    /// a date (YYYY-MM-DD, from 00:00 WIB)
     #[arg(long, value_name = "DATETIME")]
     pub since: Option<String>,
     /// Only this actor (cli:budi, staff:ani, system:retention), or every actor of a kind (staff:)
@@ -61,16 +62,12 @@ pub(super) async fn run(store: &Store, args: AuditArgs) -> anyhow::Result<ExitCo
     }
 }
 
+/// `--since`: the typed-time forms, or a date (from 00:00 WIB).
 fn since(text: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(instant) = DateTime::parse_from_rfc3339(text.trim()) {
-        return Ok(instant.with_timezone(&Utc));
+    match parse_date(text) {
+        Ok(day) => super::time::typed_instant("--since", &format!("{day} 00:00")),
+        Err(_) => super::time::typed_instant("--since", text),
     }
-    let day = parse_date(text).with_context(|| {
-        format!(
-            "--since {text:?}: write an RFC 3339 instant (2024-06-20T09:00:00+07:00) or a date (2024-06-20)"
-        )
-    })?;
-    Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
 async fn read(store: &Store, args: ReadArgs) -> anyhow::Result<ExitCode> {

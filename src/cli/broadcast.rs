@@ -24,7 +24,8 @@ pub enum BroadcastCommand {
         /// A name for staff, e.g. "Tangerang weekend pickup"
         #[arg(long)]
         title: String,
-        /// Send at this instant (RFC 3339, e.g. 2024-06-29T07:00:00+07:00) instead of now
+        /// Send at this instant instead of now: YYYY-MM-DD HH:MM (read as WIB) or RFC 3339 with an
+        /// offset, e.g. 2024-06-29T07:00:00+08:00
         #[arg(long, value_name = "DATETIME")]
         at: Option<String>,
         /// Show what would be sent and stop (the same as preview)
@@ -172,17 +173,7 @@ pub(super) async fn run(
             print_preview(&preview, args.json)?;
         }
         BroadcastCommand::Send { args, title, at, dry_run, actor: who } => {
-            let send_at = at
-                .map(|text| {
-                    DateTime::parse_from_rfc3339(&text)
-                        .with_context(|| {
-                            format!(
-                                "--at {text:?}: write an RFC 3339 instant, e.g. 2024-06-29T07:00:00+07:00"
-                            )
-                        })
-                        .map(|at| at.with_timezone(&Utc))
-                })
-                .transpose()?;
+            let send_at = at.map(|text| super::time::typed_instant("--at", &text)).transpose()?;
             let request = args.request(title, send_at, actor(who))?;
             // Every send is previewed: a broadcast whose samples do not render is refused.
             let preview =
@@ -271,7 +262,9 @@ fn print_preview(preview: &Preview, json: bool) -> anyhow::Result<()> {
     for sample in &preview.samples {
         println!("\n--- sample: {} in {} ({}) ---", sample.channel, sample.language, sample.office);
         match &sample.rendered {
-            Rendered::Sms(sms) => println!("{}\n({} segments, {:?})", sms.text, sms.segments, sms.encoding),
+            Rendered::Sms(sms) => {
+                println!("{}\n({})", sms.text, crate::render::segment_cost(sms.encoding, sms.segments))
+            }
             Rendered::Whatsapp(whatsapp) => {
                 println!("template {} ({})\n{}", whatsapp.template, whatsapp.language, whatsapp.text)
             }

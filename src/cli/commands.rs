@@ -6,35 +6,21 @@ use anyhow::Context;
 use super::{Command, DemoCommand, ImportCommand, StateCommand, TemplatesCommand};
 use crate::config::Config;
 use crate::demo::{self, SeedSpec};
-use crate::domain::{Channel, Language, OfficeCode, Service, ServiceState};
+use crate::domain::{format_short, Channel, Language, OfficeCode, Service, ServiceState, TypedTime};
 use crate::import::{self, ImportOptions, ImportReport};
 use crate::render::{self, Catalogue, NoticeKind};
 use crate::state::{self, StateChange, Target};
 use crate::store::Store;
 
-pub(super) async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+pub(super) async fn run(
+    command: Command,
+    config: Config,
+    config_file: Option<std::path::PathBuf>,
+    overrides: crate::config::Overrides,
+) -> anyhow::Result<ExitCode> {
     match command {
         Command::Config => {
-            println!("database_url = {:?}", config.database_url.to_string());
-            println!("log = {:?}", config.log);
-            println!("log_format = {:?}", config.log_format.as_str());
-            println!("\n[http]\nlisten = \"{}\"", config.http.listen);
-            if let Some(url) = &config.http.public_url {
-                println!("public_url = {:?}", url.as_str());
-            }
-            if config.http.metrics_token.is_some() {
-                println!("metrics_token = \"********\"");
-            }
-            println!("\n[import]\nbatch_size = {}", config.import.batch_size);
-            println!("allowed_countries = {:?}", config.import.allowed_countries.codes());
-            let retention = &config.retention;
-            println!(
-                "\n[retention]\nmessages_days = {}\nbookings_days = {}",
-                retention.messages_days, retention.bookings_days
-            );
-            if let Some(dir) = &config.templates.dir {
-                println!("\n[templates]\ndir = {:?}", dir.display().to_string());
-            }
+            println!("{}", super::config_show::show(&config, config_file.as_deref(), &overrides));
             return Ok(ExitCode::SUCCESS);
         }
         // Templates need no database; the demo makes its own.
@@ -113,17 +99,16 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
                 at: chrono::Utc::now(),
             };
             let applied = state::set_state_by(store, &change, Some(&crate::audit::Origin::cli())).await?;
-            let changed: Vec<_> = applied.iter().filter(|applied| applied.changed).collect();
-            for applied in &changed {
-                println!("{} {}: {} → {}", applied.office, applied.service, applied.from, applied.to);
+            if change
+                .until
+                .as_deref()
+                .and_then(|until| until.parse::<TypedTime>().ok())
+                .is_some_and(TypedTime::is_local)
+            {
+                eprintln!("--until has no offset: read in each office's own time zone (WIB, WITA or WIT)");
             }
-            println!(
-                "{} {} at {} office(s); {} already were",
-                change.service,
-                change.state,
-                changed.len(),
-                applied.len() - changed.len()
-            );
+            let offices = store.office_directory().await?;
+            println!("{}", state_set_summary(&change, &applied, &offices));
         }
         StateCommand::Show { office } => {
             let office = office.map(|code| code.parse::<OfficeCode>()).transpose().context("OFFICE")?;
@@ -140,6 +125,61 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `state set` did, one line per office that changed or was updated, then a summary line.
+fn state_set_summary(
+    change: &StateChange,
+    applied: &[crate::store::AppliedChange],
+    offices: &crate::store::OfficeDirectory,
+) -> String {
+    let mut lines = Vec::new();
+    let expected = |applied: &crate::store::AppliedChange| {
+        let zone = offices.office(&applied.office).map(|office| office.timezone);
+        match (applied.expected_at, zone) {
+            (Some(at), Some(zone)) => format!("expected back {} (office-local time)", format_short(at, zone)),
+            _ => "no expected restoration".to_owned(),
+        }
+    };
+    for applied in applied.iter().filter(|applied| applied.changed) {
+        if applied.updated {
+            lines.push(format!(
+                "{} {}: still {}, update: new reason or expected restoration ({}); applicants \
+                 already told get one update message",
+                applied.office,
+                applied.service,
+                applied.to,
+                expected(applied)
+            ));
+        } else {
+            let until = match applied.expected_at {
+                Some(_) => format!(", {}", expected(applied)),
+                None => String::new(),
+            };
+            lines.push(format!(
+                "{} {}: {} → {}{until}",
+                applied.office, applied.service, applied.from, applied.to
+            ));
+        }
+    }
+    let updated = applied.iter().filter(|applied| applied.updated).count();
+    let changed = applied.iter().filter(|applied| applied.changed).count() - updated;
+    let same = applied.len() - changed - updated;
+    if changed + updated == 0 {
+        lines.push(format!(
+            "no change: {} is already {} at {} office(s), with the same reason and expected \
+             restoration; nothing will be sent",
+            change.service,
+            change.state,
+            applied.len()
+        ));
+    } else {
+        lines.push(format!(
+            "{} {}: changed at {changed} office(s), updated at {updated}, unchanged at {same}",
+            change.service, change.state
+        ));
+    }
+    lines.join("\n")
+}
+
 async fn run_plan(
     store: &Store,
     config: &Config,
@@ -147,11 +187,7 @@ async fn run_plan(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let now = match at {
-        Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
-            .with_context(|| {
-                format!("--at {text:?}: write an RFC 3339 instant, e.g. 2024-06-20T09:00:00+07:00")
-            })?
-            .with_timezone(&chrono::Utc),
+        Some(text) => super::time::typed_instant("--at", &text)?,
         None => chrono::Utc::now(),
     };
     let events = crate::plan::plan_once(store, &config.planner, now).await?;
@@ -171,12 +207,19 @@ async fn run_plan(
     for event in &events {
         let counts = &event.counts;
         let what = match (&event.service, &event.from, &event.to, &event.slot) {
+            (Some(service), _, Some(to), _) if event.update => {
+                format!("{service}: update (still {to}, new reason or expected restoration)")
+            }
             (Some(service), Some(from), Some(to), _) => format!("{service}: {from} → {to}"),
             (_, _, _, Some(slot)) => format!("status update of {slot}"),
             _ => String::new(),
         };
+        let superseded = match counts.superseded {
+            0 => String::new(),
+            n => format!("; {n} earlier messages not yet sent were superseded (cancelled)"),
+        };
         println!(
-            "{} {what}: {} messages planned ({} with no usable channel, {} held for quiet hours)",
+            "{} {what}: {} messages planned ({} with no usable channel, {} held for quiet hours){superseded}",
             event.office, counts.messages, counts.unreachable, counts.deferred
         );
     }

@@ -4,10 +4,12 @@
 mod audit;
 mod broadcast;
 mod commands;
+mod config_show;
 mod messages;
 mod privacy;
 mod serve;
 mod staff;
+mod time;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,7 +48,8 @@ pub enum Command {
     State(StateCommand),
     /// Plan the messages of every settled state change: who hears what, on which channel, when
     Plan {
-        /// Plan as of this instant (RFC 3339) [default: now]
+        /// Plan as of this instant: YYYY-MM-DD HH:MM (read as WIB) or RFC 3339 with an offset
+        /// [default: now]
         #[arg(long, value_name = "DATETIME")]
         at: Option<String>,
         /// Print the planned events as JSON
@@ -133,7 +136,8 @@ pub enum StateCommand {
         /// What happened (required unless the service is operational again)
         #[arg(long)]
         reason: Option<String>,
-        /// Expected restoration: YYYY-MM-DD HH:MM in each office's local time, or RFC 3339
+        /// Expected restoration: YYYY-MM-DD HH:MM in each office's own local time, or RFC 3339
+        /// with an offset; must be in the future
         #[arg(long, value_name = "DATETIME")]
         until: Option<String>,
         /// Who made the change [default: $USER]
@@ -254,7 +258,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli.command, config)) {
+    match runtime.block_on(commands::run(cli.command, config, cli.config, overrides)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("kabar: {err:#}");

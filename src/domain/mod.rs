@@ -19,7 +19,9 @@ pub use office::{parse_office_class, Contact, Office, OfficeClass, OfficeCode, T
 pub use phone::{mask_number, Msisdn, NumberPolicy};
 pub use service::{Service, ServiceState};
 pub use text::{check_length, check_plain_text, forbidden_char};
-pub use time::{check_year, format_short, parse_date, parse_flag, parse_local_datetime, YEARS};
+pub use time::{
+    check_year, format_short, parse_date, parse_flag, parse_local_datetime, TypedTime, DEFAULT_ZONE, YEARS,
+};
 
 /// Why a value could not be parsed. The message is complete on its own ("not a valid mobile
 /// number: …"); callers add where the value came from.

@@ -4,31 +4,67 @@ use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone as _, Utc
 
 use super::{ParseError, TimeZone};
 
-/// Parses `YYYY-MM-DD HH:MM` (seconds optional, `T` accepted as separator) as a wall-clock time in
-/// `zone`, or an RFC 3339 instant with its own offset.
-pub fn parse_local_datetime(input: &str, zone: TimeZone) -> Result<DateTime<Utc>, ParseError> {
-    let text = input.trim();
-    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
-        return Ok(instant.with_timezone(&Utc));
-    }
-    let naive = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .ok_or_else(|| {
-            ParseError::new(format!(
-                "{text:?} is not a date and time; write YYYY-MM-DD HH:MM in the office's local time, \
-                 e.g. 2024-06-24 09:00"
-            ))
-        })?;
-    match zone.0.from_local_datetime(&naive) {
-        LocalResult::Single(local) => Ok(local.with_timezone(&Utc)),
-        // Indonesia has no daylight saving; an ambiguous time can only happen in a foreign zone.
-        LocalResult::Ambiguous(earlier, _) => Ok(earlier.with_timezone(&Utc)),
-        LocalResult::None => {
-            Err(ParseError::new(format!("{text:?} does not exist in {zone} (a daylight-saving gap)")))
+/// A time as a person types it, wherever kabar asks for one (`state set --until`, `plan --at`,
+/// `broadcast send --at`, `audit --since`, the API): an RFC 3339 instant with its own offset
+/// (`2024-06-24T17:00:00+07:00`, `…Z`), or a wall-clock time `YYYY-MM-DD HH:MM` (seconds
+/// optional, `T` accepted as separator) that is read in a zone the caller names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypedTime {
+    Instant(DateTime<Utc>),
+    Local(NaiveDateTime),
+}
+
+/// The example every time error gives.
+const TIME_FORMS: &str = "write YYYY-MM-DD HH:MM (local time), e.g. 2024-06-24 17:00, or an RFC 3339 \
+                          instant with its offset, e.g. 2024-06-24T17:00:00+07:00";
+
+impl std::str::FromStr for TypedTime {
+    type Err = ParseError;
+    fn from_str(input: &str) -> Result<Self, ParseError> {
+        let text = input.trim();
+        if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+            return Ok(TypedTime::Instant(instant.with_timezone(&Utc)));
         }
+        ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+            .iter()
+            .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+            .map(TypedTime::Local)
+            .ok_or_else(|| ParseError::new(format!("{text:?} is not a date and time; {TIME_FORMS}")))
     }
 }
+
+impl TypedTime {
+    /// The instant, reading a wall-clock time in `zone`.
+    pub fn in_zone(self, zone: TimeZone) -> Result<DateTime<Utc>, ParseError> {
+        let naive = match self {
+            TypedTime::Instant(instant) => return Ok(instant),
+            TypedTime::Local(naive) => naive,
+        };
+        match zone.0.from_local_datetime(&naive) {
+            LocalResult::Single(local) => Ok(local.with_timezone(&Utc)),
+            // Indonesia has no daylight saving; an ambiguous time can only happen in a foreign zone.
+            LocalResult::Ambiguous(earlier, _) => Ok(earlier.with_timezone(&Utc)),
+            LocalResult::None => Err(ParseError::new(format!(
+                "\"{}\" does not exist in {zone} (a daylight-saving gap)",
+                naive.format("%Y-%m-%d %H:%M")
+            ))),
+        }
+    }
+
+    /// Whether the time was written without an offset (so a zone was assumed).
+    pub fn is_local(self) -> bool {
+        matches!(self, TypedTime::Local(_))
+    }
+}
+
+/// Parses a [`TypedTime`] and reads a wall-clock time in `zone`.
+pub fn parse_local_datetime(input: &str, zone: TimeZone) -> Result<DateTime<Utc>, ParseError> {
+    input.parse::<TypedTime>()?.in_zone(zone)
+}
+
+/// The zone a typed time without an offset is read in when it belongs to no office in particular
+/// (`plan --at`, `broadcast send --at`, `audit --since`): Jakarta, WIB.
+pub const DEFAULT_ZONE: TimeZone = TimeZone(chrono_tz::Asia::Jakarta);
 
 /// The years a booking's dates may fall in. Fixed, not relative to today: replays of June 2024
 /// must keep importing, and no M-Paspor booking is older than the 2000s.
@@ -95,9 +131,25 @@ mod tests {
     #[test]
     fn impossible_dates_are_refused_with_the_expected_form() {
         let err = parse_local_datetime("2024-02-30 09:00", zone("Asia/Jakarta")).unwrap_err();
-        assert!(err.to_string().contains("YYYY-MM-DD HH:MM"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "\"2024-02-30 09:00\" is not a date and time; write YYYY-MM-DD HH:MM (local time), e.g. \
+             2024-06-24 17:00, or an RFC 3339 instant with its offset, e.g. 2024-06-24T17:00:00+07:00"
+        );
         assert!(parse_date("2024-13-01").is_err());
         assert_eq!(parse_date("2024-06-11").unwrap().to_string(), "2024-06-11");
+    }
+
+    #[test]
+    fn every_typed_time_takes_both_forms() {
+        let local: TypedTime = "2024-06-24 17:00".parse().unwrap();
+        assert!(local.is_local());
+        assert_eq!(local.in_zone(zone("Asia/Makassar")).unwrap().to_rfc3339(), "2024-06-24T09:00:00+00:00");
+        let instant: TypedTime = "2024-06-24T17:00:00+07:00".parse().unwrap();
+        assert!(!instant.is_local());
+        assert_eq!(instant.in_zone(zone("Asia/Jayapura")).unwrap().to_rfc3339(), "2024-06-24T10:00:00+00:00");
+        assert_eq!("2024-06-24T17:00".parse::<TypedTime>().unwrap(), local);
+        assert!("24/06/2024 17:00".parse::<TypedTime>().is_err());
     }
 
     #[test]

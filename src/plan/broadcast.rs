@@ -124,7 +124,36 @@ pub struct PlannedBroadcast {
     pub counts: BroadcastCounts,
 }
 
+/// The longest broadcast text, title and sender kabar accepts (WhatsApp allows 1,024 characters
+/// for the whole message).
+pub const MAX_TEXT: usize = 700;
+pub const MAX_TITLE: usize = 200;
+pub const MAX_SENDER: usize = 100;
+
 impl BroadcastRequest {
+    /// Refuses staff text with control characters (line breaks and tabs are allowed in the
+    /// message itself) or beyond the length limits.
+    pub fn check_text(&self) -> Result<(), BroadcastError> {
+        use crate::domain::{check_length, check_plain_text};
+        let field =
+            |name: &str, err: crate::domain::ParseError| BroadcastError::Filter(format!("{name}: {err}"));
+        check_plain_text(&self.title).map_err(|err| field("--title", err))?;
+        check_length(&self.title, MAX_TITLE).map_err(|err| field("--title", err))?;
+        if let BroadcastContent::Text { text, sender } = &self.content {
+            for (name, value) in [("--text", Some(&text.id)), ("--text-en", text.en.as_ref())] {
+                let Some(value) = value else { continue };
+                // A message may have paragraphs; no other control character belongs in it.
+                check_plain_text(&value.replace(['\n', '\r', '\t'], " ")).map_err(|err| field(name, err))?;
+                check_length(value, MAX_TEXT).map_err(|err| field(name, err))?;
+            }
+            if let Some(sender) = sender {
+                check_plain_text(sender).map_err(|err| field("--sender", err))?;
+                check_length(sender, MAX_SENDER).map_err(|err| field("--sender", err))?;
+            }
+        }
+        Ok(())
+    }
+
     fn kind(&self) -> NoticeKind {
         match &self.content {
             BroadcastContent::Template { kind, .. } => *kind,
@@ -248,6 +277,7 @@ pub async fn preview(
     now: DateTime<Utc>,
 ) -> Result<Preview, BroadcastError> {
     request.filter.validate()?;
+    request.check_text()?;
     let directory = store.office_directory().await?;
     let offices = request.filter.offices(&directory)?;
     let channels = request.channels(planner);
@@ -411,6 +441,7 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<i64, BroadcastError> {
     request.filter.validate()?;
+    request.check_text()?;
     let directory = store.office_directory().await?;
     request.filter.offices(&directory)?;
     Ok(store.create_broadcast(&request.record(planner, now)).await?)

@@ -114,6 +114,11 @@ pub struct PlannedEvent {
     pub from: Option<String>,
     pub to: Option<String>,
     pub change_id: Option<i64>,
+    /// For a change: true when the state stands and only its reason or expected restoration
+    /// changed (applicants already told get one update).
+    pub update: bool,
+    /// For a change: the expected restoration.
+    pub expected_at: Option<DateTime<Utc>>,
     /// For a status update: the office's local day.
     pub slot: Option<String>,
     #[serde(flatten)]
@@ -128,6 +133,8 @@ impl PlannedEvent {
             from: None,
             to: None,
             change_id: None,
+            update: false,
+            expected_at: None,
             slot: None,
             counts,
         };
@@ -137,6 +144,8 @@ impl PlannedEvent {
                 event.from = Some(change.from.to_string());
                 event.to = Some(change.to.to_string());
                 event.change_id = Some(change.change_id);
+                event.update = change.from == change.to;
+                event.expected_at = change.expected_at;
             }
             Trigger::StatusUpdate { slot, .. } => event.slot = Some(slot.to_string()),
         }
@@ -146,7 +155,8 @@ impl PlannedEvent {
 
 /// Who the audience of a settled change is: applicants hear when a service starts hurting their
 /// bookings and when it stops; a change within the same disruption (degraded ↔ unavailable
-/// printing) tells nobody again. `others` is the current state of the office's other services: a
+/// printing) tells nobody again, and the same state with a new reason or expected restoration is
+/// an update for those told. `others` is the current state of the office's other services: a
 /// booking still held up by one of them (an e-passport when only regular printing is back, as in
 /// Gorontalo on 2024-06-25) hears nothing yet.
 pub fn audience_of(
@@ -173,6 +183,10 @@ pub fn audience_of(
                 .collect(),
             window_end: default_end,
         },
+        // The same state with a new reason or expected restoration: news for those told.
+        (false, false) if change.from == change.to => {
+            Audience::Update { restoration: restoration_kind(change.service) }
+        }
         _ => Audience::Nobody,
     }
 }

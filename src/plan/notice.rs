@@ -84,7 +84,8 @@ impl Notices<'_> {
             name: known.name.clone(),
             short_name: short_office_name(&known.name),
             timezone: known.timezone,
-            phone: contact.phone.clone().unwrap_or_else(|| self.config.fallback_contact.clone()),
+            phone: contact.phone.clone(),
+            fallback_contact: self.config.fallback_contact.clone(),
             address: contact.address.clone().unwrap_or_else(|| format!("{}, {}", known.name, known.region)),
             website: contact.website.clone(),
             instagram: contact.instagram.clone(),
@@ -144,7 +145,8 @@ impl Notices<'_> {
                 if let Some(text) = &broadcast.text_id {
                     context.broadcast = Some(BroadcastText {
                         text: Localized { id: text.clone(), en: broadcast.text_en.clone() },
-                        sender: broadcast.sender.clone().unwrap_or_else(|| known.name.clone()),
+                        // Without a sender the office speaks, and it is named already.
+                        sender: broadcast.sender.clone(),
                     });
                 }
             }

@@ -157,9 +157,9 @@ fn over_limits(
                     file,
                     None,
                     format!(
-                        "renders as UCS-2 ({} segments) because of {culprit:?} (sample: {sample}); \
-                         use GSM-7 characters only",
-                        message.segments
+                        "renders as {} because of {culprit:?} (sample: {sample}); use GSM-7 \
+                         characters only",
+                        super::segment_cost(message.encoding, message.segments)
                     ),
                 ));
             }

@@ -43,7 +43,11 @@ pub struct OfficeContact {
     /// The name for SMS, e.g. `Kanim Palembang`; see [`short_office_name`].
     pub short_name: String,
     pub timezone: TimeZone,
-    pub phone: String,
+    /// `None` when the office list gives no phone number.
+    pub phone: Option<String>,
+    /// How to reach the office when it has no phone (`notices.fallback_contact`, a website by
+    /// default).
+    pub fallback_contact: String,
     pub address: String,
     pub website: Option<String>,
     /// The handle without `@`.
@@ -82,8 +86,9 @@ pub struct PickupHours {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BroadcastText {
     pub text: Localized,
-    /// The person or section that signs it, e.g. "Seksi Lalu Lintas Keimigrasian".
-    pub sender: String,
+    /// The person or section that signs it, e.g. "Seksi Lalu Lintas Keimigrasian"; `None`: the
+    /// office itself (which every rendering already names).
+    pub sender: Option<String>,
 }
 
 /// Everything a notice may say. The planner fills it; [`super::render`] turns it into words.

@@ -55,7 +55,7 @@ pub use dates::{long as format_long_date, short as format_short_date};
 pub use error::{Problem, RenderError};
 pub use kind::NoticeKind;
 pub use preview::{preview, Preview};
-pub use sms::Encoding;
+pub use sms::{segment_cost, Encoding};
 
 use crate::domain::{Channel, Language};
 

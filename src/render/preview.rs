@@ -37,8 +37,10 @@ impl fmt::Display for Preview {
             Rendered::Sms(sms) => {
                 writeln!(
                     f,
-                    "{kind} · SMS · {language} · {} · {} segment(s) · {} characters ({} units)",
-                    sms.encoding, sms.segments, sms.characters, sms.units
+                    "{kind} · SMS · {language} · {} · {} characters ({} units)",
+                    super::segment_cost(sms.encoding, sms.segments),
+                    sms.characters,
+                    sms.units
                 )?;
                 writeln!(f)?;
                 writeln!(f, "{}", sms.text)

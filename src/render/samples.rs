@@ -1,6 +1,7 @@
 //! Realistic sample contexts, for previews and for checking templates: the longest office name
 //! in use, two bookings with long holder and unit names, and every optional fact present; a
-//! family of four (the compact form of `many_bookings`); bookings before and after the interview;
+//! family of four (the compact form of `many_bookings`); bookings before and after the interview,
+//! and at every open stage;
 //! plus the lean variants (one booking, nothing optional) so that both sides of every `{{#if}}`
 //! are rendered by [`super::check`].
 
@@ -38,6 +39,15 @@ pub fn variants(kind: NoticeKind) -> Vec<(String, NoticeContext)> {
         out.push((format!("one booked, one past the interview{name}"), mixed.clone()));
         mixed.bookings[0].stage = Stage::Attended;
         out.push((format!("two past the interview{name}"), mixed));
+        // Every stage alone, so that each kind is rendered for each place an application can
+        // stand (the wording differs before and after the interview).
+        for &stage in Stage::ALL.iter().filter(|stage| !stage.is_closed()) {
+            let mut alone = long.clone();
+            for booking in &mut alone.bookings {
+                booking.stage = stage;
+            }
+            out.push((format!("two bookings, both {stage}{name}"), alone));
+        }
         let mut four = with_four_bookings(long.clone());
         out.push((format!("four bookings, all facts{name}"), four.clone()));
         four.bookings[2].stage = Stage::Printing;
@@ -101,7 +111,8 @@ fn soekarno_hatta() -> OfficeContact {
         name: name.to_owned(),
         short_name: short_office_name(name),
         timezone: jakarta(),
-        phone: "(021) 5507 0000".to_owned(),
+        phone: Some("(021) 5507 0000".to_owned()),
+        fallback_contact: "www.imigrasi.go.id".to_owned(),
         address: "Jl. Raya Bandara Soekarno-Hatta, Kota Tangerang, Banten".to_owned(),
         website: Some("kanimsoekarnohatta.imigrasi.go.id".to_owned()),
         instagram: Some("kanim_soekarnohatta".to_owned()),
@@ -114,7 +125,9 @@ fn nunukan() -> OfficeContact {
         name: name.to_owned(),
         short_name: short_office_name(name),
         timezone: "Asia/Makassar".parse().expect("a known zone"),
-        phone: "(0556) 21 000".to_owned(),
+        // Nunukan's lean sample has no phone: the fallback contact is printed instead.
+        phone: None,
+        fallback_contact: "www.imigrasi.go.id".to_owned(),
         address: "Jl. Ujang Dewa, Nunukan, Kalimantan Utara".to_owned(),
         website: None,
         instagram: None,
@@ -168,7 +181,7 @@ fn full(office: OfficeContact) -> NoticeContext {
                 "Passports held by the outage are printed. Pickup is also open Saturday-Sunday \
                  29-30 June 08:00-12:00 WIB. Bring your payment receipt.",
             ),
-            sender: "Seksi Lalu Lintas Keimigrasian".to_owned(),
+            sender: Some("Seksi Lalu Lintas Keimigrasian".to_owned()),
         }),
         opt_out: Localized::new(
             "Balas STOP untuk berhenti menerima pesan ini.",
@@ -212,8 +225,10 @@ fn lean(kind: NoticeKind, office: OfficeContact) -> NoticeContext {
     if kind != NoticeKind::ReadyForPickup {
         context.pickup = None;
     }
-    if kind != NoticeKind::Broadcast {
-        context.broadcast = None;
+    match (kind, &mut context.broadcast) {
+        // Without a sender the office speaks (it is named once).
+        (NoticeKind::Broadcast, Some(broadcast)) => broadcast.sender = None,
+        _ => context.broadcast = None,
     }
     context
 }

@@ -42,6 +42,12 @@ pub enum Encoding {
     Ucs2,
 }
 
+/// The one form kabar prints an SMS's cost in: `GSM-7, 2 segments`, `UCS-2, 1 segment`.
+pub fn segment_cost(encoding: Encoding, segments: usize) -> String {
+    let unit = if segments == 1 { "segment" } else { "segments" };
+    format!("{encoding}, {segments} {unit}")
+}
+
 impl std::fmt::Display for Encoding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -155,6 +161,8 @@ mod tests {
     fn pure_gsm_fits_160_in_one_and_153_per_part() {
         let one = segment("Kanim Palembang: jadwal Anda tetap. Datang sesuai jadwal @ loket 3.");
         assert_eq!((one.encoding, one.segments), (Encoding::Gsm7, 1));
+        assert_eq!(segment_cost(one.encoding, one.segments), "GSM-7, 1 segment");
+        assert_eq!(segment_cost(Encoding::Ucs2, 3), "UCS-2, 3 segments");
         assert_eq!(segment(&gsm(160)).segments, 1);
         assert_eq!(segment(&gsm(161)).segments, 2);
         assert_eq!(segment(&gsm(306)).segments, 2);

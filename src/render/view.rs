@@ -33,7 +33,9 @@ pub const OPTIONAL: &[&str] = &[
     "rescheduled_to_short",
     "awaiting_codes",
     "awaiting_appointments",
+    "awaiting_details",
     "interviewed_codes",
+    "office_phone",
 ];
 
 /// The variables of `context` in `language` on `channel`, as the templates see them.
@@ -75,7 +77,20 @@ pub fn build(context: &NoticeContext, language: Language, channel: Channel) -> V
     set("applicant_name", context.applicant_name.clone().into());
     set("office_name", context.office.name.clone().into());
     set("office_short", context.office.short_name.clone().into());
-    set("office_phone", context.office.phone.clone().into());
+    // A phone is printed as a phone; an office without one is reached by the fallback contact,
+    // and the wording says "see", not "call".
+    let contact = context.office.phone.clone().unwrap_or_else(|| context.office.fallback_contact.clone());
+    let contact_line = match (&context.office.phone, language) {
+        (Some(_), Language::Id) => format!("hubungi {contact}"),
+        (Some(_), Language::En) => format!("call {contact}"),
+        (None, Language::Id) => format!("lihat {contact}"),
+        (None, Language::En) => format!("see {contact}"),
+    };
+    if let Some(phone) = &context.office.phone {
+        set("office_phone", phone.clone().into());
+    }
+    set("office_contact", contact.into());
+    set("office_contact_line", contact_line.into());
     set("office_address", context.office.address.clone().into());
     set("booking_codes", codes.join(", ").into());
     set("booking_count", codes.len().into());
@@ -97,6 +112,18 @@ pub fn build(context: &NoticeContext, language: Language, channel: Channel) -> V
             .map(|b| format!("{} ({})", b.code.as_str(), dates::short(b.appointment_at, zone, language)))
             .collect();
         set("awaiting_appointments", with_dates.join(", ").into());
+        let details: Vec<String> = awaiting
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} {}, {}",
+                    b.code.as_str(),
+                    dates::long(b.appointment_at, zone, language),
+                    b.unit_name
+                )
+            })
+            .collect();
+        set("awaiting_details", details.join("; ").into());
         set("awaiting_codes", join(awaiting).into());
     }
     if !interviewed.is_empty() {
@@ -128,7 +155,9 @@ pub fn build(context: &NoticeContext, language: Language, channel: Channel) -> V
     }
     if let Some(broadcast) = &context.broadcast {
         set("broadcast_text", broadcast.text.get(language).into());
-        set("sender", broadcast.sender.clone().into());
+        if let Some(sender) = &broadcast.sender {
+            set("sender", sender.clone().into());
+        }
     }
     if let Some(url) = &context.unsubscribe_url {
         set("unsubscribe_url", url.as_str().into());
@@ -202,6 +231,7 @@ pub const ALL: &[&str] = &[
     "applicant_name",
     "awaiting_appointments",
     "awaiting_codes",
+    "awaiting_details",
     "booking_codes",
     "booking_count",
     "bookings",
@@ -222,6 +252,8 @@ pub const ALL: &[&str] = &[
     "language",
     "many_bookings",
     "office_address",
+    "office_contact",
+    "office_contact_line",
     "office_instagram",
     "office_name",
     "office_phone",

@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 pub use board::board_table;
 
 use crate::audit::Origin;
-use crate::domain::{parse_local_datetime, OfficeCode, ParseError, Service, ServiceState};
+use crate::domain::{
+    check_length, check_plain_text, format_short, parse_local_datetime, OfficeCode, ParseError, Service,
+    ServiceState,
+};
 use crate::store::{AppliedChange, OfficeDirectory, StateChangeRecord, Store, StoreError};
 
 /// Which offices a change is for.
@@ -68,6 +71,13 @@ pub enum StateError {
     ReasonRequired(ServiceState),
     #[error("--until: {0}")]
     Until(ParseError),
+    #[error("--reason: {0}")]
+    Reason(ParseError),
+    #[error(
+        "--until {until} is not in the future: it is {now} at {office} now; give the time the \
+         service is expected back, or leave --until out if nobody knows yet"
+    )]
+    UntilPast { office: OfficeCode, until: String, now: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -106,6 +116,9 @@ pub fn resolve_target(
     }
 }
 
+/// The longest reason kabar accepts: it is printed in SMS and WhatsApp messages.
+pub const MAX_REASON: usize = 200;
+
 /// Validates a change and records it for every office it targets, in one transaction.
 pub async fn set_state(store: &Store, change: &StateChange) -> Result<Vec<AppliedChange>, StateError> {
     set_state_by(store, change, None).await
@@ -132,6 +145,11 @@ pub async fn check_state_change(
     if reason.is_none() && change.state != ServiceState::Operational {
         return Err(StateError::ReasonRequired(change.state));
     }
+    if let Some(reason) = reason {
+        // Applicants read the reason in every message; the board and the API show it.
+        check_plain_text(reason).map_err(StateError::Reason)?;
+        check_length(reason, MAX_REASON).map_err(StateError::Reason)?;
+    }
     let offices = store.office_directory().await?;
     let codes = resolve_target(&change.target, change.service, &offices)?;
     let mut records = Vec::with_capacity(codes.len());
@@ -146,6 +164,14 @@ pub async fn check_state_change(
             .map(|until| parse_local_datetime(until, zone))
             .transpose()
             .map_err(StateError::Until)?;
+        // Applicants would be told the service returns at a time that has passed.
+        if let Some(expected) = expected_at.filter(|expected| *expected <= change.at) {
+            return Err(StateError::UntilPast {
+                office: code,
+                until: format_short(expected, zone),
+                now: format_short(change.at, zone),
+            });
+        }
         records.push(StateChangeRecord {
             office: code,
             service: change.service,

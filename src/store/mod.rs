@@ -51,7 +51,9 @@ pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use observe::{QueueGauges, SchemaStatus};
 pub use offices::OfficeDirectory;
 pub use outbox::{Attempt, AttemptOutcome, Claim, FallBack, MessageCount, WAKE_CHANNEL};
-pub use plan::{Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger};
+pub use plan::{
+    Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger, SUPERSEDED,
+};
 pub use receipts::{ReceiptReport, ReplyOutcome};
 pub use reports::{
     CallBooking, CallListEntry, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,

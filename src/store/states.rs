@@ -17,7 +17,9 @@ pub struct StateChangeRecord {
 }
 
 /// What recording a change did: `changed` is false when the office already had exactly that state,
-/// reason and expected restoration (nothing is written then).
+/// reason and expected restoration (nothing is written then); `updated` is true when the state
+/// stays and only the reason or the expected restoration changed (an update: applicants already
+/// told hear the news once).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppliedChange {
     pub office: OfficeCode,
@@ -25,6 +27,9 @@ pub struct AppliedChange {
     pub from: ServiceState,
     pub to: ServiceState,
     pub changed: bool,
+    pub updated: bool,
+    /// The expected restoration now recorded.
+    pub expected_at: Option<DateTime<Utc>>,
 }
 
 /// One line of the state board, or of an office's history.
@@ -135,6 +140,8 @@ impl Store {
                     from,
                     to: change.state,
                     changed: !unchanged,
+                    updated: !unchanged && current.is_some() && from == change.state,
+                    expected_at: change.expected_at,
                 });
             }
             if let (Some(origin), Some(first)) = (origin, changes.first()) {

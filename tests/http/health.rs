@@ -42,10 +42,7 @@ async fn ready_on_a_migrated_database_and_not_with_a_migration_missing(db: TestS
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::OK);
     let body: Value = ready.json().await.unwrap();
-    assert_eq!(
-        body,
-        serde_json::json!({"status": "ready", "engine": engine, "schema_version": latest})
-    );
+    assert_eq!(body, serde_json::json!({"status": "ready", "engine": engine, "schema_version": latest}));
 
     // As if this kabar were newer than the database: its latest migration was never applied.
     app.sql(&format!("DELETE FROM _sqlx_migrations WHERE version = {latest}")).await;

@@ -66,7 +66,7 @@ fn context(kind: NoticeKind, values: &Values) -> render::NoticeContext {
     }
     if let Some(broadcast) = &mut context.broadcast {
         broadcast.text = Localized::id_only(values.broadcast.clone());
-        broadcast.sender = values.sender.clone();
+        broadcast.sender = Some(values.sender.clone());
     }
     context
 }

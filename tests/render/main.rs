@@ -2,5 +2,6 @@
 
 mod catalogue;
 mod overrides;
+mod restored;
 mod support;
 mod wording;

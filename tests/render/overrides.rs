@@ -22,7 +22,7 @@ fn a_misspelt_variable_in_an_override_is_reported_with_file_and_line() {
     write(
         dir.path(),
         "en/appointment_postponed/sms.hbs",
-        "{{office_short}}: {{service_short}} stopped. Do not come. Info {{office_phone}}\n",
+        "{{office_short}}: {{service_short}} stopped. Do not come. Info {{office_contact}}\n",
     );
     let catalogue = Catalogue::with_overrides(dir.path()).unwrap();
 

@@ -20,7 +20,8 @@ pub(crate) fn nunukan_family() -> NoticeContext {
             name: name.to_owned(),
             short_name: short_office_name(name),
             timezone: zone,
-            phone: "(0556) 21 000".to_owned(),
+            phone: Some("(0556) 21 000".to_owned()),
+            fallback_contact: "www.imigrasi.go.id".to_owned(),
             address: "Jl. Ujang Dewa, Nunukan, Kalimantan Utara".to_owned(),
             website: Some("kanimnunukan.imigrasi.go.id".to_owned()),
             instagram: Some("kanim_nunukan".to_owned()),
@@ -62,7 +63,7 @@ pub(crate) fn nunukan_family() -> NoticeContext {
                 "Pendaftaran M-Paspor baru dibuka kembali mulai Senin 1 Juli.",
                 "New M-Paspor registrations reopen on Monday 1 July.",
             ),
-            sender: "Kepala Kantor Imigrasi Nunukan".to_owned(),
+            sender: Some("Kepala Kantor Imigrasi Nunukan".to_owned()),
         }),
         opt_out: Localized::new("Balas STOP untuk berhenti.", "Reply STOP to opt out."),
         unsubscribe_url: Some("https://kabar.example.id/u/abc123".parse().unwrap()),
@@ -104,6 +105,7 @@ pub(crate) fn shows_appointments(kind: NoticeKind, channel: Channel) -> bool {
 /// The Nunukan family with a staff broadcast.
 pub(crate) fn with_broadcast(text: &str, sender: &str) -> NoticeContext {
     let mut context = nunukan_family();
-    context.broadcast = Some(BroadcastText { text: Localized::id_only(text), sender: sender.to_owned() });
+    context.broadcast =
+        Some(BroadcastText { text: Localized::id_only(text), sender: Some(sender.to_owned()) });
     context
 }

@@ -169,8 +169,8 @@ fn staff_text_is_put_on_one_line_for_whatsapp() {
     else {
         panic!("not WhatsApp");
     };
-    assert_eq!(wa.params[1], "Seksi Lalu Lintas");
-    assert_eq!(wa.params[3], "Pengambilan paspor dibuka Sabtu. Bawa bukti bayar. Terima kasih. Salam.");
+    assert_eq!(wa.params[1], "Seksi Lalu Lintas, Kantor Imigrasi Kelas II TPI Nunukan");
+    assert_eq!(wa.params[2], "Pengambilan paspor dibuka Sabtu. Bawa bukti bayar. Terima kasih. Salam.");
     // SMS and email keep the staff's line breaks.
     let Rendered::Email(email) =
         render(&catalogue, NoticeKind::Broadcast, Channel::Email, Language::Id, &context).unwrap()
@@ -186,7 +186,7 @@ fn a_whatsapp_body_over_1024_characters_is_refused_at_render_time() {
     let mut context = nunukan_family();
     context.broadcast = Some(BroadcastText {
         text: Localized::id_only("Pengumuman penting. ".repeat(50)),
-        sender: "Kepala Kantor".to_owned(),
+        sender: Some("Kepala Kantor".to_owned()),
     });
     let err =
         render(&catalogue, NoticeKind::Broadcast, Channel::Whatsapp, Language::Id, &context).unwrap_err();

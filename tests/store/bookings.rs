@@ -107,7 +107,7 @@ async fn every_bad_row_is_reported_by_line_and_column(db: &TestStore) {
         problems(&report),
         [
             "line 3, column office_code: unknown office \"XYZ\"; import it first with `kabar import offices`",
-            "line 4, column appointment_at: \"2024-02-30 09:00\" is not a date and time; write YYYY-MM-DD HH:MM in the office's local time, e.g. 2024-06-24 09:00",
+            "line 4, column appointment_at: \"2024-02-30 09:00\" is not a date and time; write YYYY-MM-DD HH:MM (local time), e.g. 2024-06-24 17:00, or an RFC 3339 instant with its offset, e.g. 2024-06-24T17:00:00+07:00",
             "line 5, column product: unknown product \"diplomatic\"; expected one of: regular, epassport",
             "line 5, column express: \"maybe\" is not yes or no; use yes/no, true/false, 1/0 or ya/tidak",
             "line 5, column stage: unknown stage \"done\"; expected one of: booked, attended, paid, printing, printed, ready, picked_up, cancelled, no_show",

@@ -251,7 +251,35 @@ async fn a_broadcast_at_night_waits_for_the_morning(db: &TestStore) {
     }
 }
 
+async fn staff_text_with_control_characters_or_too_long_is_refused(db: &TestStore) {
+    let store = fixture(db).await;
+    let now = at("2024-06-28T03:00:00Z");
+    let text = |id: &str, sender: Option<&str>| BroadcastRequest {
+        content: BroadcastContent::Text { text: Localized::id_only(id), sender: sender.map(str::to_owned) },
+        ..weekend_pickup(BroadcastFilter { offices: "TNG".into(), ..BroadcastFilter::default() })
+    };
+    let refused = |request: BroadcastRequest| async move {
+        broadcast::create(store, &config(), &request, now).await.unwrap_err().to_string()
+    };
+    assert_eq!(
+        refused(text("Loket buka\u{1b}[31m Sabtu", None)).await,
+        "--text: contains the control character U+001B at position 11; remove it (a value must be plain text on one line)"
+    );
+    assert_eq!(
+        refused(text(&"a".repeat(701), None)).await,
+        "--text: is 701 characters long; at most 700 are allowed: shorten it"
+    );
+    assert!(refused(text("Loket buka Sabtu", Some("Seksi\0Lantaskim")))
+        .await
+        .starts_with("--sender: contains a NUL"));
+    // Paragraphs are fine.
+    broadcast::create(store, &config(), &text("Loket buka Sabtu.\n\nBawa bukti bayar.", None), now)
+        .await
+        .unwrap();
+}
+
 crate::store_tests!(
+    staff_text_with_control_characters_or_too_long_is_refused,
     a_preview_counts_renders_samples_and_writes_nothing,
     sending_plans_one_message_per_applicant_once,
     a_scheduled_broadcast_waits_and_cancelling_stops_what_is_not_sent,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use kabar::domain::{Service, ServiceState};
 use kabar::import::{self, ImportOptions, ImportReport};
 use kabar::state::{set_state, StateChange};
-use kabar::store::Store;
+use kabar::store::{DatabaseUrl, Store};
 
 /// Three offices in three zones, and a unit.
 pub const OFFICES: &str = "\
@@ -73,3 +73,23 @@ pub async fn change(store: &Store, offices: &str, service: Service, state: Servi
 pub fn problems(report: &ImportReport) -> Vec<String> {
     report.errors.iter().map(ToString::to_string).collect()
 }
+
+/// Runs one statement directly on the test database (to stand for what a worker would do).
+pub async fn sql(db: &crate::harness::TestStore, statement: &str) {
+    match &db.url {
+        DatabaseUrl::Sqlite(path) => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}")).await.unwrap();
+            sqlx::query(statement).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        DatabaseUrl::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url.as_str()).await.unwrap();
+            sqlx::query(statement).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// What the delivery worker does to the messages due: they leave. (A notice still queued when
+/// the next one about the same service is planned is superseded.)
+pub const SENT: &str = "UPDATE messages SET status = 'sent' WHERE status = 'queued'";

@@ -5,7 +5,7 @@ use kabar::plan::{audience_of, plan_once, PlannedEvent, PlannerConfig};
 use kabar::render::NoticeKind;
 use kabar::store::{EventPlan, PlannedMessage, Store, Trigger};
 
-use crate::fixtures::{at, bookings_csv, change, import_bookings, import_offices};
+use crate::fixtures::{at, bookings_csv, change, import_bookings, import_offices, sql, SENT};
 use crate::harness::TestStore;
 
 /// Palembang (WIB), Gorontalo (WITA) and Jayapura (WIT) bookings around 2024-06-20.
@@ -152,6 +152,7 @@ async fn restoration_tells_exactly_those_told_of_the_disruption(db: &TestStore) 
     change(store, "PLG", Service::Printing, ServiceState::Unavailable, NOW).await;
     change(store, "PLG", Service::Pickup, ServiceState::Unavailable, NOW).await;
     let down = plan_once(store, &settle(0), at(NOW)).await.unwrap();
+    sql(db, SENT).await;
     let pickup = down.iter().find(|event| event.service.as_deref() == Some("pickup")).unwrap();
     assert_eq!(
         summary(store, pickup).await,
@@ -302,6 +303,7 @@ G-E1,GTO,,Putri,0812-1000-0022,,,,2024-06-14 09:00,epassport,no,printing,2024-06
     assert!(import_bookings(store, &bookings_csv(rows), true).await.is_clean());
     change(store, "all", Service::Printing, ServiceState::Unavailable, NOW).await;
     plan_once(store, &settle(0), at(NOW)).await.unwrap();
+    sql(db, SENT).await;
 
     let back = "2024-06-25T01:00:00Z"; // 09:00 WITA
     change(store, "GTO", Service::Epassport, ServiceState::Unavailable, back).await;
@@ -328,7 +330,178 @@ G-E1,GTO,,Putri,0812-1000-0022,,,,2024-06-14 09:00,epassport,no,printing,2024-06
     );
 }
 
+fn outage(until: Option<&str>, reason: &str, when: &str) -> kabar::state::StateChange {
+    kabar::state::StateChange {
+        target: "PLG".parse().unwrap(),
+        service: Service::Printing,
+        state: ServiceState::Unavailable,
+        reason: Some(reason.into()),
+        until: until.map(str::to_owned),
+        actor: "test".into(),
+        at: at(when),
+    }
+}
+
+async fn the_same_state_again_is_no_change_and_a_new_time_one_update(db: &TestStore) {
+    let store = fixture(db).await;
+    let set = |change| async move { kabar::state::set_state(store, &change).await.unwrap() };
+    set(outage(None, "Gangguan PDN", NOW)).await;
+    let down = plan_once(store, &settle(0), at(NOW)).await.unwrap();
+    let told: Vec<_> =
+        summary(store, &down[0]).await.into_iter().map(|(who, _, _, codes)| (who, codes)).collect();
+    assert_eq!(told.len(), 6);
+    sql(db, SENT).await;
+
+    // Identical state, reason and expected restoration: nothing recorded, nothing planned.
+    let later = "2024-06-20T05:00:00Z";
+    let same = set(outage(None, "Gangguan PDN", later)).await;
+    assert!(same.iter().all(|applied| !applied.changed && !applied.updated));
+    assert!(plan_once(store, &settle(0), at(later)).await.unwrap().is_empty());
+
+    // A new expected restoration: one update to each applicant told, about the same bookings.
+    let news = set(outage(Some("2024-06-24 17:00"), "Gangguan PDN", later)).await;
+    assert!(news[0].changed && news[0].updated, "{news:?}");
+    let update = plan_once(store, &settle(0), at(later)).await.unwrap();
+    assert_eq!(update.len(), 1);
+    assert!(update[0].update);
+    assert_eq!(update[0].expected_at, Some(at("2024-06-24T10:00:00Z")));
+    let heard = summary(store, &update[0]).await;
+    assert!(heard.iter().all(|(_, kind, _, _)| *kind == NoticeKind::StatusUpdate), "{heard:?}");
+    assert_eq!(heard.into_iter().map(|(who, _, _, codes)| (who, codes)).collect::<Vec<_>>(), told);
+    let facts = store.event_facts(update[0].counts.event_id).await.unwrap().unwrap();
+    assert_eq!(facts.expected_at, Some(at("2024-06-24T10:00:00Z")), "the message gives the new time");
+    assert!(plan_once(store, &settle(0), at(later)).await.unwrap().is_empty(), "once");
+    sql(db, SENT).await;
+
+    // A new reason is an update too; the same one again is not.
+    let evening = "2024-06-20T09:00:00Z";
+    set(outage(Some("2024-06-24 17:00"), "Pemindahan pusat data", evening)).await;
+    let reason = plan_once(store, &settle(0), at(evening)).await.unwrap();
+    assert_eq!((reason.len(), reason[0].counts.messages), (1, 6));
+    sql(db, SENT).await;
+    set(outage(Some("2024-06-24 17:00"), "Pemindahan pusat data", evening)).await;
+    assert!(plan_once(store, &settle(0), at(evening)).await.unwrap().is_empty());
+
+    // The restoration still reaches each applicant told, once.
+    let back = "2024-06-24T10:00:00Z";
+    change(store, "PLG", Service::Printing, ServiceState::Operational, back).await;
+    let up = plan_once(store, &settle(0), at(back)).await.unwrap();
+    let restored: Vec<_> = summary(store, &up[0]).await.into_iter().map(|(who, _, _, _)| who).collect();
+    assert_eq!(restored, told.iter().map(|(who, _)| who.clone()).collect::<Vec<_>>());
+}
+
+/// (last four digits, status, failure reason) of an event's messages.
+async fn statuses(store: &Store, event: &PlannedEvent) -> Vec<(String, String, Option<String>)> {
+    let filter = kabar::store::MessageFilter::default();
+    let mut rows = Vec::new();
+    store
+        .export_messages(&filter, |row| {
+            rows.push(row);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let ids: Vec<i64> =
+        store.planned_messages(event.counts.event_id).await.unwrap().iter().map(|m| m.id).collect();
+    rows.into_iter()
+        .filter(|row| ids.contains(&row.message_id))
+        .map(|row| {
+            let e164 = row.mobile.unwrap().e164().to_owned();
+            (e164[e164.len() - 4..].to_owned(), row.status.to_string(), row.failure_reason)
+        })
+        .collect()
+}
+
+fn superseded(last: &str) -> (String, String, Option<String>) {
+    (last.to_owned(), "cancelled".to_owned(), Some("superseded".to_owned()))
+}
+
+async fn a_notice_held_for_quiet_hours_is_superseded_by_the_next_one(db: &TestStore) {
+    // Printing goes down at 22:00 WIB: WhatsApp and SMS wait for 07:00; the email leaves at once.
+    let store = fixture(db).await;
+    let night = "2024-06-20T15:00:00Z";
+    change(store, "PLG", Service::Printing, ServiceState::Unavailable, night).await;
+    let down = plan_once(store, &settle(0), at(night)).await.unwrap();
+    assert_eq!(down[0].counts.deferred, 4);
+    sql(db, "UPDATE messages SET status = 'sent' WHERE channel = 'email'").await;
+
+    // 23:00 WIB, a new expected time: the held notices are replaced by the same notices written
+    // from the update (the applicant has heard nothing yet); the one who heard gets the update.
+    let late = "2024-06-20T16:00:00Z";
+    let mut update = outage(Some("2024-06-21 08:00"), "Gangguan Pusat Data Nasional", late);
+    update.state = ServiceState::Unavailable;
+    kabar::state::set_state(store, &update).await.unwrap();
+    let updated = plan_once(store, &settle(0), at(late)).await.unwrap();
+    assert_eq!((updated[0].counts.messages, updated[0].counts.superseded), (6, 4));
+    use NoticeKind::{AppointmentUnchanged as Come, IssuanceDelayed as Late, StatusUpdate};
+    let kinds: Vec<_> =
+        summary(store, &updated[0]).await.into_iter().map(|(who, kind, _, _)| (who, kind)).collect();
+    let expected = [
+        ("0001", Come),
+        ("0002", Come),
+        ("0003", Late),
+        ("0007", Come),
+        ("0008", StatusUpdate),
+        ("0012", StatusUpdate),
+    ];
+    assert_eq!(kinds, expected.map(|(who, kind)| (who.to_owned(), kind)));
+    let first = statuses(store, &down[0]).await;
+    assert_eq!(
+        first,
+        [
+            superseded("0001"),
+            superseded("0002"),
+            superseded("0003"),
+            superseded("0007"),
+            ("0008".to_owned(), "unreachable".to_owned(), None),
+            ("0012".to_owned(), "sent".to_owned(), None),
+        ],
+        "the delivery report says why"
+    );
+
+    // Back at 05:00 WIB, before anything held went out: the held notices are cancelled and only
+    // those who heard of the outage hear it is over.
+    let dawn = "2024-06-20T22:00:00Z";
+    change(store, "PLG", Service::Printing, ServiceState::Operational, dawn).await;
+    let up = plan_once(store, &settle(0), at(dawn)).await.unwrap();
+    assert_eq!(up[0].counts.superseded, 5, "four held notices and the email update not yet sent");
+    let restored: Vec<_> =
+        summary(store, &up[0]).await.into_iter().map(|(who, kind, _, _)| (who, kind)).collect();
+    assert_eq!(
+        restored,
+        [("0008".to_owned(), NoticeKind::ServiceRestored), ("0012".to_owned(), NoticeKind::ServiceRestored)]
+    );
+    let second = statuses(store, &updated[0]).await;
+    assert!(second.iter().filter(|(who, _, _)| who != "0008").all(|row| row.1 == "cancelled"), "{second:?}");
+}
+
+async fn a_held_update_is_superseded_by_a_newer_update(db: &TestStore) {
+    let store = fixture(db).await;
+    change(store, "PLG", Service::Printing, ServiceState::Unavailable, NOW).await;
+    plan_once(store, &settle(0), at(NOW)).await.unwrap();
+    sql(db, "UPDATE messages SET status = 'sent' WHERE status = 'queued'").await;
+
+    let night = "2024-06-20T15:00:00Z"; // 22:00 WIB
+    kabar::state::set_state(store, &outage(Some("2024-06-24 17:00"), "Gangguan PDN", night)).await.unwrap();
+    let first = plan_once(store, &settle(0), at(night)).await.unwrap();
+    assert_eq!((first[0].counts.messages, first[0].counts.deferred), (6, 4));
+    let later = "2024-06-20T16:00:00Z";
+    kabar::state::set_state(store, &outage(Some("2024-06-25 17:00"), "Gangguan PDN", later)).await.unwrap();
+    let second = plan_once(store, &settle(0), at(later)).await.unwrap();
+    assert_eq!((second[0].counts.messages, second[0].counts.superseded), (6, 5));
+    assert!(summary(store, &second[0]).await.iter().all(|(_, kind, _, _)| *kind == NoticeKind::StatusUpdate));
+    let statuses = statuses(store, &first[0]).await;
+    assert_eq!(
+        statuses.iter().filter(|row| row.2.as_deref() == Some("superseded")).count(),
+        5,
+        "{statuses:?}"
+    );
+}
+
 crate::store_tests!(
+    a_notice_held_for_quiet_hours_is_superseded_by_the_next_one,
+    a_held_update_is_superseded_by_a_newer_update,
+    the_same_state_again_is_no_change_and_a_new_time_one_update,
     regular_printing_back_while_e_passports_wait,
     open_incidents_send_a_status_update_the_evening_before,
     a_printing_outage_tells_each_affected_applicant_once,

@@ -6,11 +6,10 @@ use kabar::plan::{plan_once, PlannerConfig};
 use kabar::receipts::{Receipt, ReceiptStatus};
 use kabar::render::{Localized, NoticeKind};
 use kabar::store::{
-    DatabaseUrl, ExportRow, FailureClass, FallBack, MessageFilter, MessageStatus, ReportError, Store,
-    Unreached,
+    ExportRow, FailureClass, FallBack, MessageFilter, MessageStatus, ReportError, Store, Unreached,
 };
 
-use crate::fixtures::{at, bookings_csv, change, import_bookings, import_offices};
+use crate::fixtures::{at, bookings_csv, change, import_bookings, import_offices, sql};
 use crate::harness::TestStore;
 
 /// Budi (two bookings), Citra (delivered), Dodi and Gita (every channel refused, no email), Eka
@@ -117,21 +116,6 @@ async fn export(store: &Store, filter: MessageFilter, page: u32) -> Result<Vec<E
 }
 
 /// Runs one statement straight on the database, as the dispatcher (written alongside) will.
-async fn sql(db: &TestStore, statement: &str) {
-    match &db.url {
-        DatabaseUrl::Sqlite(path) => {
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}")).await.unwrap();
-            sqlx::query(statement).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-        DatabaseUrl::Postgres(url) => {
-            let pool = sqlx::PgPool::connect(url.as_str()).await.unwrap();
-            sqlx::query(statement).execute(&pool).await.unwrap();
-            pool.close().await;
-        }
-    }
-}
-
 fn codes(row: &ExportRow) -> Vec<&str> {
     row.bookings.iter().map(|code| code.as_str()).collect()
 }

@@ -9,7 +9,7 @@ use kabar::plan::{plan_once, PlannedEvent, PlannerConfig};
 use kabar::render::{Catalogue, NoticeKind, Rendered};
 use kabar::store::Store;
 
-use crate::fixtures::{at, bookings_csv, change, import_bookings};
+use crate::fixtures::{at, bookings_csv, change, import_bookings, sql, SENT};
 use crate::harness::TestStore;
 
 const BOOKINGS: &str = "\
@@ -75,12 +75,14 @@ async fn the_june_2024_outage(db: &TestStore) {
         ]),
         "ready passports (Nunukan, Tangerang) are not affected by printing"
     );
+    sql(db, SENT).await;
 
     // Friday 06-21, 17:00 WIB: Palembang's applicants booked for Saturday hear where things stand.
     let friday_evening = "2024-06-21T10:00:00Z";
     let events = plan_once(store, &config, at(friday_evening)).await.unwrap();
     let palembang: Vec<_> = events.iter().filter(|event| event.office == "PLG").cloned().collect();
     assert_eq!(told(store, &palembang).await, expect(&[("PLG-3", StatusUpdate)]));
+    sql(db, SENT).await;
 
     // Tuesday 06-25, 09:00 WITA: Nunukan stops pickup; Gorontalo prints regular passports again
     // while e-passports still cannot be issued.
@@ -95,6 +97,7 @@ async fn the_june_2024_outage(db: &TestStore) {
         expect(&[("NNK-1", PickupSuspended), ("GTO-1", IssuanceDelayed), ("GTO-2", ServiceRestored)]),
         "only Gorontalo's regular applicant hears printing is back"
     );
+    sql(db, SENT).await;
 
     // Monday 07-01, 08:00 WIB: Palembang's express service is back: only the express booking hears.
     let july = "2024-07-01T01:00:00Z";

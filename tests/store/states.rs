@@ -96,6 +96,29 @@ async fn refused_changes_write_nothing(db: &TestStore) {
     let mut bad_until = change("PLG", Service::Pickup, ServiceState::Unavailable, Some("x"));
     bad_until.until = Some("next week".into());
     assert!(matches!(set_state(&db.store, &bad_until).await, Err(StateError::Until(_))));
+    let mut nul = change("PLG", Service::Pickup, ServiceState::Unavailable, Some("Gangguan\0PDN"));
+    assert_eq!(
+        set_state(&db.store, &nul).await.unwrap_err().to_string(),
+        "--reason: contains a NUL byte (U+0000) at position 9; remove it (a value must be plain text on one line)"
+    );
+    nul.reason = Some("x".repeat(201));
+    assert_eq!(
+        set_state(&db.store, &nul).await.unwrap_err().to_string(),
+        "--reason: is 201 characters long; at most 200 are allowed: shorten it"
+    );
+    // 2024-06-20 03:00 UTC is 10:00 in Palembang and 11:00 in Gorontalo.
+    let mut past = change("PLG,GTO", Service::Printing, ServiceState::Unavailable, Some("x"));
+    past.until = Some("2024-06-20 10:30".into());
+    assert_eq!(
+        set_state(&db.store, &past).await.unwrap_err().to_string(),
+        "--until 2024-06-20 10:30 WITA is not in the future: it is 2024-06-20 11:00 WITA at GTO now; \
+         give the time the service is expected back, or leave --until out if nobody knows yet"
+    );
+    past.until = Some("2024-06-20T10:00:00+07:00".into());
+    assert!(
+        matches!(set_state(&db.store, &past).await, Err(StateError::UntilPast { .. })),
+        "now is not later"
+    );
     let region =
         set_state(&db.store, &change("region:Atlantis", Service::Pickup, ServiceState::Degraded, Some("x")))
             .await;
@@ -115,3 +138,34 @@ crate::store_tests!(
     expected_restoration_is_read_in_each_office_zone,
     refused_changes_write_nothing,
 );
+
+/// Without `KABAR_TEST_POSTGRES_URL` the PostgreSQL half says it is skipped, and fails when
+/// `KABAR_REQUIRE_POSTGRES=1` (CI) asks for it.
+#[test]
+fn the_postgres_half_is_skipped_visibly_or_required() {
+    let run = |require: bool| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["states::postgres::refused_changes_write_nothing", "--exact"])
+            .env_remove("KABAR_TEST_POSTGRES_URL")
+            .env_remove("KABAR_REQUIRE_POSTGRES");
+        if require {
+            command.env("KABAR_REQUIRE_POSTGRES", "1");
+        }
+        let output = command.output().unwrap();
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), text)
+    };
+    let (passed, text) = run(false);
+    assert!(passed, "{text}");
+    assert!(
+        text.contains(
+            "SKIPPED states::postgres::refused_changes_write_nothing: KABAR_TEST_POSTGRES_URL is not set"
+        ),
+        "{text}"
+    );
+    let (passed, text) = run(true);
+    assert!(!passed, "{text}");
+    assert!(text.contains("KABAR_REQUIRE_POSTGRES=1 but KABAR_TEST_POSTGRES_URL is not set"), "{text}");
+}

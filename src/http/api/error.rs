@@ -116,7 +116,10 @@ impl From<StateError> for ApiError {
             StateError::ReasonRequired(_) => {
                 ApiError::invalid("reason", detail.replace("--reason", "reason"))
             }
-            StateError::Until(_) => ApiError::invalid("until", detail.replace("--until", "until")),
+            StateError::Until(_) | StateError::UntilPast { .. } => {
+                ApiError::invalid("until", detail.replace("--until", "until"))
+            }
+            StateError::Reason(_) => ApiError::invalid("reason", detail),
         }
     }
 }

@@ -127,6 +127,9 @@ pub(super) async fn create(
                     from,
                     to: record.state,
                     changed: !same,
+                    // The same state with a new reason or expected restoration: an update.
+                    updated: !same && from == record.state,
+                    expected_at: record.expected_at,
                 }
             })
             .collect::<Vec<_>>();

@@ -9,7 +9,11 @@ use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, WriteP
 use crate::domain::{BookingCode, Channel, Language, Msisdn, OfficeCode, Service, ServiceState};
 use crate::plan::Rule;
 use crate::render::NoticeKind;
-use sql::{plan_bookings_sql, plan_restoration_sql};
+pub use sql::SUPERSEDED;
+use sql::{
+    plan_bookings_sql, plan_restoration_sql, plan_update_sql, restoration_applicants_sql, supersede_sql,
+    EVENT_APPLICANTS,
+};
 
 /// A change that has stood for the settle time and differs from what applicants were last told.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +65,9 @@ pub enum Audience {
     /// told about that are still open and not held up by another service that is still down
     /// (`still_down`: the rules of those services, with appointments up to `window_end`).
     ToldOfDisruption { kind: NoticeKind, still_down: Vec<&'static [Rule]>, window_end: DateTime<Utc> },
+    /// An update of a disruption (the state stands, with a new reason or expected restoration):
+    /// everyone told of it, with their bookings still open, hears a `status_update` once.
+    Update { restoration: NoticeKind },
 }
 
 /// Everything needed to plan one event in one transaction.
@@ -89,6 +96,9 @@ pub struct PlannedCounts {
     pub unreachable: u64,
     /// Of those, held until the office's quiet hours end.
     pub deferred: u64,
+    /// Messages of earlier notices about the same service, not yet sent, that this one replaced
+    /// (cancelled, reason `superseded`).
+    pub superseded: u64,
 }
 
 /// A planned message with the bookings it is about, for previews, reports and tests.
@@ -181,6 +191,9 @@ impl Store {
 
     /// Changes that have stood since `settled_before` and differ from what applicants were last
     /// told, oldest first. A flap (down and up again within the settle time) is not among them.
+    /// An update (the state applicants were told stands, with a new reason or expected
+    /// restoration) is one too, with `from == to`: the last change an event was planned for is
+    /// what applicants were told.
     pub async fn settled_changes(
         &self,
         settled_before: DateTime<Utc>,
@@ -188,10 +201,17 @@ impl Store {
         type Row = (String, String, String, String, i64, Option<i64>);
         let rows: Vec<Row> = on_reader!(self, pool => {
             sqlx::query_as(
-                "SELECT office_code, service, notified_state, state, change_id, expected_at
-                 FROM service_states
-                 WHERE state <> notified_state AND change_id IS NOT NULL AND changed_at <= $1
-                 ORDER BY changed_at, office_code, service",
+                "SELECT s.office_code, s.service, s.notified_state, s.state, s.change_id, s.expected_at
+                 FROM service_states s
+                 LEFT JOIN service_state_changes told ON told.id = (
+                     SELECT MAX(e.change_id) FROM notice_events e
+                     WHERE e.office_code = s.office_code AND e.service = s.service)
+                 WHERE s.change_id IS NOT NULL AND s.changed_at <= $1
+                   AND (s.state <> s.notified_state
+                        OR (s.state <> 'operational' AND told.id <> s.change_id
+                            AND NOT (COALESCE(told.reason, '') = COALESCE(s.reason, '')
+                                     AND COALESCE(told.expected_at, -1) = COALESCE(s.expected_at, -1))))
+                 ORDER BY s.changed_at, s.office_code, s.service",
             )
             .bind(epoch(settled_before))
             .fetch_all(pool)
@@ -285,6 +305,7 @@ impl Store {
             .await?;
 
             let mut messages = 0;
+            let mut superseded = 0;
             match &plan.audience {
                 Audience::Nobody => {}
                 Audience::Bookings { rules, window_start, window_end } => {
@@ -303,6 +324,20 @@ impl Store {
                 }
                 Audience::ToldOfDisruption { kind, still_down, window_end } => {
                     let service = service.unwrap_or_default();
+                    // First the held notices of those told: one that never left is superseded,
+                    // and who heard nothing of the disruption hears no restoration either.
+                    let cancel_sql = supersede_sql(&restoration_applicants_sql(pool.dialect(), still_down));
+                    let mut cancel = sqlx::query(&cancel_sql)
+                        .bind(event_id)
+                        .bind(now)
+                        .bind(office.as_str())
+                        .bind(service)
+                        .bind(incident_id)
+                        .bind(kind.as_str());
+                    if !still_down.is_empty() {
+                        cancel = cancel.bind(epoch(*window_end));
+                    }
+                    superseded = cancel.execute(&mut *tx).await?.rows_affected();
                     let insert = plan_restoration_sql(pool.dialect(), &plan.channels, still_down);
                     let mut query = sqlx::query(&insert)
                         .bind(event_id)
@@ -317,6 +352,30 @@ impl Store {
                     }
                     messages = query.execute(&mut *tx).await?.rows_affected();
                 }
+                Audience::Update { restoration } => {
+                    messages = sqlx::query(&plan_update_sql(pool.dialect(), &plan.channels))
+                        .bind(event_id)
+                        .bind(now)
+                        .bind(incident_id)
+                        .bind(quiet_until)
+                        .bind(margin)
+                        .bind(service.unwrap_or_default())
+                        .bind(restoration.as_str())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+            }
+            // A newer notice replaces the held ones about the same service for its applicants.
+            if let (Some(service), Audience::Bookings { .. } | Audience::Update { .. }) = (service, &plan.audience) {
+                superseded = sqlx::query(&supersede_sql(EVENT_APPLICANTS))
+                    .bind(event_id)
+                    .bind(now)
+                    .bind(office.as_str())
+                    .bind(service)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             }
 
             if let Trigger::Change(change) = &plan.trigger {
@@ -358,6 +417,7 @@ impl Store {
                 messages,
                 unreachable: unreachable as u64,
                 deferred: deferred as u64,
+                superseded,
             })
         })
     }

@@ -116,27 +116,115 @@ fn not_held_up_sql(still_down: &[&[Rule]], start: &str, end: &str) -> String {
     format!(" AND NOT ({})", held.join(" OR "))
 }
 
-pub(super) fn plan_restoration_sql(dialect: Dialect, channels: &[Channel], still_down: &[&[Rule]]) -> String {
-    // $1 event, $2 now, $3 incident, $4 end of quiet hours, $5 margin, $6 service, $7 kind,
-    // $8 end of the window of the services still down (bound only when there are some).
-    let held_up = not_held_up_sql(still_down, "$2", "$8");
+/// The placeholders a [`told_sql`] sub-select reads.
+pub(super) struct Told<'a> {
+    pub event: &'a str,
+    pub now: &'a str,
+    pub incident: &'a str,
+    pub service: &'a str,
+    /// The restoration kind, whose messages tell of no disruption.
+    pub restoration: &'a str,
+    /// The end of the window of the services still down (used only when there are some).
+    pub window_end: &'a str,
+}
+
+/// The applicants told of a disruption of a service in an incident, one row each: their
+/// bookings that are still open and not held up by a service still down (`booking_ids`), their
+/// next appointment (`next_at`), whether a message of theirs about it may have reached them
+/// (`heard`: 0 when every one is still queued and never handed to a provider, e.g. held for quiet
+/// hours), and the kind of their first notice about it (`first_kind`).
+pub(super) fn told_sql(dialect: Dialect, still_down: &[&[Rule]], p: &Told<'_>) -> String {
+    let held_up = not_held_up_sql(still_down, p.now, p.window_end);
     let told = (dialect.unnest_ids)("m.booking_ids", "t");
     let booking_ids = (dialect.id_array)("DISTINCT b.id");
     format!(
+        "SELECT m.applicant_id, {booking_ids} AS booking_ids,
+                MIN(CASE WHEN b.appointment_at >= {now} THEN b.appointment_at END) AS next_at,
+                MAX(CASE WHEN m.status = 'queued' AND m.attempts = 0 THEN 0 ELSE 1 END) AS heard,
+                MIN(CASE WHEN m.kind = '{update}' THEN NULL ELSE m.kind END) AS first_kind
+         FROM notice_events e
+         JOIN messages m ON m.event_id = e.id
+         CROSS JOIN {told}
+         JOIN bookings b ON b.id = t.value
+         WHERE e.incident_id = {incident} AND e.service = {service} AND e.id <> {event}
+           AND m.kind <> {restoration}
+           AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}{held_up}
+         GROUP BY m.applicant_id",
+        now = p.now,
+        update = crate::render::NoticeKind::StatusUpdate.as_str(),
+        incident = p.incident,
+        service = p.service,
+        event = p.event,
+        restoration = p.restoration,
+    )
+}
+
+/// $1 event, $2 now, $3 incident, $4 end of quiet hours, $5 margin, $6 service, $7 the
+/// restoration kind, $8 end of the window of the services still down (bound only when there are
+/// some).
+const TOLD: Told<'static> =
+    Told { event: "$1", now: "$2", incident: "$3", service: "$6", restoration: "$7", window_end: "$8" };
+
+pub(super) fn plan_restoration_sql(dialect: Dialect, channels: &[Channel], still_down: &[&[Rule]]) -> String {
+    format!(
         "INSERT INTO messages (event_id, {MESSAGE_COLUMNS})
          SELECT {columns}
-         FROM (SELECT m.applicant_id, {booking_ids} AS booking_ids,
-                      MIN(CASE WHEN b.appointment_at >= $2 THEN b.appointment_at END) AS next_at
-               FROM notice_events e
-               JOIN messages m ON m.event_id = e.id
-               CROSS JOIN {told}
-               JOIN bookings b ON b.id = t.value
-               WHERE e.incident_id = $3 AND e.service = $6 AND e.id <> $1 AND m.kind <> $7
-                 AND m.status <> 'cancelled' AND b.stage NOT IN {CLOSED_STAGES}{held_up}
-               GROUP BY m.applicant_id) s
+         FROM ({told}) s
          JOIN applicants a ON a.id = s.applicant_id
          WHERE TRUE
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
+        told = told_sql(dialect, still_down, &TOLD),
         columns = message_columns("$7", "(SELECT office_code FROM incidents WHERE id = $3)", channels),
     )
+}
+
+/// An update (the state stands, with a new reason or expected restoration): one `status_update`
+/// to each applicant told of the disruption, about their bookings still open. One whose notice
+/// has not left yet (held for quiet hours) gets that notice again instead, written from the
+/// update's facts; the held one is then superseded ([`supersede_sql`]). Bound as
+/// [`plan_restoration_sql`] without $8.
+pub(super) fn plan_update_sql(dialect: Dialect, channels: &[Channel]) -> String {
+    let update = crate::render::NoticeKind::StatusUpdate.as_str();
+    let kind = format!("CASE WHEN s.heard = 1 THEN '{update}' ELSE COALESCE(s.first_kind, '{update}') END");
+    format!(
+        "INSERT INTO messages (event_id, {MESSAGE_COLUMNS})
+         SELECT {columns}
+         FROM ({told}) s
+         JOIN applicants a ON a.id = s.applicant_id
+         WHERE TRUE
+         ON CONFLICT (event_id, applicant_id) DO NOTHING",
+        told = told_sql(dialect, &[], &TOLD),
+        columns = message_columns(&kind, "(SELECT office_code FROM incidents WHERE id = $3)", channels),
+    )
+}
+
+/// Cancels, with the reason `superseded`, the messages never handed to a provider (`queued`
+/// with no attempt, e.g. held for quiet hours) of the earlier events about the same service at
+/// the office, for the applicants `who` selects: the newer notice replaces them. A message
+/// waiting for a retry is left alone: the provider may have delivered it after all. $1 event,
+/// $2 now, $3 office, $4 service.
+pub(super) fn supersede_sql(who: &str) -> String {
+    format!(
+        "UPDATE messages SET status = 'cancelled', failure_reason = '{SUPERSEDED}', failed_at = $2
+         WHERE status = 'queued' AND attempts = 0
+           AND event_id IN (SELECT id FROM notice_events WHERE office_code = $3 AND service = $4 AND id <> $1)
+           AND applicant_id IN ({who})"
+    )
+}
+
+/// The failure reason of a message a newer notice replaced before it was sent.
+pub const SUPERSEDED: &str = "superseded";
+
+/// The applicants of the event being planned.
+pub(super) const EVENT_APPLICANTS: &str = "SELECT applicant_id FROM messages WHERE event_id = $1";
+
+/// Before a restoration: the applicants told of the disruption (as the restoration would select
+/// them), so that a notice of theirs still held is superseded and, when it was their only one,
+/// they hear no restoration either. $1 event, $2 now, $3 office, $4 service, $5 incident,
+/// $6 restoration kind, $7 end of the window of the services still down (bound only when there
+/// are some).
+pub(super) fn restoration_applicants_sql(dialect: Dialect, still_down: &[&[Rule]]) -> String {
+    let told =
+        Told { event: "$1", now: "$2", incident: "$5", service: "$4", restoration: "$6", window_end: "$7" };
+    format!("SELECT s.applicant_id FROM ({}) s", told_sql(dialect, still_down, &told))
 }

@@ -250,14 +250,14 @@ async fn offices_and_the_audit_log_follow_the_scope(db: TestStore) {
     assert_eq!(codes, ["PLG"]);
     assert_eq!(api.get("/api/v1/offices/GTO", "viewer").await.status(), 403);
     assert_eq!(api.get("/api/v1/offices/XYZ", "viewer").await.status(), 404);
-    let change = |offices: &str| json!({"offices": offices, "service": "printing", "state": "unavailable", "reason": "Gangguan PDN", "until": "2024-06-24 17:00"});
+    let change = |offices: &str| json!({"offices": offices, "service": "printing", "state": "unavailable", "reason": "Gangguan PDN", "until": "2099-06-24 17:00"});
     assert_eq!(api.post("/api/v1/state-changes", "root", change("GTO")).await.status(), 201);
     assert_eq!(api.post("/api/v1/state-changes", "officer", change("PLG")).await.status(), 201);
     let (_, gto) = answer(api.get("/api/v1/offices/GTO", "root").await).await;
     let printing =
         gto["services"].as_array().unwrap().iter().find(|s| s["service"] == "printing").unwrap().clone();
-    assert_eq!(printing["until_local"], "2024-06-24 17:00 WITA");
-    assert_eq!(printing["until"], "2024-06-24T09:00:00Z");
+    assert_eq!(printing["until_local"], "2099-06-24 17:00 WITA");
+    assert_eq!(printing["until"], "2099-06-24T09:00:00Z");
     let (status, audit) = answer(api.get("/api/v1/audit", "officer").await).await;
     assert_eq!(status, 200, "{audit}");
     let rows = audit["items"].as_array().unwrap();

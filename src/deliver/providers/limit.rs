@@ -34,8 +34,9 @@ pub struct RateLimit {
 #[derive(Debug, Clone)]
 enum Share {
     Unlimited,
-    /// A share of nothing: another worker holds the whole rate for now.
-    Paused,
+    /// A share of nothing: another worker holds the whole rate for now. Keeps the sends of the
+    /// share before, which still count when it grows again within a window.
+    Paused(Arc<VecDeque<Instant>>),
     Limited(Arc<Limit>),
 }
 
@@ -118,7 +119,7 @@ impl RateLimit {
     pub fn share(&self) -> Option<u32> {
         match &*self.share.lock().expect("the lock is never poisoned") {
             Share::Unlimited => None,
-            Share::Paused => Some(0),
+            Share::Paused(_) => Some(0),
             Share::Limited(limit) => Some(limit.rate as u32),
         }
     }
@@ -139,13 +140,13 @@ impl RateLimit {
         let (mut history, was) = match &*share {
             Share::Unlimited => return,
             Share::Limited(limit) if limit.rate == per_second as usize => return,
-            Share::Paused if per_second == 0 => return,
+            Share::Paused(_) if per_second == 0 => return,
             Share::Limited(limit) => {
                 let mut window = limit.window.lock().expect("the lock is never poisoned");
                 window.retired = true;
                 (window.sent.clone(), limit.rate)
             }
-            Share::Paused => (VecDeque::new(), 0),
+            Share::Paused(sent) => (VecDeque::clone(sent), 0),
         };
         let gained = (per_second as usize).saturating_sub(was);
         if Instant::now().saturating_duration_since(given_up) < WINDOW {
@@ -154,7 +155,7 @@ impl RateLimit {
         }
         *share = match NonZeroU32::new(per_second) {
             Some(rate) => Share::Limited(Arc::new(Limit::new(rate, &history))),
-            None => Share::Paused,
+            None => Share::Paused(Arc::new(history)),
         };
         drop(share);
         self.changed.notify_waiters();
@@ -180,7 +181,7 @@ impl RateLimit {
             let share = self.share.lock().expect("the lock is never poisoned").clone();
             match share {
                 Share::Unlimited => return,
-                Share::Paused => changed.await,
+                Share::Paused(_) => changed.await,
                 Share::Limited(limit) => {
                     tokio::select! {
                         let_through = limit.wait() => if let_through { return },
@@ -264,5 +265,21 @@ mod tests {
         }
         let after = released.lock().unwrap().iter().filter(|&&at| at > shrunk).count();
         assert!(after <= 5, "{after} sends in the second after the share shrank to 5");
+    }
+
+    /// A share paused and grown again within a second still counts its own sends of that second.
+    #[tokio::test]
+    async fn a_paused_share_remembers_its_sends() {
+        let limit = RateLimit::per_second(NonZeroU32::new(10));
+        let first = Instant::now();
+        for _ in 0..10 {
+            limit.wait().await;
+        }
+        limit.set_share(0);
+        // Given up long ago by the others: only this worker's own sends hold it back.
+        let long_ago = Instant::now().checked_sub(Duration::from_secs(5)).unwrap();
+        limit.set_share_after(10, long_ago);
+        limit.wait().await;
+        assert!(first.elapsed() >= WINDOW, "an eleventh send {:?} after the first", first.elapsed());
     }
 }

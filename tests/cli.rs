@@ -45,20 +45,18 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
     assert!(stdout(&import).contains("2 new, 0 updated, 0 unchanged"), "{}", stdout(&import));
     assert!(dir.path().join("kabar.db").exists());
 
-    let set = kabar(
-        dir.path(),
-        &[
-            "state",
-            "set",
-            "all",
-            "printing",
-            "unavailable",
-            "--reason",
-            "Gangguan PDN",
-            "--until",
-            "2099-06-24 17:00",
-        ],
-    );
+    let printing_down = [
+        "state",
+        "set",
+        "all",
+        "printing",
+        "unavailable",
+        "--reason",
+        "Gangguan PDN",
+        "--until",
+        "2099-06-24 17:00",
+    ];
+    let set = kabar(dir.path(), &printing_down);
     assert!(set.status.success(), "{}", stderr(&set));
     assert!(
         stdout(&set).contains("printing unavailable: changed at 2 office(s), updated at 0, unchanged at 0"),
@@ -66,20 +64,7 @@ fn the_embedded_default_is_a_sqlite_file_in_the_working_directory() {
         stdout(&set)
     );
 
-    let again = kabar(
-        dir.path(),
-        &[
-            "state",
-            "set",
-            "all",
-            "printing",
-            "unavailable",
-            "--reason",
-            "Gangguan PDN",
-            "--until",
-            "2099-06-24 17:00",
-        ],
-    );
+    let again = kabar(dir.path(), &printing_down);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
         stdout(&again).contains("no change: printing is already unavailable at 2 office(s)"),

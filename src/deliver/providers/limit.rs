@@ -59,6 +59,10 @@ struct Window {
 
 /// One second and the margin for requests delayed on their way.
 const WINDOW: Duration = Duration::from_millis(1_020);
+/// A rate given up by other workers counts as sent at the account's pace up to the moment it was
+/// given up, but for this many sends counted as made at that moment: the bursts their buckets
+/// allow beyond an even pace (a few sends each).
+const BURSTS: u32 = 8;
 
 impl Limit {
     /// At most `rate` sends in any window, counting the sends `history` already let through.
@@ -149,9 +153,17 @@ impl RateLimit {
             Share::Paused(sent) => (VecDeque::clone(sent), 0),
         };
         let gained = (per_second as usize).saturating_sub(was);
-        if Instant::now().saturating_duration_since(given_up) < WINDOW {
-            let at = history.back().map_or(given_up, |&last| last.max(given_up));
-            history.extend(std::iter::repeat_n(at, gained));
+        if gained > 0 && Instant::now().saturating_duration_since(given_up) < WINDOW {
+            // The others sent at most the account's rate, evenly paced (their own limiters), so
+            // what they sent beyond their new shares leaves the window at that pace: count the
+            // gained part as sends at that pace up to `given_up`.
+            let pace = Duration::from_secs(1) / self.configured.map_or(per_second, NonZeroU32::get).max(1);
+            let mut sent: Vec<Instant> = history.into_iter().collect();
+            // Less the bursts their buckets allow (a few sends each): the newest count as at `given_up`.
+            let paced = |k: u32| given_up.checked_sub(pace * k.saturating_sub(BURSTS)).unwrap_or(given_up);
+            sent.extend((0..gained as u32).map(paced));
+            sent.sort_unstable();
+            history = sent.into();
         }
         *share = match NonZeroU32::new(per_second) {
             Some(rate) => Share::Limited(Arc::new(Limit::new(rate, &history))),
@@ -219,8 +231,9 @@ mod tests {
         assert!(elapsed >= Duration::from_millis(2_000) && elapsed <= Duration::from_secs(5), "{elapsed:?}");
     }
 
-    /// A share that grows (here from nothing, as when a worker joins) takes effect a window
-    /// later: the worker that gave the rate up may have used all of it in the last second.
+    /// A share that grows (here from nothing, as when a worker joins) waits for the sends the
+    /// others made with the rate it gains to leave the window: up to the moment they gave it up,
+    /// at the account's pace (20/s: one each 50 ms), the last `BURSTS` of them at that moment.
     #[tokio::test]
     async fn a_grown_share_waits_for_the_last_second_of_the_others() {
         let limit = RateLimit::per_second(NonZeroU32::new(20));
@@ -228,7 +241,13 @@ mod tests {
         let grown = Instant::now();
         limit.set_share(10);
         limit.wait().await;
-        assert!(grown.elapsed() >= WINDOW, "the first send came {:?} after the share grew", grown.elapsed());
+        // The oldest of the ten counted sends: 10 - 1 - BURSTS = 1 pace before the growth.
+        let first_allowed = WINDOW - Duration::from_millis(50);
+        assert!(
+            grown.elapsed() >= first_allowed,
+            "the first send came {:?} after the share grew",
+            grown.elapsed()
+        );
         let resumed = Instant::now();
         for _ in 1..10 {
             limit.wait().await;

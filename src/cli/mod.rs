@@ -70,8 +70,9 @@ pub enum Command {
     /// Run the planner, the delivery worker and the HTTP server (receipts when configured,
     /// /healthz, /readyz, /metrics) until Ctrl-C or SIGTERM
     Serve(ServeArgs),
-    /// Run only a delivery worker (more workers on PostgreSQL share the queue)
-    Worker,
+    /// Run only a delivery worker (more workers on PostgreSQL share the queue); with --listen, also
+    /// /healthz, /readyz and /metrics
+    Worker(WorkerArgs),
     /// Check or preview the message templates
     #[command(subcommand)]
     Templates(TemplatesCommand),
@@ -98,6 +99,14 @@ pub enum Command {
 pub struct ServeArgs {
     /// The HTTP server's address, e.g. 0.0.0.0:8080; port 0 takes a free port and prints it
     /// [default: http.listen, 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Serve /healthz, /readyz and /metrics on this address (port 0: a free port, printed); none
+    /// by default (`kabar serve` on the same machine holds http.listen)
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
 }

@@ -17,8 +17,14 @@ use crate::plan::{broadcast, plan_once};
 use crate::render::Catalogue;
 use crate::store::{DatabaseUrl, Store, StoreError};
 
-/// Runs the planner loop, a worker and the receipts server (`http`), or only a worker.
-pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> anyhow::Result<ExitCode> {
+/// Runs the planner loop, a worker and the HTTP server, or only a worker (with health, readiness
+/// and metrics on `listen` when given).
+pub(super) async fn serve(
+    store: &Store,
+    config: &Config,
+    everything: bool,
+    listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         config.delivery.has_providers(),
         "no provider is configured: add [delivery.twilio], [delivery.infobip], [delivery.whatsapp], \
@@ -62,9 +68,21 @@ pub(super) async fn serve(store: &Store, config: &Config, everything: bool) -> a
             crate::privacy::run_daily(retention_store, retention, retention_shutdown).await;
             Ok(())
         });
-        // One HTTP server for everything: health, readiness, metrics and the receipts routes.
-        let listener = crate::http::bind(config.http.listen).await?;
-        let state = crate::http::HttpState::from_config(store.clone(), config, metrics);
+    }
+    if let Some(listen) = listen {
+        // One HTTP server for everything: health, readiness, metrics, and for `serve` the receipts
+        // routes and the API; a lone worker answers only the first three.
+        let listener = crate::http::bind(listen).await?;
+        let state = if everything {
+            crate::http::HttpState::from_config(store.clone(), config, metrics)
+        } else {
+            let state = crate::http::HttpState::new(store.clone(), metrics)
+                .with_settle_seconds(config.planner.settle_seconds);
+            match config.http.metrics_token.clone() {
+                Some(token) => state.with_metrics_token(token),
+                None => state,
+            }
+        };
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
             crate::http::serve(listener, state, async move { shutdown.cancelled().await }).await?;

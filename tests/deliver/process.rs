@@ -219,3 +219,54 @@ async fn a_second_signal_stops_at_once_and_a_restart_finishes_the_work() {
         assert_eq!(row.status, "sent", "{row:?}");
     }
 }
+
+/// `kabar worker --listen`: a lone worker answers health, readiness and metrics (its own sends,
+/// which a `kabar serve` elsewhere cannot count), and stops cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_listen_serves_its_own_metrics() {
+    use tokio::io::AsyncBufReadExt;
+    let db = TestStore::sqlite().await;
+    import(&db.store, &bookings(3)).await;
+    let planned = plan_outage(&db.store, &[Channel::Sms]).await;
+    let twilio = FakeTwilio::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), &twilio);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kabar"))
+        .args(["--config", &config.display().to_string(), "--database-url", &sqlite_path(&db)])
+        .args(["worker", "--listen", "127.0.0.1:0"])
+        .env("KABAR_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start kabar worker");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = tokio::time::timeout(EXIT_LIMIT, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(address) = line.strip_prefix("listening on ") {
+                return address.to_owned();
+            }
+        }
+        panic!("kabar worker ended without listening");
+    })
+    .await
+    .expect("the worker listens");
+    tokio::time::timeout(EXIT_LIMIT, twilio.wait_for(planned.len())).await.expect("every message is sent");
+
+    let http = reqwest::Client::new();
+    let ready = http.get(format!("{address}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let metrics = http.get(format!("{address}/metrics")).send().await.unwrap().text().await.unwrap();
+    let sends = metrics
+        .lines()
+        .find(|line| line.starts_with("kabar_sends_total{") && line.contains("provider=\"twilio\""))
+        .unwrap_or_else(|| panic!("no twilio sends counted:\n{metrics}"));
+    assert!(sends.ends_with(&format!(" {}", planned.len())), "{sends}");
+    // No receipts routes on a lone worker (they belong to `kabar serve`).
+    let receipts = http.get(format!("{address}/hooks/twilio/status")).send().await.unwrap();
+    assert_eq!(receipts.status(), 404);
+
+    terminate(&child);
+    let status = tokio::time::timeout(EXIT_LIMIT, child.wait()).await.expect("exits").unwrap();
+    assert!(status.success(), "exit {status:?}");
+}

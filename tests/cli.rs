@@ -199,3 +199,37 @@ fn the_number_policy_comes_from_the_configuration() {
     assert!(accepted.status.success(), "{}", stderr(&accepted));
     assert!(stdout(&kabar(dir.path(), &["config"])).contains("allowed_countries = [\"ID\", \"MY\"]"));
 }
+
+/// The demo's summary tells the applicants reached apart from those in the database, its hints
+/// name a command that runs (this binary's path, or `cargo run --` for a debug build in a
+/// `target` directory), and its message file carries the replay's simulated June 2024 clock.
+#[test]
+fn the_demo_says_who_was_reached_how_to_go_on_and_when_each_message_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = kabar(dir.path(), &["demo", "--bookings", "400"]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let out = stdout(&demo);
+    let summary = out
+        .lines()
+        .find(|line| line.contains("applicants reached with at least one message, of"))
+        .unwrap_or_else(|| panic!("no reach line in:\n{out}"));
+    let numbers: Vec<u64> = summary
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse().unwrap())
+        .collect();
+    let (reached, in_database) = (numbers[0], numbers[1]);
+    assert!(0 < reached && reached < in_database, "{summary}");
+
+    let binary = Path::new(env!("CARGO_BIN_EXE_kabar")).canonicalize().unwrap();
+    let hint = format!("`{} --database-url", binary.display());
+    // Built into a directory named `target` (no CARGO_TARGET_DIR), the hint is cargo's form.
+    let shown = out.contains(&hint) || out.contains("`cargo run -- --database-url");
+    assert!(shown, "the hints should name {hint}:\n{out}");
+    assert!(!out.contains("`kabar --database-url"), "{out}");
+
+    let messages = std::fs::read_to_string(dir.path().join("kabar-demo-messages.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(messages.lines().next().unwrap()).unwrap();
+    assert!(first["at"].as_str().unwrap().starts_with("2024-06-"), "{first}");
+    assert!(first["written_at"].as_str().is_some(), "{first}");
+}

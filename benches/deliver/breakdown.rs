@@ -165,7 +165,8 @@ impl Replica {
                 let content = render(&self.catalogue, message.kind, Channel::Sms, message.language, &context)
                     .expect("the notice renders");
                 let to = Destination::Phone(message.applicant.mobile.clone());
-                prepared.push((*claim, Outgoing { message_id: message.id, to, content }));
+                prepared
+                    .push((*claim, Outgoing { message_id: message.id, to, content, at: chrono::Utc::now() }));
             }
             stopwatch.add_to(&mut phases.render);
 

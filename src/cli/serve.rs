@@ -276,16 +276,33 @@ pub(super) async fn run_demo(args: DemoRunArgs) -> anyhow::Result<ExitCode> {
     println!("3/3 summary");
     print_summary(&summary);
     store.close().await;
+    let kabar = this_command();
     println!(
         "\nNext: look at the messages (`head -3 {messages}`), the state board \
-         (`kabar --database-url {db} state show`) and the call list \
-         (`kabar --database-url {db} messages call-list`). To run kabar for real, write a kabar.toml \
-         with your providers and `[receipts]`, import offices and bookings, and start `kabar serve`; \
-         staff then change states with `kabar state set` (see the README).",
+         (`{kabar} --database-url {db} state show`) and the call list \
+         (`{kabar} --database-url {db} messages call-list`). To run kabar for real, write a kabar.toml \
+         with your providers and `[receipts]`, import offices and bookings, and start `{kabar} serve`; \
+         staff then change states with `{kabar} state set` (see the README).",
         messages = args.messages.display(),
         db = args.db.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// How to run kabar again as it was run now: `cargo run --release --` when cargo built and ran it
+/// (a newcomer's `cargo run --release -- demo` leaves no `kabar` on the PATH), else its own path.
+fn this_command() -> String {
+    let Ok(exe) = std::env::current_exe() else { return "kabar".into() };
+    let profile = exe.parent().and_then(|dir| Some((dir.file_name()?.to_str()?, dir.parent()?)));
+    match profile {
+        Some(("release", target)) if target.file_name().is_some_and(|name| name == "target") => {
+            "cargo run --release --".into()
+        }
+        Some(("debug", target)) if target.file_name().is_some_and(|name| name == "target") => {
+            "cargo run --".into()
+        }
+        _ => exe.display().to_string(),
+    }
 }
 
 fn print_summary(summary: &demo::ReplaySummary) {
@@ -300,7 +317,10 @@ fn print_summary(summary: &demo::ReplaySummary) {
         *by_status.entry(&count.status).or_default() += count.messages;
     }
     let total: u64 = by_status.values().sum();
-    println!("    {} applicants; {total} messages", summary.applicants);
+    println!(
+        "    {} applicants reached with at least one message, of {} applicants in the database; {total} messages",
+        summary.reached, summary.applicants
+    );
     let line = |title: &str, map: &BTreeMap<&str, u64>| {
         let parts: Vec<String> = map.iter().map(|(name, count)| format!("{name} {count}")).collect();
         println!("    {title}: {}", parts.join(", "));

@@ -36,6 +36,9 @@ pub struct Outgoing {
     pub message_id: i64,
     pub to: Destination,
     pub content: Rendered,
+    /// When the worker handed it over, by the worker's clock: the wall clock, or the simulated
+    /// time of the demo's replay and of tests. Only the log provider writes it down.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The provider took the message.

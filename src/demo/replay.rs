@@ -101,7 +101,10 @@ pub enum ReplayError {
 /// What the replay did.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplaySummary {
+    /// Applicants in the database.
     pub applicants: u64,
+    /// Applicants who got at least one message.
+    pub reached: u64,
     pub delivered: StepReport,
     /// By kind, channel and status.
     pub messages: Vec<MessageCount>,
@@ -172,6 +175,7 @@ pub async fn replay(
     }
     Ok(ReplaySummary {
         applicants: store.count_applicants().await?,
+        reached: store.count_applicants_reached().await?,
         delivered: total,
         messages: store.message_counts().await?,
     })

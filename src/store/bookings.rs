@@ -67,6 +67,18 @@ impl Store {
         Ok(count as u64)
     }
 
+    /// How many applicants got at least one message (sent or delivered).
+    pub async fn count_applicants_reached(&self) -> Result<u64, StoreError> {
+        let count: i64 = on_reader!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(DISTINCT applicant_id) FROM messages WHERE status IN ('sent', 'delivered')",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(count as u64)
+    }
+
     /// How many applicants (distinct mobile numbers) the store holds.
     pub async fn count_applicants(&self) -> Result<u64, StoreError> {
         let count: i64 = on_reader!(self, pool => {

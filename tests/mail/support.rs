@@ -17,6 +17,7 @@ pub fn email_to(address: &str, name: &str) -> Destination {
 /// An email like the renderer's, with a subject outside ASCII and a line that starts with a dot.
 pub fn email(message_id: i64) -> Outgoing {
     Outgoing {
+        at: chrono::Utc::now(),
         message_id,
         to: email_to("budi.santoso@example.com", "Budi Santoso"),
         content: Rendered::Email(EmailMessage {
@@ -42,6 +43,7 @@ pub fn list_unsubscribe() -> ListUnsubscribe {
 pub fn sms(message_id: i64, text: &str) -> Outgoing {
     let cost = sms::segment(text);
     Outgoing {
+        at: chrono::Utc::now(),
         message_id,
         to: Destination::Phone(mobile()),
         content: Rendered::Sms(SmsMessage {
@@ -56,6 +58,7 @@ pub fn sms(message_id: i64, text: &str) -> Outgoing {
 
 pub fn whatsapp(message_id: i64) -> Outgoing {
     Outgoing {
+        at: chrono::Utc::now(),
         message_id,
         to: Destination::Phone(mobile()),
         content: Rendered::Whatsapp(WhatsappMessage {

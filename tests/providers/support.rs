@@ -22,6 +22,7 @@ pub fn digits(n: u32) -> String {
 pub fn sms(message_id: i64, to: u32) -> Outgoing {
     let cost = sms::segment(SMS_TEXT);
     Outgoing {
+        at: chrono::Utc::now(),
         message_id,
         to: Destination::Phone(number(to)),
         content: Rendered::Sms(SmsMessage {
@@ -37,6 +38,7 @@ pub fn sms(message_id: i64, to: u32) -> Outgoing {
 pub fn whatsapp(message_id: i64, to: u32) -> Outgoing {
     let params = vec!["Budi Santoso".to_owned(), "Kanim Jakarta Selatan".to_owned()];
     Outgoing {
+        at: chrono::Utc::now(),
         message_id,
         to: Destination::Phone(number(to)),
         content: Rendered::Whatsapp(WhatsappMessage {

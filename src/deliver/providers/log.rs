@@ -38,7 +38,10 @@ pub struct LogFile {
 /// One line of the file.
 #[derive(Serialize)]
 struct Line<'a> {
+    /// When kabar sent it, by the worker's clock (in the demo: the replay's simulated time).
     at: String,
+    /// When the line was written, by the wall clock.
+    written_at: String,
     message_id: i64,
     provider_message_id: &'a str,
     channel: Channel,
@@ -95,7 +98,8 @@ impl LogFile {
             Destination::Email { address, .. } => mask_email(address.as_str()),
         };
         let line = Line {
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            at: out.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            written_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             message_id: out.message_id,
             provider_message_id: &provider_message_id,
             channel,

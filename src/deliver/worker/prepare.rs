@@ -206,7 +206,7 @@ impl Worker {
         Ok(Prepared::Send {
             claim,
             channel,
-            outgoing: Box::new(Outgoing { message_id: message.id, to, content }),
+            outgoing: Box::new(Outgoing { message_id: message.id, to, content, at: now }),
         })
     }
 }

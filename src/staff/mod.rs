@@ -22,7 +22,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-pub use accounts::{NewStaff, NewToken, StaffChange};
+pub use accounts::{parse_lifetime, NewStaff, NewToken, StaffChange};
 pub use auth::{AuthError, Authenticator, Caller, LoginLimits};
 pub use config::{CostsConfig, StaffConfig};
 pub use scope::Scope;

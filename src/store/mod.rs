@@ -16,6 +16,7 @@
 mod audit;
 mod booking_writes;
 mod bookings;
+mod detect;
 mod broadcasts;
 mod notices;
 mod observe;
@@ -42,6 +43,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 pub(crate) use audit::AuditLog;
 pub use booking_writes::BookingImport;
+pub use detect::ProbeRecorded;
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,

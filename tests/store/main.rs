@@ -8,6 +8,7 @@ mod bookings;
 mod broadcasts;
 mod concurrency;
 mod demo;
+mod detect;
 mod import_files;
 mod import_rows;
 mod offices;

@@ -30,7 +30,11 @@ fn when(instant: Option<chrono::DateTime<chrono::Utc>>) -> String {
 }
 
 /// Each configured system: its health, its last probes and the next one.
-pub(super) async fn probes(store: &Store, config: &DetectConfig, args: ProbesArgs) -> anyhow::Result<ExitCode> {
+pub(super) async fn probes(
+    store: &Store,
+    config: &DetectConfig,
+    args: ProbesArgs,
+) -> anyhow::Result<ExitCode> {
     let systems = config.checked_systems().map_err(anyhow::Error::msg)?;
     let known = store.detect_systems().await?;
     if args.json {
@@ -38,12 +42,20 @@ pub(super) async fn probes(store: &Store, config: &DetectConfig, args: ProbesArg
         return Ok(ExitCode::SUCCESS);
     }
     if systems.is_empty() && known.is_empty() {
-        println!("no systems to probe: describe them under [[detect.systems]] in kabar.toml (see the README)");
+        println!(
+            "no systems to probe: describe them under [[detect.systems]] in kabar.toml (see the README)"
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "system", "health", "last probes", "last result", "last failure", "last probe", "next probe",
+        "system",
+        "health",
+        "last probes",
+        "last result",
+        "last failure",
+        "last probe",
+        "next probe",
     ]);
     for system in &systems {
         let Some(row) = known.iter().find(|row| row.name == system.name) else {
@@ -81,7 +93,14 @@ pub(super) async fn list(store: &Store, all: bool, json: bool) -> anyhow::Result
     }
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "id", "kind", "status", "offices", "services", "what the probes saw", "opened", "applied by kabar at",
+        "id",
+        "kind",
+        "status",
+        "offices",
+        "services",
+        "what the probes saw",
+        "opened",
+        "applied by kabar at",
     ]);
     for proposal in &proposals {
         table.add_row([
@@ -97,7 +116,9 @@ pub(super) async fn list(store: &Store, all: bool, json: bool) -> anyhow::Result
     }
     println!("{table}");
     if proposals.iter().any(|proposal| proposal.status == crate::detect::ProposalStatus::Open) {
-        println!("confirm with `kabar state confirm ID`, or dismiss with `kabar state dismiss ID --note TEXT`");
+        println!(
+            "confirm with `kabar state confirm ID`, or dismiss with `kabar state dismiss ID --note TEXT`"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -119,7 +140,8 @@ pub(super) async fn confirm(store: &Store, id: i64) -> anyhow::Result<ExitCode> 
 
 /// `kabar state dismiss ID`: nothing changes.
 pub(super) async fn dismiss(store: &Store, id: i64, note: Option<String>) -> anyhow::Result<ExitCode> {
-    let decided = crate::detect::dismiss(store, id, note.as_deref(), &Origin::cli(), chrono::Utc::now()).await?;
+    let decided =
+        crate::detect::dismiss(store, id, note.as_deref(), &Origin::cli(), chrono::Utc::now()).await?;
     println!("{}", decided_text(id, decided));
     Ok(ExitCode::SUCCESS)
 }

@@ -149,7 +149,10 @@ impl DetectConfig {
             ));
         }
         if !(self.failure_ratio > 0.0 && self.failure_ratio <= 1.0) {
-            return Err(format!("detect.failure_ratio = {} must be above 0 and at most 1", self.failure_ratio));
+            return Err(format!(
+                "detect.failure_ratio = {} must be above 0 and at most 1",
+                self.failure_ratio
+            ));
         }
         Ok(Thresholds {
             failures: self.failures,
@@ -181,7 +184,8 @@ impl DetectConfig {
         self.systems
             .iter()
             .map(|system| {
-                let checked = system.check().map_err(|err| format!("detect.systems {:?}: {err}", system.name))?;
+                let checked =
+                    system.check().map_err(|err| format!("detect.systems {:?}: {err}", system.name))?;
                 if !names.insert(checked.name.clone()) {
                     return Err(format!("detect.systems: the name {:?} is used twice", system.name));
                 }
@@ -194,7 +198,10 @@ impl DetectConfig {
 impl SystemConfig {
     fn check(&self) -> Result<System, String> {
         let name = self.name.trim();
-        if name.is_empty() || name.len() > 40 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if name.is_empty()
+            || name.len() > 40
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return Err("name must be 1 to 40 letters, digits, '-', '_' or '.'".into());
         }
         if self.interval_seconds == 0 || self.timeout_seconds == 0 {
@@ -206,9 +213,12 @@ impl SystemConfig {
                 self.timeout_seconds, self.interval_seconds
             ));
         }
-        let target = self.affects.offices.parse::<Target>().map_err(|err| format!("affects.offices: {err}"))?;
+        let target =
+            self.affects.offices.parse::<Target>().map_err(|err| format!("affects.offices: {err}"))?;
         if self.affects.services.is_empty() {
-            return Err("affects.services is empty: name the services that stop when this system is down".into());
+            return Err(
+                "affects.services is empty: name the services that stop when this system is down".into()
+            );
         }
         let services = self
             .affects
@@ -221,7 +231,8 @@ impl SystemConfig {
             None => format!("Gangguan sistem pusat ({name})"),
         };
         crate::domain::check_plain_text(&reason).map_err(|err| format!("reason: {err}"))?;
-        crate::domain::check_length(&reason, crate::state::MAX_REASON).map_err(|err| format!("reason: {err}"))?;
+        crate::domain::check_length(&reason, crate::state::MAX_REASON)
+            .map_err(|err| format!("reason: {err}"))?;
         Ok(System {
             name: name.to_owned(),
             probe: self.probe.check()?,
@@ -314,9 +325,10 @@ mod tests {
         assert!(err.contains("simkim") && err.contains("affects.services"), "{err}");
         let err = parse(&SIMKIM.replace("http = ", "tcp = \"a:1\", http = ")).validate().unwrap_err();
         assert!(err.contains("more than one"), "{err}");
-        let err = parse(&SIMKIM.replace("timeout_seconds = 5", "timeout_seconds = 60")).validate().unwrap_err();
+        let err =
+            parse(&SIMKIM.replace("timeout_seconds = 5", "timeout_seconds = 60")).validate().unwrap_err();
         assert!(err.contains("longer than"), "{err}");
-        let twice = format!("{SIMKIM}{}", SIMKIM.replace("[[systems]]", "[[systems]]"));
+        let twice = format!("{SIMKIM}{SIMKIM}");
         assert!(parse(&twice).validate().unwrap_err().contains("used twice"));
         let err = parse(&SIMKIM.replace("expect_status = 200", "expect_status = 200, method = \"POST\""))
             .validate()

@@ -53,7 +53,13 @@ pub enum Transition {
 
 impl Default for Tally {
     fn default() -> Self {
-        Tally { health: Health::Unknown, failures_in_row: 0, successes_in_row: 0, recent: Vec::new(), episode: 0 }
+        Tally {
+            health: Health::Unknown,
+            failures_in_row: 0,
+            successes_in_row: 0,
+            recent: Vec::new(),
+            episode: 0,
+        }
     }
 }
 
@@ -80,7 +86,8 @@ impl Tally {
             }
             Health::Down => None,
             Health::Up | Health::Unknown
-                if self.failures_in_row >= thresholds.failures && self.failure_ratio() >= thresholds.failure_ratio =>
+                if self.failures_in_row >= thresholds.failures
+                    && self.failure_ratio() >= thresholds.failure_ratio =>
             {
                 self.health = Health::Down;
                 self.episode += 1;

@@ -78,7 +78,9 @@ impl Prober {
         let due: Vec<&System> = self
             .systems
             .iter()
-            .filter(|system| known.get(&system.name).and_then(|row| row.next_at).is_none_or(|next| next <= now))
+            .filter(|system| {
+                known.get(&system.name).and_then(|row| row.next_at).is_none_or(|next| next <= now)
+            })
             .collect();
         let outcomes = futures::future::join_all(
             due.iter().map(|system| probe::run(&system.probe, system.timeout, &self.client)),
@@ -88,7 +90,8 @@ impl Prober {
         for (system, outcome) in due.into_iter().zip(outcomes) {
             let mut tally = known.get(&system.name).map(|row| row.tally()).unwrap_or_else(Tally::default);
             let transition = tally.record(outcome.ok, &self.thresholds);
-            let proposal = transition.map(|transition| self.proposal(system, &tally, transition, &outcome, now));
+            let proposal =
+                transition.map(|transition| self.proposal(system, &tally, transition, &outcome, now));
             let next_at = now + chrono::Duration::from_std(system.interval).expect("the interval fits");
             let recorded = self
                 .store
@@ -151,7 +154,10 @@ impl Prober {
             ),
             Transition::CameBack => (
                 ProposalKind::Recovery,
-                format!("{}: answering again ({}, {} in a row)", system.name, outcome.detail, tally.successes_in_row),
+                format!(
+                    "{}: answering again ({}, {} in a row)",
+                    system.name, outcome.detail, tally.successes_in_row
+                ),
             ),
         };
         NewProposal {

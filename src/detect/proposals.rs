@@ -50,7 +50,12 @@ pub enum Decided {
 }
 
 /// Confirms an open proposal for `origin` (a person): applies it now.
-pub async fn confirm(store: &Store, id: i64, origin: &Origin, now: DateTime<Utc>) -> Result<Decided, ProposalError> {
+pub async fn confirm(
+    store: &Store,
+    id: i64,
+    origin: &Origin,
+    now: DateTime<Utc>,
+) -> Result<Decided, ProposalError> {
     let proposal = open_proposal(store, id).await?;
     apply(store, &proposal, origin, now).await
 }
@@ -113,11 +118,13 @@ pub async fn apply(
     }
     if records.is_empty() {
         let note = "the states already matched";
-        return Ok(if store.decide_proposal(proposal.id, ProposalStatus::Dropped, Some(note), origin, now).await? {
-            Decided::Dropped
-        } else {
-            Decided::AlreadyDecided
-        });
+        return Ok(
+            if store.decide_proposal(proposal.id, ProposalStatus::Dropped, Some(note), origin, now).await? {
+                Decided::Dropped
+            } else {
+                Decided::AlreadyDecided
+            },
+        );
     }
     let changed = store.apply_state_changes_by(&records, Some(origin)).await?;
     store.decide_proposal(proposal.id, ProposalStatus::Applied, None, origin, now).await?;
@@ -133,9 +140,9 @@ pub async fn already_matches(store: &Store, proposal: &Proposal) -> Result<bool,
     for &service in &proposal.services {
         let codes = crate::state::resolve_target(&target, service, &offices)
             .map_err(|source| ProposalError::State { id: proposal.id, source })?;
-        let differs = codes.into_iter().any(|code| {
-            current.get(&(code, service)).copied().unwrap_or(ServiceState::Operational) != state
-        });
+        let differs = codes
+            .into_iter()
+            .any(|code| current.get(&(code, service)).copied().unwrap_or(ServiceState::Operational) != state);
         if differs {
             return Ok(false);
         }

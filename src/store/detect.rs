@@ -50,9 +50,24 @@ type ProposalRow = (
 );
 
 fn system_health(row: SystemRow) -> Result<SystemHealth, StoreError> {
-    let (name, health, failures_in_row, successes_in_row, recent, probes, failures, last_at, last_ok, last_detail, last_failure, next_at, changed_at, episode) =
-        row;
-    let counter = |value: i64| u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("detect count {value}")));
+    let (
+        name,
+        health,
+        failures_in_row,
+        successes_in_row,
+        recent,
+        probes,
+        failures,
+        last_at,
+        last_ok,
+        last_detail,
+        last_failure,
+        next_at,
+        changed_at,
+        episode,
+    ) = row;
+    let counter =
+        |value: i64| u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("detect count {value}")));
     Ok(SystemHealth {
         health: Health::parse(&health)
             .ok_or_else(|| StoreError::Corrupt(format!("detect_systems.health {health:?}")))?,
@@ -73,8 +88,22 @@ fn system_health(row: SystemRow) -> Result<SystemHealth, StoreError> {
 }
 
 fn proposal(row: ProposalRow) -> Result<Proposal, StoreError> {
-    let (id, system, episode, kind, offices, services, reason, detail, status, created_at, apply_at, decided_at, decided_by, note) =
-        row;
+    let (
+        id,
+        system,
+        episode,
+        kind,
+        offices,
+        services,
+        reason,
+        detail,
+        status,
+        created_at,
+        apply_at,
+        decided_at,
+        decided_by,
+        note,
+    ) = row;
     Ok(Proposal {
         id,
         system,
@@ -320,7 +349,9 @@ impl Store {
             ProposalStatus::Applied => "proposal.apply",
             ProposalStatus::Dismissed => "proposal.dismiss",
             ProposalStatus::Dropped => "proposal.drop",
-            ProposalStatus::Open => return Err(StoreError::Corrupt("a decision cannot reopen a proposal".into())),
+            ProposalStatus::Open => {
+                return Err(StoreError::Corrupt("a decision cannot reopen a proposal".into()))
+            }
         };
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;

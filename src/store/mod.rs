@@ -16,8 +16,8 @@
 mod audit;
 mod booking_writes;
 mod bookings;
-mod detect;
 mod broadcasts;
+mod detect;
 mod notices;
 mod observe;
 mod offices;
@@ -43,12 +43,12 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 pub(crate) use audit::AuditLog;
 pub use booking_writes::BookingImport;
-pub use detect::ProbeRecorded;
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
     NewBroadcast,
 };
+pub use detect::ProbeRecorded;
 pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use observe::{QueueGauges, SchemaStatus};
 pub use offices::OfficeDirectory;

@@ -67,11 +67,18 @@ async fn two_serves_on_one_postgres_propose_once_and_the_cli_confirms() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let system = db.store.detect_systems().await.unwrap().remove(0);
     assert_eq!(db.store.detect_proposals(true).await.unwrap().len(), 1);
-    assert!(system.probes - probes_then <= 3, "one prober at a time: {} probes in 2.5 s", system.probes - probes_then);
+    assert!(
+        system.probes - probes_then <= 3,
+        "one prober at a time: {} probes in 2.5 s",
+        system.probes - probes_then
+    );
     assert_eq!(system.health, Health::Down);
 
     let probes = kabar(&config, &database, &["probes"]).await;
-    assert!(probes.contains("simkim") && probes.contains("down") && probes.contains("connection refused"), "{probes}");
+    assert!(
+        probes.contains("simkim") && probes.contains("down") && probes.contains("connection refused"),
+        "{probes}"
+    );
     let listed = kabar(&config, &database, &["state", "proposals"]).await;
     assert!(listed.contains("outage") && listed.contains("region:Sumatera Selatan"), "{listed}");
     let confirmed = kabar(&config, &database, &["state", "confirm", &proposal.id.to_string()]).await;

@@ -114,7 +114,10 @@ async fn three_failures_propose_and_a_confirmation_applies_and_plans(db: &TestSt
     let report = prober.step(now).await.unwrap();
     assert_eq!(report.proposed.len(), 1);
     let proposal = &proposals(store).await[0];
-    assert_eq!((proposal.kind, proposal.status, proposal.apply_at), (ProposalKind::Outage, ProposalStatus::Open, None));
+    assert_eq!(
+        (proposal.kind, proposal.status, proposal.apply_at),
+        (ProposalKind::Outage, ProposalStatus::Open, None)
+    );
     assert!(proposal.detail.contains("HTTP 503 (expected 200)"), "{}", proposal.detail);
     assert!(proposal.detail.contains("3 failed probes in a row"), "{}", proposal.detail);
     assert_eq!(state_of(store, "PLG", Service::Printing).await, ServiceState::Operational, "only proposed");
@@ -128,7 +131,9 @@ async fn three_failures_propose_and_a_confirmation_applies_and_plans(db: &TestSt
     let board = store.service_board(Some(&"PLG".parse().unwrap())).await.unwrap();
     assert!(board.iter().all(|row| row.reason.as_deref() == Some("Gangguan sistem pusat (simkim)")));
     // The planner runs as for a change made by hand.
-    let events = plan_once(store, &PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() }, now).await.unwrap();
+    let events = plan_once(store, &PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() }, now)
+        .await
+        .unwrap();
     assert!(events.iter().map(|event| event.counts.messages).sum::<u64>() >= 2, "{events:?}");
     let actions = audit_actions(store).await;
     assert!(actions.contains(&("system:detector".into(), "proposal.open".into())), "{actions:?}");
@@ -217,7 +222,10 @@ async fn a_proposal_the_state_already_matches_is_dropped(db: &TestStore) {
     assert_eq!(report.proposed.len(), 1);
     assert_eq!(report.dropped, report.proposed);
     let proposal = &proposals(store).await[0];
-    assert_eq!((proposal.status, proposal.note.as_deref()), (ProposalStatus::Dropped, Some("the states already matched")));
+    assert_eq!(
+        (proposal.status, proposal.note.as_deref()),
+        (ProposalStatus::Dropped, Some("the states already matched"))
+    );
     // Staff's own reason stays.
     let board = store.service_board(Some(&"PLG".parse().unwrap())).await.unwrap();
     assert!(board.iter().all(|row| row.reason.as_deref() == Some("Gangguan Pusat Data Nasional")));
@@ -240,7 +248,8 @@ async fn two_probers_on_one_database_make_one_proposal(db: &TestStore) {
     // Two serves: two stores (connection pools) on the same database, each with its prober.
     let other = Store::open(&db.url).await.unwrap();
     let config = config(&upstream.url, "never");
-    let (first, second) = (Prober::new(store.clone(), &config).unwrap(), Prober::new(other.clone(), &config).unwrap());
+    let (first, second) =
+        (Prober::new(store.clone(), &config).unwrap(), Prober::new(other.clone(), &config).unwrap());
     upstream.answer(503);
     let mut now = at(T0);
     let mut last_leader = None;
@@ -265,18 +274,27 @@ async fn tcp_and_command_probes_say_what_failed(_db: &TestStore) {
     let client = reqwest::Client::new();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    let up = detect::probe::run(&detect::Probe::Tcp { address: address.clone() }, std::time::Duration::from_secs(2), &client).await;
+    let up = detect::probe::run(
+        &detect::Probe::Tcp { address: address.clone() },
+        std::time::Duration::from_secs(2),
+        &client,
+    )
+    .await;
     assert!(up.ok, "{up:?}");
     drop(listener);
-    let refused = detect::probe::run(&detect::Probe::Tcp { address }, std::time::Duration::from_secs(2), &client).await;
+    let refused =
+        detect::probe::run(&detect::Probe::Tcp { address }, std::time::Duration::from_secs(2), &client).await;
     assert_eq!((refused.ok, refused.detail.as_str()), (false, "connection refused"));
     let command = |program: &str, args: &[&str]| detect::Probe::Command {
         program: program.into(),
         args: args.iter().map(|arg| (*arg).to_owned()).collect(),
     };
-    let failed = detect::probe::run(&command("sh", &["-c", "exit 3"]), std::time::Duration::from_secs(2), &client).await;
+    let failed =
+        detect::probe::run(&command("sh", &["-c", "exit 3"]), std::time::Duration::from_secs(2), &client)
+            .await;
     assert_eq!((failed.ok, failed.detail.as_str()), (false, "exit 3"));
-    let slow = detect::probe::run(&command("sleep", &["5"]), std::time::Duration::from_secs(1), &client).await;
+    let slow =
+        detect::probe::run(&command("sleep", &["5"]), std::time::Duration::from_secs(1), &client).await;
     assert_eq!((slow.ok, slow.detail.as_str()), (false, "timeout after 1 s"));
     assert!(detect::probe::run(&command("true", &[]), std::time::Duration::from_secs(2), &client).await.ok);
 }

@@ -150,6 +150,19 @@ pub async fn already_matches(store: &Store, proposal: &Proposal) -> Result<bool,
     Ok(true)
 }
 
+/// The offices a proposal would change, over all its services (for scope checks).
+pub async fn offices_of(store: &Store, proposal: &Proposal) -> Result<Vec<OfficeCode>, ProposalError> {
+    let target = target_of(proposal)?;
+    let offices = store.office_directory().await?;
+    let mut codes = Vec::new();
+    for &service in &proposal.services {
+        let resolved = crate::state::resolve_target(&target, service, &offices)
+            .map_err(|source| ProposalError::State { id: proposal.id, source })?;
+        codes.extend(resolved.into_iter().filter(|code| !codes.contains(code)).collect::<Vec<_>>());
+    }
+    Ok(codes)
+}
+
 fn target_of(proposal: &Proposal) -> Result<Target, ProposalError> {
     proposal.offices.parse::<Target>().map_err(|source| ProposalError::Offices {
         id: proposal.id,

@@ -69,7 +69,8 @@ async fn the_console_in_a_real_browser() {
     browser.click("#confirm").await;
     browser.wait_for("#undo").await;
     browser.check_page("result", &console).await;
-    let row = browser.text_in_new_tab(&console.url("/console"), "#office-PLG tr[data-service=printing]").await;
+    let row =
+        browser.text_in_new_tab(&console.url("/console"), "#office-PLG tr[data-service=printing]").await;
     assert!(row.contains("Tidak tersedia") && row.contains("Gangguan Pusat Data Nasional"), "{row}");
 
     // Undo within the settle window: the previous state stands and the planner sends nothing.
@@ -105,7 +106,11 @@ async fn the_console_in_a_real_browser() {
 
     // A form posted without its CSRF token is refused, and nothing changes.
     to_confirmation(&browser, &console, "PLG").await;
-    browser.execute("document.querySelector('form[action=\"/console/change/apply\"] input[name=csrf]').remove();").await;
+    browser
+        .execute(
+            "document.querySelector('form[action=\"/console/change/apply\"] input[name=csrf]').remove();",
+        )
+        .await;
     browser.click("#confirm").await;
     browser.wait_for("#problem").await;
     assert!(browser.text("#problem").await.contains("token keamanan"), "the CSRF refusal");

@@ -70,13 +70,16 @@ impl Console {
                 role,
                 scope: scope.parse().unwrap(),
             };
-            accounts::add_staff(&db.store, new, PASSWORD.into(), &Origin::cli(), chrono::Utc::now()).await.unwrap();
+            accounts::add_staff(&db.store, new, PASSWORD.into(), &Origin::cli(), chrono::Utc::now())
+                .await
+                .unwrap();
         }
         let planner = PlannerConfig::default();
         let listener = kabar::http::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let settings = ApiSettings { planner: planner.clone(), ..ApiSettings::default() };
-        let state = HttpState::new(db.store.clone(), kabar::observe::metrics::install()).with_api_settings(settings);
+        let state =
+            HttpState::new(db.store.clone(), kabar::observe::metrics::install()).with_api_settings(settings);
         let (shutdown, stop) = oneshot::channel::<()>();
         tokio::spawn(kabar::http::serve(listener, state, async move {
             let _ = stop.await;
@@ -103,7 +106,9 @@ impl Console {
     }
 
     async fn scalar(&self, query: &str) -> i64 {
-        let DatabaseUrl::Sqlite(path) = &self.db.url else { unreachable!("the browser suite runs on SQLite") };
+        let DatabaseUrl::Sqlite(path) = &self.db.url else {
+            unreachable!("the browser suite runs on SQLite")
+        };
         let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}")).await.unwrap();
         let value: i64 = sqlx::query_scalar(query).fetch_one(&pool).await.unwrap();
         pool.close().await;
@@ -145,7 +150,10 @@ fn missing(what: &str) -> ! {
 
 impl Browser {
     pub async fn start() -> Browser {
-        for (path, what) in [(CHROMEDRIVER, "chromedriver at /usr/bin/chromedriver"), (CHROMIUM, "Chromium at /usr/bin/chromium")] {
+        for (path, what) in [
+            (CHROMEDRIVER, "chromedriver at /usr/bin/chromedriver"),
+            (CHROMIUM, "Chromium at /usr/bin/chromium"),
+        ] {
             if !Path::new(path).exists() {
                 missing(what);
             }
@@ -161,7 +169,8 @@ impl Browser {
         let stdout = driver.stdout.take().unwrap();
         let ready = tokio::task::spawn_blocking(move || {
             let mut lines = BufReader::new(stdout).lines();
-            let found = lines.by_ref().map_while(Result::ok).any(|line| line.contains("started successfully"));
+            let found =
+                lines.by_ref().map_while(Result::ok).any(|line| line.contains("started successfully"));
             // Keep draining, so chromedriver never blocks on a full pipe.
             std::thread::spawn(move || lines.for_each(drop));
             found
@@ -183,8 +192,9 @@ impl Browser {
             .expect("a Chromium session through chromedriver");
         let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
         std::fs::create_dir_all(&shots).unwrap();
-        let axe = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/axe.min.js"))
-            .expect("tests/browser/axe.min.js (axe-core, vendored)");
+        let axe =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/axe.min.js"))
+                .expect("tests/browser/axe.min.js (axe-core, vendored)");
         Browser { client, driver, shots, axe }
     }
 
@@ -255,7 +265,10 @@ impl Browser {
         let inner = self.execute("return [window.innerWidth, window.innerHeight];").await;
         let (w, h) = (inner[0].as_u64().unwrap() as u32, inner[1].as_u64().unwrap() as u32);
         if (w, h) != (width, height) {
-            self.client.set_window_size(width + (width - w.min(width)), height + (height - h.min(height))).await.unwrap();
+            self.client
+                .set_window_size(width + (width - w.min(width)), height + (height - h.min(height)))
+                .await
+                .unwrap();
         }
     }
 

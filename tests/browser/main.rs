@@ -23,7 +23,7 @@ async fn log_in(browser: &Browser, console: &Console, username: &str) {
     browser.fill("#username", username).await;
     browser.fill("#password", support::PASSWORD).await;
     browser.click("main button[type=submit]").await;
-    browser.wait_for("section.office, main h1").await;
+    browser.wait_for("section.office").await;
     assert!(browser.path().await == "/console", "logged in, on the board");
 }
 
@@ -75,7 +75,7 @@ async fn the_console_in_a_real_browser() {
 
     // Undo within the settle window: the previous state stands and the planner sends nothing.
     browser.click("#undo").await;
-    browser.wait_for("#outcome").await;
+    browser.wait_for("#outcome[data-kind=undone]").await;
     assert!(browser.text("#outcome").await.contains("Tidak ada pesan yang dikirim"));
     browser.goto(&console.url("/console")).await;
     let row = browser.text("#office-PLG tr[data-service=printing]").await;

@@ -324,7 +324,8 @@ pub(super) async fn apply(
         })
         .collect();
     let heading = word(language, "result", "title");
-    let data = json!({"heading": heading, "outcome": outcome, "changes": rows, "undo": undo});
+    let kind = if changed.is_empty() { "unchanged" } else { "done" };
+    let data = json!({"heading": heading, "kind": kind, "outcome": outcome, "changes": rows, "undo": undo});
     Ok(staff.frame().page(StatusCode::OK, "result", &heading, data))
 }
 
@@ -354,9 +355,10 @@ pub(super) async fn undo(
         .store
         .undo_changes(&ids, now - settle, authed.caller.actor.as_str(), now, &authed.origin)
         .await?;
-    let (status, heading, text, rows) = match outcome {
+    let (status, kind, heading, text, rows) = match outcome {
         UndoOutcome::Undone(rows) => (
             StatusCode::OK,
+            "undone",
             word(language, "result", "undone_title"),
             word(language, "result", "undone"),
             rows.iter()
@@ -372,11 +374,12 @@ pub(super) async fn undo(
         ),
         UndoOutcome::TooLate(_) => (
             StatusCode::CONFLICT,
+            "too_late",
             word(language, "result", "undo"),
             word(language, "result", "too_late"),
             Vec::new(),
         ),
     };
-    let data = json!({"heading": heading, "outcome": text, "changes": rows});
+    let data = json!({"heading": heading, "kind": kind, "outcome": text, "changes": rows});
     Ok(staff.frame().page(status, "result", &heading, data))
 }

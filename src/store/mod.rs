@@ -26,8 +26,10 @@ mod plan;
 mod privacy;
 mod receipts;
 mod reports;
+mod sessions;
 mod staff;
 mod states;
+mod undo;
 mod url;
 mod workers;
 
@@ -61,8 +63,10 @@ pub use reports::{
     CallBooking, CallListEntry, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,
     QueueStatus, ReportError, Unreached, EXPORT_PAGE,
 };
+pub use sessions::ConsoleSession;
 pub use staff::IdempotentStart;
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
+pub use undo::UndoOutcome;
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use workers::{process_may_be_alive, WorkerIdentity, WorkerRow};
 

@@ -7,6 +7,7 @@ mod audit;
 mod bookings;
 mod broadcasts;
 mod concurrency;
+mod console;
 mod demo;
 mod detect;
 mod import_files;

@@ -14,6 +14,7 @@ mod extract;
 mod idempotency;
 mod me;
 mod offices;
+pub(crate) mod proposals;
 mod queue;
 mod state_changes;
 
@@ -101,6 +102,10 @@ fn documented() -> OpenApiRouter<ApiState> {
         .routes(routes!(admin::update_staff))
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::revoke_token))
+        // Automatic detection's proposals.
+        .routes(routes!(proposals::list))
+        .routes(routes!(proposals::confirm))
+        .routes(routes!(proposals::dismiss))
 }
 
 /// The OpenAPI 3.1 document of every `/api/v1` route.

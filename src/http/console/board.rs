@@ -53,7 +53,9 @@ pub(super) async fn board(State(state): State<ConsoleState>, staff: Staff) -> Re
     let offices = overview(&state.api.store, &staff.authed().caller.scope).await?;
     let language = staff.language();
     let title = word(language, "board", "title");
-    Ok(staff.frame().page(StatusCode::OK, "board", &title, board_data(language, &offices)))
+    let mut data = board_data(language, &offices);
+    data["proposals"] = Value::Array(super::proposals::banner(&state, &staff).await?);
+    Ok(staff.frame().page(StatusCode::OK, "board", &title, data))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,6 +8,7 @@
 //! | `GET /console` | the board: the caller's offices, services, open incidents ([`board`]) |
 //! | `GET /console/national` | supervisors: every office in scope by region, filtered |
 //! | `GET /console/change`, `POST /console/change/{confirm,edit,apply,undo}` | change a state ([`change`]) |
+//! | `POST /console/proposals/{confirm,dismiss}` | supervisors: decide what automatic detection proposes ([`proposals`]) |
 //! | `GET /console/assets/console.css` | the stylesheet |
 //!
 //! Every page works without JavaScript (there is none). Sessions live in the database
@@ -20,6 +21,7 @@ mod error;
 mod form;
 mod login;
 mod pages;
+mod proposals;
 
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -71,6 +73,8 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/change/confirm", post(change::confirm))
         .route("/console/change/apply", post(change::apply))
         .route("/console/change/undo", post(change::undo))
+        .route("/console/proposals/confirm", post(proposals::confirm))
+        .route("/console/proposals/dismiss", post(proposals::dismiss))
         .route("/console/assets/console.css", get(pages::stylesheet))
         .route("/console/{*rest}", get(not_found))
         .layer(axum::middleware::map_response(pages::security_headers))

@@ -98,6 +98,26 @@ fn sample_change() -> (StateChange, Vec<StateChangeRecord>, Vec<AppliedChange>) 
     (change, vec![record], vec![applied])
 }
 
+/// An open outage proposal whose detail is hostile text.
+fn sample_proposal() -> crate::detect::Proposal {
+    crate::detect::Proposal {
+        id: 3,
+        system: "simkim".into(),
+        episode: 1,
+        kind: crate::detect::ProposalKind::Outage,
+        offices: "all".into(),
+        services: vec![Service::Printing, Service::Pickup],
+        reason: "Gangguan sistem pusat (simkim)".into(),
+        detail: HOSTILE.into(),
+        status: crate::detect::ProposalStatus::Open,
+        created_at: "2024-06-20T03:00:00Z".parse().unwrap(),
+        apply_at: Some("2024-06-20T03:30:00Z".parse().unwrap()),
+        decided_at: None,
+        decided_by: None,
+        note: None,
+    }
+}
+
 /// Every page, with its sample data, in `language`.
 fn pages(language: Language) -> Vec<(&'static str, String)> {
     let frame = frame(language);
@@ -126,6 +146,11 @@ fn pages(language: Language) -> Vec<(&'static str, String)> {
                 .0,
         ),
         render("board", board::board_data(language, &offices)),
+        render("board", {
+            let mut data = board::board_data(language, &offices);
+            data["proposals"] = json!([super::proposals::banner_row(language, &sample_proposal())]);
+            data
+        }),
         render("national", board::national_data(language, &offices, None, None)),
         render(
             "national",

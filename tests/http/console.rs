@@ -230,4 +230,68 @@ async fn https_cookies_and_login_limits(db: TestStore) {
     assert!(limited.text().await.unwrap().contains("Terlalu banyak percobaan"), "a page, in Indonesian");
 }
 
-crate::http_tests!(sessions_cookies_and_forms, https_cookies_and_login_limits);
+/// A supervisor sees what automatic detection proposes on the board and confirms it there: the
+/// state changes through the same checks and audit as the API and `kabar state confirm`.
+async fn a_supervisor_confirms_a_detected_outage_from_the_board(db: TestStore) {
+    use kabar::detect::{probe::ProbeOutcome, NewProposal, ProposalKind, ProposalStatus, Tally, Transition};
+    let console = Console::start(db, None, StaffConfig::default()).await;
+    let store = &console.db.store;
+    let supervisor = accounts::StaffChange { role: Some(Role::Supervisor), ..Default::default() };
+    let now = chrono::Utc::now();
+    accounts::update_staff(store, &"budi".parse().unwrap(), supervisor, None, &Origin::cli(), now)
+        .await
+        .unwrap();
+    let new = NewProposal {
+        kind: ProposalKind::Outage,
+        offices: "PLG".into(),
+        services: vec![kabar::domain::Service::Printing],
+        reason: "Gangguan sistem pusat (simkim)".into(),
+        detail: "simkim: HTTP 503 (expected 200)".into(),
+        apply_at: None,
+    };
+    let outcome = ProbeOutcome { ok: false, detail: "HTTP 503".into(), took: std::time::Duration::ZERO };
+    let tally = Tally { episode: 1, ..Tally::default() };
+    let recorded =
+        store.record_probe("simkim", &tally, &outcome, Some(Transition::WentDown), Some(&new), now, now);
+    let id = recorded.await.unwrap().proposed.unwrap();
+
+    let (_, session) = console.login(PASSWORD, None).await;
+    let session = session.expect("a session");
+    let board = console.page("/console", &session).await.text().await.unwrap();
+    assert!(board.contains("Gangguan terdeteksi otomatis") && board.contains("simkim: HTTP 503"), "{board}");
+    let csrf = console.csrf(&session).await;
+    let id_text = id.to_string();
+    // Without the token the form is refused and nothing changes.
+    let refused = console
+        .post("/console/proposals/confirm", &[("proposal", id_text.as_str())])
+        .header(ORIGIN, &console.origin)
+        .header(COOKIE, format!("kabar_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(store.detect_proposal(id).await.unwrap().unwrap().status, ProposalStatus::Open);
+    let confirmed = console
+        .post("/console/proposals/confirm", &with_csrf(&[("proposal", id_text.as_str())], &csrf))
+        .header(ORIGIN, &console.origin)
+        .header(COOKIE, format!("kabar_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 303);
+    assert_eq!(confirmed.headers().get(LOCATION).unwrap(), "/console");
+    let decided = store.detect_proposal(id).await.unwrap().unwrap();
+    assert_eq!(
+        (decided.status, decided.decided_by.as_deref()),
+        (ProposalStatus::Applied, Some("staff:budi"))
+    );
+    let board = console.page("/console", &session).await.text().await.unwrap();
+    assert!(!board.contains("Gangguan terdeteksi otomatis"), "nothing open any more");
+    assert_eq!(console.audit("proposal.apply").await[0].0, "staff:budi");
+}
+
+crate::http_tests!(
+    sessions_cookies_and_forms,
+    https_cookies_and_login_limits,
+    a_supervisor_confirms_a_detected_outage_from_the_board
+);

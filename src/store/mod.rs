@@ -17,6 +17,7 @@ mod audit;
 mod booking_writes;
 mod bookings;
 mod broadcasts;
+mod changes;
 mod notices;
 mod observe;
 mod offices;
@@ -27,6 +28,7 @@ mod receipts;
 mod reports;
 mod staff;
 mod states;
+mod status;
 mod url;
 mod workers;
 
@@ -60,7 +62,9 @@ pub use reports::{
     QueueStatus, ReportError, Unreached, EXPORT_PAGE,
 };
 pub use staff::IdempotentStart;
+pub use changes::{Changes, Topic, CHANGES_CHANNEL, POSTGRES_RECHECK, SQLITE_POLL};
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
+pub use status::PublicChange;
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use workers::{process_may_be_alive, WorkerIdentity, WorkerRow};
 

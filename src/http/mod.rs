@@ -8,6 +8,7 @@
 //! | the receipts routes | providers and email recipients ([`crate::receipts::server`]) | each provider's secret |
 //! | `GET /api/v1/openapi.json` | API clients: the OpenAPI 3.1 document | — |
 //! | the staff API, `/api/v1/…` ([`api`]) | staff tools, M-Paspor, dashboards | `Authorization: Bearer kbr_…` |
+//! | the public status pages, `/status/…` ([`status`]) | anyone | — |
 //!
 //! The receipts routes exist only when `[receipts]` is configured (404 otherwise). Every request
 //! gets an `x-request-id` (a proxy's is kept) and a span naming its method, its route pattern
@@ -18,6 +19,7 @@ pub mod config;
 mod health;
 mod metrics;
 mod problem;
+pub mod status;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -61,6 +63,8 @@ pub struct HttpState {
     scraped: Arc<AtomicBool>,
     /// The staff API's store, authenticator and settings.
     api: api::ApiState,
+    /// The public status pages' live snapshot.
+    status: status::StatusState,
 }
 
 impl HttpState {
@@ -84,6 +88,7 @@ impl HttpState {
             },
         );
         state.metrics_token = config.http.metrics_token.clone();
+        state.status = status::StatusState::new(state.store.clone(), config.http.public_url.as_ref());
         state
     }
 
@@ -91,6 +96,7 @@ impl HttpState {
     pub fn new(store: Store, metrics: PrometheusHandle) -> Self {
         HttpState {
             api: api::ApiState::new(store.clone(), api::ApiSettings::default()),
+            status: status::StatusState::new(store.clone(), None),
             store,
             receipts: None,
             metrics,
@@ -139,7 +145,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .with_state(state.clone())
-        .merge(api::router(state.api.clone()));
+        .merge(api::router(state.api.clone()))
+        .merge(status::router(state.status.clone()));
     if let Some(receipts) = state.receipts {
         app = app.merge(crate::receipts::router(receipts));
     }

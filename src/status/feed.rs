@@ -29,7 +29,11 @@ fn feed(id: String, title: String, link: String, updated: DateTime<Utc>, entries
         .updated(fixed(updated))
         .authors(vec![PersonBuilder::default().name("kabar").build()])
         .links(vec![
-            LinkBuilder::default().href(link.clone()).rel("alternate").mime_type(Some("text/html".into())).build(),
+            LinkBuilder::default()
+                .href(link.clone())
+                .rel("alternate")
+                .mime_type(Some("text/html".into()))
+                .build(),
             LinkBuilder::default().href(format!("{link}/feed.atom")).rel("self").build(),
         ])
         .entries(entries)

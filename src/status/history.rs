@@ -88,7 +88,10 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2024-06-22T05:00:00Z").unwrap().to_utc();
         let days = days(&[&down, &up], zone, now);
         assert_eq!(days.len(), HISTORY_DAYS);
-        let last: Vec<_> = days[HISTORY_DAYS - 3..].iter().map(|d| (d.date.to_string(), d.worst, d.disrupted_minutes)).collect();
+        let last: Vec<_> = days[HISTORY_DAYS - 3..]
+            .iter()
+            .map(|d| (d.date.to_string(), d.worst, d.disrupted_minutes))
+            .collect();
         assert_eq!(
             last,
             [

@@ -127,9 +127,11 @@ impl Snapshot {
             })
             .collect();
         offices.sort_by(|a, b| {
-            (a.office.region.as_str(), a.office.name.as_str()).cmp(&(b.office.region.as_str(), b.office.name.as_str()))
+            (a.office.region.as_str(), a.office.name.as_str())
+                .cmp(&(b.office.region.as_str(), b.office.name.as_str()))
         });
-        let by_code = offices.iter().enumerate().map(|(at, status)| (status.office.code.clone(), at)).collect();
+        let by_code =
+            offices.iter().enumerate().map(|(at, status)| (status.office.code.clone(), at)).collect();
         let groups = incidents::groups(directory, changes);
         let national = incidents::national(&groups, changes, now);
         let mut feed: Vec<ChangeGroup> = groups.into_iter().rev().take(FEED_ENTRIES).collect();

@@ -125,7 +125,8 @@ fn incident_json(
         .updates
         .iter()
         .map(|update| {
-            let status = if update.to == ServiceState::Operational && incident.resolved_at == Some(update.at) {
+            let status = if update.to == ServiceState::Operational && incident.resolved_at == Some(update.at)
+            {
                 "resolved"
             } else {
                 "identified"
@@ -260,7 +261,9 @@ pub fn national_summary(snapshot: &Snapshot, base: &str, language: Language) -> 
         .national
         .iter()
         .filter(|incident| incident.is_open())
-        .map(|incident| incident_json(incident, incident_name(incident, None, language), &page_id, &link, language))
+        .map(|incident| {
+            incident_json(incident, incident_name(incident, None, language), &page_id, &link, language)
+        })
         .collect();
     for office in &snapshot.offices {
         let office_link = format!("{link}/{}", office.office.code.as_str());

@@ -49,6 +49,7 @@ pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
     NewBroadcast,
 };
+pub use changes::{Changes, Topic, CHANGES_CHANNEL, POSTGRES_RECHECK, SQLITE_POLL};
 pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use observe::{QueueGauges, SchemaStatus};
 pub use offices::OfficeDirectory;
@@ -62,7 +63,6 @@ pub use reports::{
     QueueStatus, ReportError, Unreached, EXPORT_PAGE,
 };
 pub use staff::IdempotentStart;
-pub use changes::{Changes, Topic, CHANGES_CHANNEL, POSTGRES_RECHECK, SQLITE_POLL};
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use status::PublicChange;
 pub use url::{DatabaseUrl, DatabaseUrlError};

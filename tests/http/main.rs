@@ -13,3 +13,4 @@ mod health;
 mod logs;
 mod metrics;
 mod replies;
+mod status;

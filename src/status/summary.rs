@@ -107,7 +107,7 @@ fn office_component_status(office: &OfficeStatus) -> &'static str {
 fn indicator(statuses: &[&'static str]) -> &'static str {
     if statuses.iter().all(|status| *status == "operational") {
         "none"
-    } else if statuses.iter().any(|status| *status == "major_outage") {
+    } else if statuses.contains(&"major_outage") {
         "major"
     } else {
         "minor"

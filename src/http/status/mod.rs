@@ -21,6 +21,7 @@ mod machine;
 mod pages;
 mod respond;
 mod view;
+mod words;
 
 use axum::routing::get;
 use axum::Router;

@@ -6,6 +6,7 @@
 //! ([`store`]) keeps everything on SQLite or PostgreSQL. [`demo`] makes realistic test data.
 //! [`http`] is the one HTTP server of `kabar serve` (receipts, health, readiness, metrics), and
 //! [`observe`] its logs and metrics. [`staff`] holds the accounts, roles and tokens of the staff API.
+//! [`status`] is the public view (status pages, feeds) built from state changes alone.
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -24,4 +25,5 @@ pub mod receipts;
 pub mod render;
 pub mod staff;
 pub mod state;
+pub mod status;
 pub mod store;

@@ -9,6 +9,7 @@
 //! | `GET /api/v1/openapi.json` | API clients: the OpenAPI 3.1 document | — |
 //! | the staff API, `/api/v1/…` ([`api`]) | staff tools, M-Paspor, dashboards | `Authorization: Bearer kbr_…` |
 //! | the staff console, `/console/…` ([`console`]) | people at an office | a session cookie (login form) |
+//! | the public status pages, `/status/…` ([`status`]) | anyone | — |
 //!
 //! The receipts routes exist only when `[receipts]` is configured (404 otherwise). Every request
 //! gets an `x-request-id` (a proxy's is kept) and a span naming its method, its route pattern
@@ -20,6 +21,7 @@ pub mod console;
 mod health;
 mod metrics;
 mod problem;
+pub mod status;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -65,6 +67,8 @@ pub struct HttpState {
     api: api::ApiState,
     /// `[http] public_url`: the console's own origin and whether its cookie is `Secure`.
     public_url: Option<url::Url>,
+    /// The public status pages' live snapshot.
+    status: status::StatusState,
 }
 
 impl HttpState {
@@ -88,14 +92,17 @@ impl HttpState {
             },
         );
         state.metrics_token = config.http.metrics_token.clone();
-        state.public_url = config.http.public_url.clone();
-        state
+        match config.http.public_url.clone() {
+            Some(url) => state.with_public_url(url),
+            None => state,
+        }
     }
 
     /// Health, readiness and metrics only; no receipts routes, no metrics token.
     pub fn new(store: Store, metrics: PrometheusHandle) -> Self {
         HttpState {
             api: api::ApiState::new(store.clone(), api::ApiSettings::default()),
+            status: status::StatusState::new(store.clone(), None),
             store,
             receipts: None,
             metrics,
@@ -110,6 +117,7 @@ impl HttpState {
 
     /// The server's public URL (`[http] public_url`).
     pub fn with_public_url(mut self, url: url::Url) -> Self {
+        self.status = status::StatusState::new(self.store.clone(), Some(&url));
         self.public_url = Some(url);
         self
     }
@@ -152,7 +160,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .with_state(state.clone())
         .merge(api::router(state.api.clone()))
-        .merge(console::router(console::ConsoleState::new(state.api.clone(), state.public_url.clone())));
+        .merge(console::router(console::ConsoleState::new(state.api.clone(), state.public_url.clone())))
+        .merge(status::router(state.status.clone()));
     if let Some(receipts) = state.receipts {
         app = app.merge(crate::receipts::router(receipts));
     }

@@ -63,6 +63,14 @@ pub fn short(instant: DateTime<Utc>, zone: TimeZone, language: Language) -> Stri
     }
 }
 
+/// `24 Jun 2024` in either language (the Indonesian month abbreviations differ: `Agu`, `Okt`, `Des`).
+pub fn day(date: chrono::NaiveDate, language: Language) -> String {
+    match language {
+        Language::Id => format!("{} {} {}", date.day(), BULAN_SINGKAT[date.month0() as usize], date.year()),
+        Language::En => date.format("%-d %b %Y").to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

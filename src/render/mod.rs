@@ -51,7 +51,7 @@ pub use check::{check, SMS_SEGMENT_BUDGET};
 pub use context::{
     short_office_name, BookingLine, BroadcastText, Localized, NoticeContext, OfficeContact, PickupHours,
 };
-pub use dates::{long as format_long_date, short as format_short_date};
+pub use dates::{day as format_day, long as format_long_date, short as format_short_date};
 pub use error::{Problem, RenderError};
 pub use kind::NoticeKind;
 pub use preview::{preview, Preview};

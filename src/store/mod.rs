@@ -17,6 +17,7 @@ mod audit;
 mod booking_writes;
 mod bookings;
 mod broadcasts;
+mod changes;
 mod detect;
 mod notices;
 mod observe;
@@ -29,6 +30,7 @@ mod reports;
 mod sessions;
 mod staff;
 mod states;
+mod status;
 mod undo;
 mod url;
 mod workers;
@@ -50,6 +52,7 @@ pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
     NewBroadcast,
 };
+pub use changes::{Changes, Topic, CHANGES_CHANNEL, POSTGRES_RECHECK, SQLITE_POLL};
 pub use detect::ProbeRecorded;
 pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use observe::{QueueGauges, SchemaStatus};
@@ -66,6 +69,7 @@ pub use reports::{
 pub use sessions::ConsoleSession;
 pub use staff::IdempotentStart;
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
+pub use status::PublicChange;
 pub use undo::UndoOutcome;
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use workers::{process_may_be_alive, WorkerIdentity, WorkerRow};

@@ -14,3 +14,4 @@ mod health;
 mod logs;
 mod metrics;
 mod replies;
+mod status;

@@ -6,6 +6,7 @@ mod harness;
 mod audit;
 mod bookings;
 mod broadcasts;
+mod changes;
 mod concurrency;
 mod console;
 mod demo;

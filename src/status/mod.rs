@@ -49,6 +49,8 @@ pub struct ServiceStatus {
     pub expected_at: Option<DateTime<Utc>>,
     /// Oldest first, [`HISTORY_DAYS`] days ending today (office local dates).
     pub history: Vec<DayRecord>,
+    /// Automatic detection proposes a change of this service here, not yet confirmed by staff.
+    pub detected: Option<crate::detect::ProposalKind>,
 }
 
 /// One office now.
@@ -105,7 +107,31 @@ impl Snapshot {
         let version = store.change_version(Topic::Status).await?;
         let directory = store.office_directory().await?;
         let changes = store.public_changes().await?;
-        Ok(Snapshot::build(version, &directory, &changes, now))
+        let mut snapshot = Snapshot::build(version, &directory, &changes, now);
+        snapshot.mark_detected(store).await?;
+        Ok(snapshot)
+    }
+
+    /// Marks the services an open proposal of automatic detection is about: the pages say
+    /// "detected automatically, being confirmed by staff" until staff (or the wait) decide.
+    async fn mark_detected(&mut self, store: &Store) -> Result<(), StoreError> {
+        for proposal in store.detect_proposals(false).await? {
+            let codes = match crate::detect::proposals::offices_of(store, &proposal).await {
+                Ok(codes) => codes,
+                Err(crate::detect::ProposalError::Store(err)) => return Err(err),
+                // A proposal for offices no longer in the directory shows nowhere.
+                Err(_) => continue,
+            };
+            for code in codes {
+                let Some(&at) = self.by_code.get(&code) else { continue };
+                for service in &mut self.offices[at].services {
+                    if proposal.services.contains(&service.service) {
+                        service.detected = Some(proposal.kind);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The snapshot of these offices and changes (oldest first) at `now`.
@@ -168,6 +194,7 @@ fn office_status(office: &Office, changes: &[&PublicChange], now: DateTime<Utc>)
                 since: last.map(|c| c.at),
                 expected_at: disruption.and_then(|c| c.expected_at),
                 history: history::days(&own, office.timezone, now),
+                detected: None,
             }
         })
         .collect();

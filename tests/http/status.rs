@@ -358,7 +358,40 @@ async fn no_personal_data_in_any_public_answer(db: TestStore) {
     }
 }
 
+/// While automatic detection's proposal is open, the office page says the disruption was detected
+/// automatically and is being confirmed by staff; once dismissed, the notice goes.
+async fn an_open_proposal_shows_as_detected_and_being_confirmed(db: TestStore) {
+    use kabar::detect::{probe::ProbeOutcome, NewProposal, ProposalKind, ProposalStatus, Tally, Transition};
+    let site = Site::start(db).await;
+    let notice = "Gangguan terdeteksi otomatis; sedang dikonfirmasi oleh petugas.";
+    assert!(!site.text("/status/PLG").await.contains(notice));
+    let new = NewProposal {
+        kind: ProposalKind::Outage,
+        offices: "region:Sumatera Selatan".into(),
+        services: vec![Service::Printing],
+        reason: "Gangguan sistem pusat (simkim)".into(),
+        detail: "simkim: connection refused".into(),
+        apply_at: None,
+    };
+    let outcome = ProbeOutcome { ok: false, detail: "connection refused".into(), took: Duration::ZERO };
+    let tally = Tally { episode: 1, ..Tally::default() };
+    let now = chrono::Utc::now();
+    // Opened by the other handle, as the prober of another serve would.
+    let recorded =
+        site.other.record_probe("simkim", &tally, &outcome, Some(Transition::WentDown), Some(&new), now, now);
+    let id = recorded.await.unwrap().proposed.unwrap();
+    let page = site.until("/status/PLG", |page| page.contains(notice)).await;
+    assert!(!page.contains("connection refused"), "what the probes saw is for staff only: {page}");
+    let english = site.text("/status/PLG?lang=en").await;
+    assert!(english.contains("detected automatically and is being confirmed by staff"), "{english}");
+    assert!(!site.text("/status/GTO").await.contains(notice), "GTO is not in the proposal");
+    let staff = kabar::audit::Origin::of(kabar::audit::Actor::staff("Rahmat Hidayat"));
+    site.other.decide_proposal(id, ProposalStatus::Dismissed, None, &staff, now).await.unwrap();
+    site.until("/status/PLG", |page| !page.contains(notice)).await;
+}
+
 crate::http_tests!(
+    an_open_proposal_shows_as_detected_and_being_confirmed,
     a_state_change_reaches_the_page_the_feeds_and_the_summaries,
     a_national_change_is_on_top_of_the_index_and_one_feed_entry,
     answers_are_cached_validated_compressed_and_guarded,

@@ -211,6 +211,8 @@ pub(super) struct ServiceView {
     class: &'static str,
     label: &'static str,
     meaning: &'static str,
+    /// An open proposal of automatic detection about this service.
+    detected: Option<&'static str>,
     reason: Option<String>,
     since: Option<String>,
     expected: Option<String>,
@@ -242,6 +244,17 @@ fn duration(minutes: u32, language: Language) -> String {
         (Language::Id, _) => format!("{hours} jam {minutes} menit"),
         (Language::En, 0) => format!("{minutes} min"),
         (Language::En, _) => format!("{hours} h {minutes} min"),
+    }
+}
+
+/// The notice of an open proposal of automatic detection.
+fn detected(kind: crate::detect::ProposalKind, language: Language) -> &'static str {
+    use crate::detect::ProposalKind::{Outage, Recovery};
+    match (kind, language) {
+        (Outage, Language::Id) => "Gangguan terdeteksi otomatis; sedang dikonfirmasi oleh petugas.",
+        (Outage, Language::En) => "A disruption was detected automatically and is being confirmed by staff.",
+        (Recovery, Language::Id) => "Pemulihan terdeteksi otomatis; sedang dikonfirmasi oleh petugas.",
+        (Recovery, Language::En) => "A recovery was detected automatically and is being confirmed by staff.",
     }
 }
 
@@ -280,6 +293,7 @@ pub(super) fn office(status: &OfficeStatus, language: Language) -> OfficePage {
                 class: state_class(service.state),
                 label: state_label(service.state, language),
                 meaning: meaning(service.service, service.state, language),
+                detected: service.detected.map(|kind| detected(kind, language)),
                 reason: service.reason.clone(),
                 since: service
                     .since

@@ -147,5 +147,22 @@ async fn the_console_in_a_real_browser() {
     browser.wait_for("#username").await;
     assert_eq!(browser.path().await, "/console/login", "logged out");
 
+    // The public status pages, with no login, showing PLG's printing disruption made above
+    // (Chromium asks for English by Accept-Language: Indonesian by the parameter).
+    for (path, name, lang) in [
+        ("/status?lang=id", "status-index", "id"),
+        ("/status?lang=en", "status-index-en", "en"),
+        ("/status/PLG?lang=id", "status-office", "id"),
+        ("/status/PLG?lang=en", "status-office-en", "en"),
+    ] {
+        browser.goto(&console.url(path)).await;
+        browser.wait_for(&format!("html[lang={lang}]")).await;
+        if path.starts_with("/status/PLG") {
+            let printing = browser.text("article[aria-labelledby=s-printing]").await;
+            assert!(printing.contains("Gangguan Pusat Data Nasional"), "{printing}");
+        }
+        browser.check_page(name, &console).await;
+    }
+
     browser.finish().await;
 }

@@ -114,7 +114,7 @@ pub async fn create_by(
             )
         }
     });
-    let audit = audit.as_ref().map(|audit| audit as &dyn Fn(i64) -> crate::audit::AuditEntry);
+    let audit = audit.as_ref().map(|audit| audit as &(dyn Fn(i64) -> crate::audit::AuditEntry + Sync));
     Ok(store.create_broadcast(&request.record(planner, now), BroadcastStatus::Scheduled, audit).await?)
 }
 
@@ -181,7 +181,7 @@ async fn step(
             .with_summary(summary)
     };
     let audit = origin
-        .map(|_| &audit as &dyn Fn(&BroadcastRecord, &BroadcastRecord, u64) -> crate::audit::AuditEntry);
+        .map(|_| &audit as &(dyn Fn(&BroadcastRecord, &BroadcastRecord, u64) -> crate::audit::AuditEntry + Sync));
     match store.transition_broadcast(&transition, audit).await? {
         Transitioned::Done { after, cancelled_messages, .. } => Ok((*after, cancelled_messages)),
         Transitioned::Unknown => Err(BroadcastError::UnknownBroadcast(transition.id)),

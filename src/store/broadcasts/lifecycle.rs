@@ -62,7 +62,7 @@ impl Store {
     pub async fn transition_broadcast(
         &self,
         step: &Transition<'_>,
-        audit: Option<&dyn Fn(&BroadcastRecord, &BroadcastRecord, u64) -> AuditEntry>,
+        audit: Option<&(dyn Fn(&BroadcastRecord, &BroadcastRecord, u64) -> AuditEntry + Sync)>,
     ) -> Result<Transitioned, StoreError> {
         let select = format!("SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE id = $1");
         on_writer!(self, pool => {

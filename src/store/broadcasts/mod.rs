@@ -155,7 +155,7 @@ impl Store {
         &self,
         broadcast: &NewBroadcast,
         status: BroadcastStatus,
-        audit: Option<&dyn Fn(i64) -> AuditEntry>,
+        audit: Option<&(dyn Fn(i64) -> AuditEntry + Sync)>,
     ) -> Result<i64, StoreError> {
         let channels: Vec<&str> = broadcast.channels.iter().map(|channel| channel.as_str()).collect();
         on_writer!(self, pool => {

@@ -295,12 +295,13 @@ pub async fn import_bookings(
         let (offices, numbers, label) = (offices.clone(), options.numbers.clone(), file.clone());
         let report = tokio::task::spawn_blocking(move || {
             let mut report = ImportReport { file: label.clone(), ..ImportReport::default() };
-            report.ignored_columns = parse_file(input, &label, (&offices, &numbers, None), batch_size, |batch| {
-                report.rows += batch.rows;
-                report.rejected += batch.rejected;
-                report.record_errors(batch.errors);
-                true
-            })?;
+            report.ignored_columns =
+                parse_file(input, &label, (&offices, &numbers, None), batch_size, |batch| {
+                    report.rows += batch.rows;
+                    report.rejected += batch.rejected;
+                    report.record_errors(batch.errors);
+                    true
+                })?;
             Ok::<_, ImportError>(report)
         })
         .await

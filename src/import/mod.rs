@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use bookings::{import_bookings, Accept, BOOKING_COLUMNS};
-pub use sync::{parse_bookings, sync_bookings, BookingRows, ParsedBookings, MAX_SYNC_ROWS};
 pub use csv_table::{ColumnSpec, RowError};
 pub use offices::{import_offices, import_offices_from, parse_offices, ParsedOffices, OFFICE_COLUMNS};
+pub use sync::{parse_bookings, sync_bookings, BookingRows, ParsedBookings, MAX_SYNC_ROWS};
 
 use crate::domain::NumberPolicy;
 use crate::store::{StoreError, UpsertCounts};

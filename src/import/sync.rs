@@ -38,16 +38,16 @@ pub fn parse_bookings(
 ) -> Result<ParsedBookings, ImportError> {
     let mut parsed = ParsedBookings::default();
     parsed.report.file = file.to_owned();
-    parsed.report.ignored_columns = parse_file(input, file, (offices, numbers, None), usize::MAX, |mut batch| {
-        parsed.report.rows += batch.rows;
-        parsed.report.rejected += batch.rejected;
-        parsed.report.record_errors(batch.errors);
-        parsed.bookings.append(&mut batch.bookings);
-        true
-    })?;
+    parsed.report.ignored_columns =
+        parse_file(input, file, (offices, numbers, None), usize::MAX, |mut batch| {
+            parsed.report.rows += batch.rows;
+            parsed.report.rejected += batch.rejected;
+            parsed.report.record_errors(batch.errors);
+            parsed.bookings.append(&mut batch.bookings);
+            true
+        })?;
     Ok(parsed)
 }
-
 
 /// Bookings as the staff API receives them.
 #[derive(Debug)]
@@ -102,7 +102,11 @@ fn parse_json(
             match row.get(spec.name).map(cell).unwrap_or(Ok(String::new())) {
                 Ok(text) => record.push_field(text.as_bytes()),
                 Err(message) => {
-                    errors.push(RowError { line: index, column: Some(spec.name.to_owned()), message: message.into() });
+                    errors.push(RowError {
+                        line: index,
+                        column: Some(spec.name.to_owned()),
+                        message: message.into(),
+                    });
                     record.push_field(b"");
                 }
             }

@@ -85,7 +85,9 @@ impl From<ImportError> for ApiError {
         let detail = err.to_string();
         match err {
             ImportError::Store(err) | ImportError::Write { source: err, .. } => err.into(),
-            ImportError::NoOffices { .. } => ApiError::Conflict(detail.replace("`kabar import offices data/offices.csv`", "`kabar import offices`")),
+            ImportError::NoOffices { .. } => ApiError::Conflict(
+                detail.replace("`kabar import offices data/offices.csv`", "`kabar import offices`"),
+            ),
             ImportError::Header { .. } | ImportError::Encoding { .. } | ImportError::Read { .. } => {
                 ApiError::Invalid { field: None, detail }
             }
@@ -159,15 +161,19 @@ async fn sync_rows(
             booking.office
         )))
     };
-    let options = ImportOptions { strict, numbers: state.settings.numbers.clone(), ..ImportOptions::default() };
+    let options =
+        ImportOptions { strict, numbers: state.settings.numbers.clone(), ..ImportOptions::default() };
     let report =
-        import::sync_bookings(&state.store, rows, label, &options, Some(&accept), Some(&authed.origin)).await?;
+        import::sync_bookings(&state.store, rows, label, &options, Some(&accept), Some(&authed.origin))
+            .await?;
     let outside: Vec<OfficeCode> = outside.into_inner().expect("never poisoned").into_iter().collect();
     if strict && !outside.is_empty() {
         // Strict: nothing was written, and the request as a whole was not the caller's to make.
         let list = outside.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
         return Err(ApiError::OutOfScope {
-            detail: format!("rows for {list}, outside your offices ({scope}); with strict=true nothing was written"),
+            detail: format!(
+                "rows for {list}, outside your offices ({scope}); with strict=true nothing was written"
+            ),
             offices: outside,
         });
     }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use crate::domain::{format_short, Channel, OfficeCode, TimeZone, TypedTime};
-use crate::plan::broadcast::{BroadcastContent, BroadcastError, BroadcastFilter, BroadcastRequest, FilterError, Preview};
+use crate::plan::broadcast::{
+    BroadcastContent, BroadcastError, BroadcastFilter, BroadcastRequest, FilterError, Preview,
+};
 use crate::plan::notice::StoredPickup;
 use crate::render::{Localized, NoticeKind};
 use crate::staff::CostsConfig;
@@ -120,7 +122,9 @@ fn send_at(
         typed.in_zone(crate::domain::DEFAULT_ZONE).map_err(|err| invalid(err.0))?
     };
     if at < now - chrono::Duration::minutes(1) {
-        return Err(invalid(format!("{text:?} is in the past; leave send_at out to send as soon as possible")));
+        return Err(invalid(format!(
+            "{text:?} is in the past; leave send_at out to send as soon as possible"
+        )));
     }
     Ok(at)
 }
@@ -175,7 +179,11 @@ impl PreviewAnswer {
             needs_approval: preview.messages > threshold || preview.offices > 1,
             offices: preview.offices,
             applicants: preview.messages,
-            by_channel: preview.channels.iter().map(|(channel, count)| (channel.to_string(), *count)).collect(),
+            by_channel: preview
+                .channels
+                .iter()
+                .map(|(channel, count)| (channel.to_string(), *count))
+                .collect(),
             unreachable: preview.unreachable,
             sms_segments: preview.sms_segments,
             samples: preview.samples,
@@ -314,8 +322,12 @@ impl From<BroadcastError> for ApiError {
             BroadcastError::Audience(_) => ApiError::invalid("filter.offices", detail),
             BroadcastError::Field { field, .. } => ApiError::invalid(field, detail.replace("--", "")),
             BroadcastError::Filter(_) => ApiError::Invalid { field: None, detail },
-            BroadcastError::Render { .. } | BroadcastError::Notice { .. } => ApiError::invalid("template", detail),
-            BroadcastError::UnknownBroadcast(_) => ApiError::NotFound(detail.replace("; see `kabar broadcast list`", "")),
+            BroadcastError::Render { .. } | BroadcastError::Notice { .. } => {
+                ApiError::invalid("template", detail)
+            }
+            BroadcastError::UnknownBroadcast(_) => {
+                ApiError::NotFound(detail.replace("; see `kabar broadcast list`", ""))
+            }
             BroadcastError::WrongStatus { .. } => ApiError::Conflict(detail),
             BroadcastError::OwnBroadcast(_) => ApiError::Forbidden(detail),
         }

@@ -121,7 +121,8 @@ pub(super) async fn create(
     let codes = offices_of(&request, &directory)?;
     authed.require_offices(Role::Officer, &codes, &directory)?;
     let id = broadcast::draft(&state.store, &state.settings.planner, &request, &authed.origin, now).await?;
-    let record = state.store.broadcast(id).await?.ok_or_else(|| ApiError::NotFound(format!("broadcast {id}")))?;
+    let record =
+        state.store.broadcast(id).await?.ok_or_else(|| ApiError::NotFound(format!("broadcast {id}")))?;
     Ok((StatusCode::CREATED, Json(BroadcastView::of(record, &codes, &directory))))
 }
 
@@ -149,7 +150,8 @@ pub(super) async fn submit(
     let (_, offices, directory) = for_step(&state, &authed, id, Role::Officer).await?;
     let threshold = state.settings.staff.approval_threshold;
     let record =
-        broadcast::submit(&state.store, &state.settings.planner, threshold, id, &authed.origin, Utc::now()).await?;
+        broadcast::submit(&state.store, &state.settings.planner, threshold, id, &authed.origin, Utc::now())
+            .await?;
     Ok(Json(BroadcastView::of(record, &offices, &directory)))
 }
 
@@ -231,7 +233,8 @@ pub(super) async fn cancel(
 ) -> Result<Json<CancelAnswer>, ApiError> {
     let (_, offices, directory) = for_step(&state, &authed, id, Role::Officer).await?;
     let messages_cancelled = broadcast::cancel_by(&state.store, id, Some(&authed.origin), Utc::now()).await?;
-    let record = state.store.broadcast(id).await?.ok_or_else(|| ApiError::NotFound(format!("broadcast {id}")))?;
+    let record =
+        state.store.broadcast(id).await?.ok_or_else(|| ApiError::NotFound(format!("broadcast {id}")))?;
     Ok(Json(CancelAnswer { broadcast: BroadcastView::of(record, &offices, &directory), messages_cancelled }))
 }
 

@@ -134,7 +134,7 @@ fn documented() -> OpenApiRouter<ApiState> {
         .routes(routes!(broadcasts::cancel))
         .routes(routes!(bookings::sync))
         .routes(routes!(bookings::import))
-        // End of broadcasts and the booking sync.
+    // End of broadcasts and the booking sync.
 }
 
 /// The OpenAPI 3.1 document of every `/api/v1` route.

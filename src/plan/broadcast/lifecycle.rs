@@ -180,8 +180,9 @@ async fn step(
             .with_offices(offices)
             .with_summary(summary)
     };
-    let audit = origin
-        .map(|_| &audit as &(dyn Fn(&BroadcastRecord, &BroadcastRecord, u64) -> crate::audit::AuditEntry + Sync));
+    let audit = origin.map(|_| {
+        &audit as &(dyn Fn(&BroadcastRecord, &BroadcastRecord, u64) -> crate::audit::AuditEntry + Sync)
+    });
     match store.transition_broadcast(&transition, audit).await? {
         Transitioned::Done { after, cancelled_messages, .. } => Ok((*after, cancelled_messages)),
         Transitioned::Unknown => Err(BroadcastError::UnknownBroadcast(transition.id)),

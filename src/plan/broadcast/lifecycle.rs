@@ -102,20 +102,19 @@ pub async fn create_by(
 ) -> Result<i64, BroadcastError> {
     let offices = checked_offices(store, request).await?;
     let new = request.record(planner, now);
-    let audit = origin.map(|origin| {
-        move |id: i64| {
-            origin.entry(now, "broadcast.send", format!("broadcast:{id}")).with_offices(offices.clone()).with_summary(
-                serde_json::json!({
-                    "before": null,
-                    "after": {"title": new.title, "kind": new.kind, "status": BroadcastStatus::Scheduled, "send_at": new.send_at, "channels": new.channels},
-                    "approved_by": null,
-                    "note": "sent from the command line: not held for approval, no second person approved it",
-                }),
-            )
-        }
-    });
-    let audit = audit.as_ref().map(|audit| audit as &(dyn Fn(i64) -> crate::audit::AuditEntry + Sync));
-    Ok(store.create_broadcast(&request.record(planner, now), BroadcastStatus::Scheduled, audit).await?)
+    let audit = |id: i64| {
+        let origin = origin.expect("only called with an origin");
+        origin.entry(now, "broadcast.send", format!("broadcast:{id}")).with_offices(offices.clone()).with_summary(
+            serde_json::json!({
+                "before": null,
+                "after": {"title": new.title, "kind": new.kind, "status": BroadcastStatus::Scheduled, "send_at": new.send_at, "channels": new.channels},
+                "approved_by": null,
+                "note": "sent from the command line: not held for approval, no second person approved it",
+            }),
+        )
+    };
+    let audit = origin.map(|_| &audit as &(dyn Fn(i64) -> crate::audit::AuditEntry + Sync));
+    Ok(store.create_broadcast(&new, BroadcastStatus::Scheduled, audit).await?)
 }
 
 /// [`create_by`] without an audit row, for tests, benchmarks and the demo.

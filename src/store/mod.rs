@@ -45,7 +45,7 @@ pub use booking_writes::BookingImport;
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
-    BroadcastStatus, NewBroadcast, Transition, Transitioned,
+    BroadcastStatus, NewBroadcast, StepAudit, Transition, Transitioned,
 };
 pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use observe::{QueueGauges, SchemaStatus};

@@ -179,9 +179,7 @@ async fn step(
             .with_offices(offices)
             .with_summary(summary)
     };
-    let audit = origin.map(|_| {
-        &audit as &(dyn Fn(&BroadcastRecord, &BroadcastRecord, u64) -> crate::audit::AuditEntry + Sync)
-    });
+    let audit = origin.map(|_| &audit as &crate::store::StepAudit<'_>);
     match store.transition_broadcast(&transition, audit).await? {
         Transitioned::Done { after, cancelled_messages, .. } => Ok((*after, cancelled_messages)),
         Transitioned::Unknown => Err(BroadcastError::UnknownBroadcast(transition.id)),

@@ -9,6 +9,9 @@ use super::{broadcast_record, BroadcastRecord, BroadcastRow, BroadcastStatus, BR
 use crate::audit::AuditEntry;
 use crate::store::{epoch, on_writer, AuditLog, Store, StoreError, WritePool};
 
+/// Makes a step's audit row from the record before and after, and the messages cancelled.
+pub type StepAudit<'a> = dyn Fn(&BroadcastRecord, &BroadcastRecord, u64) -> AuditEntry + Sync + 'a;
+
 /// One step: from one of `from` to `to`, by `by` at `at`.
 #[derive(Debug, Clone)]
 pub struct Transition<'a> {
@@ -62,7 +65,7 @@ impl Store {
     pub async fn transition_broadcast(
         &self,
         step: &Transition<'_>,
-        audit: Option<&(dyn Fn(&BroadcastRecord, &BroadcastRecord, u64) -> AuditEntry + Sync)>,
+        audit: Option<&StepAudit<'_>>,
     ) -> Result<Transitioned, StoreError> {
         let select = format!("SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE id = $1");
         on_writer!(self, pool => {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 pub use audience::{AudienceGroup, AudienceQuery};
 pub use filter::BookingFilter;
-pub use lifecycle::{Transition, Transitioned};
+pub use lifecycle::{StepAudit, Transition, Transitioned};
 pub use planning::{BroadcastCounts, BroadcastOfficePlan};
 
 use super::{epoch, from_epoch, on_reader, on_writer, parse_stored, AuditLog, Store, StoreError, WritePool};

@@ -14,6 +14,11 @@
 //!    into the fake in this process. Prints the time, messages/s and each worker's peak RSS.
 //!    `--batch`, `--concurrency` override the delivery defaults; `--breakdown` replaces the worker
 //!    with a stopwatch replica of its step, to show where the time goes.
+//!    Each round is followed by the **ceiling** (`ceiling.rs`): as many processes POST the same
+//!    number of messages to the same fake with kabar's client settings and concurrency, and no
+//!    database. `--rounds R` (1) alternates the two R times; the medians, the ratio
+//!    (`ceiling ratio (sqlite): 0.83`) and CPU µs per message of each are printed last.
+//!    `--no-ceiling` skips it.
 //! 2. latency: a worker waiting on its `Notify`; `set_state` (settle time 0) → `plan_once` →
 //!    `notify_one`, timed to the fake's first request, `--repeat` (10) times.
 //! 3. rate: ~10 × `--rate R` (200) messages through an account limited to R per second: the
@@ -21,9 +26,13 @@
 
 #[path = "deliver/breakdown.rs"]
 mod breakdown;
+#[path = "deliver/ceiling.rs"]
+mod ceiling;
 #[path = "deliver/child.rs"]
 mod child;
 mod common;
+#[path = "deliver/compare.rs"]
+mod compare;
 #[path = "deliver/fake.rs"]
 mod fake;
 #[path = "deliver/queue.rs"]
@@ -69,7 +78,20 @@ async fn parent() {
     };
     let dir = tempfile::tempdir().expect("a temporary directory");
     if runs.contains("throughput") {
-        throughput(dir.path(), arg("--messages", 1_000_000), arg("--workers", 1), &options).await;
+        let (messages, workers) = (arg("--messages", 1_000_000), arg("--workers", 1));
+        let mut rounds = Vec::new();
+        for _ in 0..arg("--rounds", 1usize).max(1) {
+            // A fresh store per round: the fake's message ids start again at 1.
+            let round = tempfile::tempdir_in(dir.path()).expect("a temporary directory");
+            let kabar = throughput(round.path(), messages, workers, &options).await;
+            let ceiling = if flag("--no-ceiling") {
+                None
+            } else {
+                Some(compare::ceiling(&kabar.engine, kabar.messages, workers, options.concurrency).await)
+            };
+            rounds.push((kabar, ceiling));
+        }
+        compare::print(&rounds, workers);
     }
     if runs.contains("latency") {
         runs::latency(dir.path(), arg("--repeat", 10)).await;
@@ -79,7 +101,12 @@ async fn parent() {
     }
 }
 
-async fn throughput(dir: &std::path::Path, messages: u64, workers: usize, options: &Options) {
+async fn throughput(
+    dir: &std::path::Path,
+    messages: u64,
+    workers: usize,
+    options: &Options,
+) -> compare::Figures {
     let bench = BenchStore::open(dir).await;
     let store = &bench.store;
     let engine = bench.engine;
@@ -185,6 +212,7 @@ async fn throughput(dir: &std::path::Path, messages: u64, workers: usize, option
     );
     drop(fake);
     bench.finish().await;
+    compare::Figures::of(engine.to_string(), &reports, seconds)
 }
 
 /// The machine's CPU counters (`/proc/stat`), to tell whether a run was short of CPU: the

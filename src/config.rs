@@ -48,6 +48,9 @@ pub struct Config {
     /// What a message costs, for the staff API's estimates.
     #[serde(default)]
     pub costs: crate::staff::CostsConfig,
+    /// Automatic outage detection: the upstream systems to probe and what depends on them.
+    #[serde(default)]
+    pub detect: crate::detect::DetectConfig,
     /// The receipts and replies server of `kabar serve`; off unless configured.
     #[serde(default, skip_serializing)]
     pub receipts: Option<ReceiptsConfig>,
@@ -93,6 +96,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             staff: crate::staff::StaffConfig::default(),
             costs: crate::staff::CostsConfig::default(),
+            detect: crate::detect::DetectConfig::default(),
             receipts: None,
             deprecations: Vec::new(),
         }
@@ -188,6 +192,7 @@ impl Config {
         self.http.validate().map_err(ConfigError::Invalid)?;
         self.staff.validate().map_err(ConfigError::Invalid)?;
         self.costs.validate().map_err(ConfigError::Invalid)?;
+        self.detect.validate().map_err(ConfigError::Invalid)?;
         if let Some(receipts) = &self.receipts {
             if self.http.public_url.as_ref().is_some_and(|url| *url != receipts.public_base_url) {
                 return Err(ConfigError::Invalid(

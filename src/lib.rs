@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod deliver;
 pub mod demo;
+pub mod detect;
 pub mod domain;
 pub mod http;
 pub mod import;

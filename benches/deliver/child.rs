@@ -85,6 +85,23 @@ impl WorkerProcess {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true);
+        WorkerProcess::spawn(command).await
+    }
+
+    /// Starts a ceiling process (`ceiling.rs`): `messages` POSTs to the fake at `fake`, no
+    /// database.
+    pub async fn start_ceiling(fake: &url::Url, messages: u64, concurrency: usize) -> WorkerProcess {
+        let mut command = Command::new(std::env::current_exe().expect("the benchmark's own path"));
+        command
+            .args(["--child", "--fake", fake.as_str(), "--ceiling", &messages.to_string()])
+            .args(["--concurrency", &concurrency.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true);
+        WorkerProcess::spawn(command).await
+    }
+
+    async fn spawn(mut command: Command) -> WorkerProcess {
         let mut child = command.spawn().expect("start a worker process");
         let stdin = child.stdin.take().expect("a piped stdin");
         let lines = BufReader::new(child.stdout.take().expect("a piped stdout")).lines();
@@ -120,6 +137,9 @@ impl WorkerProcess {
 /// The child's side: `--child`.
 pub fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    if std::env::args().any(|arg| arg == "--ceiling") {
+        return runtime.block_on(crate::ceiling::run());
+    }
     runtime.block_on(run());
 }
 

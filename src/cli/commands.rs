@@ -37,6 +37,7 @@ pub(super) async fn run(
         }
         Command::Import(import) => run_import(&store, &config, import).await?,
         Command::State(state) => run_state(&store, state).await?,
+        Command::Probes(args) => super::detect::probes(&store, &config.detect, args).await?,
         Command::Demo(super::DemoArgs { command: Some(demo), .. }) => run_demo(&store, demo).await?,
         Command::Demo(super::DemoArgs { command: None, .. }) => unreachable!("handled above"),
         Command::Serve(_) => super::serve::serve(&store, &config, true, Some(config.http.listen)).await?,
@@ -110,6 +111,9 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
             let offices = store.office_directory().await?;
             println!("{}", state_set_summary(&change, &applied, &offices));
         }
+        StateCommand::Proposals { all, json } => return super::detect::list(store, all, json).await,
+        StateCommand::Confirm { id } => return super::detect::confirm(store, id).await,
+        StateCommand::Dismiss { id, note } => return super::detect::dismiss(store, id, note).await,
         StateCommand::Show { office } => {
             let office = office.map(|code| code.parse::<OfficeCode>()).transpose().context("OFFICE")?;
             let offices = store.office_directory().await?;

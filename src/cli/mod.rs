@@ -5,6 +5,7 @@ mod audit;
 mod broadcast;
 mod commands;
 mod config_show;
+mod detect;
 mod messages;
 mod privacy;
 mod serve;
@@ -86,6 +87,8 @@ pub enum Command {
     Purge(privacy::PurgeArgs),
     /// Read the audit log (who changed what, when), or verify its hash chain
     Audit(audit::AuditArgs),
+    /// What automatic detection sees: each upstream system of [detect], its health, its last probes
+    Probes(detect::ProbesArgs),
     /// Staff accounts of the staff API: add, list, disable, enable, set-role, reset-password
     #[command(subcommand)]
     Staff(staff::StaffCommand),
@@ -157,6 +160,28 @@ pub enum StateCommand {
     Show {
         /// An office code
         office: Option<String>,
+    },
+    /// The state changes automatic detection proposes (open ones unless --all)
+    Proposals {
+        /// Also the applied, dismissed and dropped ones
+        #[arg(long)]
+        all: bool,
+        /// Print the proposals as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a proposal of automatic detection now
+    Confirm {
+        /// The proposal's id (`kabar state proposals`)
+        id: i64,
+    },
+    /// Dismiss a proposal: nothing changes, and the same outage proposes nothing again
+    Dismiss {
+        /// The proposal's id (`kabar state proposals`)
+        id: i64,
+        /// Why (kept with the proposal and in the audit log)
+        #[arg(long)]
+        note: Option<String>,
     },
 }
 

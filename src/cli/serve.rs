@@ -68,6 +68,15 @@ pub(super) async fn serve(
             crate::privacy::run_daily(retention_store, retention, retention_shutdown).await;
             Ok(())
         });
+        // Automatic detection, when [[detect.systems]] are described: one serve probes at a time.
+        let prober = crate::detect::Prober::new(store.clone(), &config.detect).map_err(anyhow::Error::msg)?;
+        if prober.has_systems() {
+            let prober_shutdown = shutdown.clone();
+            tasks.spawn(async move {
+                prober.run(prober_shutdown).await;
+                Ok(())
+            });
+        }
     }
     if let Some(listen) = listen {
         // One HTTP server for everything: health, readiness, metrics, and for `serve` the receipts

@@ -8,6 +8,7 @@
 //! | the receipts routes | providers and email recipients ([`crate::receipts::server`]) | each provider's secret |
 //! | `GET /api/v1/openapi.json` | API clients: the OpenAPI 3.1 document | — |
 //! | the staff API, `/api/v1/…` ([`api`]) | staff tools, M-Paspor, dashboards | `Authorization: Bearer kbr_…` |
+//! | the staff console, `/console/…` ([`console`]) | people at an office | a session cookie (login form) |
 //!
 //! The receipts routes exist only when `[receipts]` is configured (404 otherwise). Every request
 //! gets an `x-request-id` (a proxy's is kept) and a span naming its method, its route pattern
@@ -15,6 +16,7 @@
 
 pub mod api;
 pub mod config;
+pub mod console;
 mod health;
 mod metrics;
 mod problem;
@@ -61,6 +63,8 @@ pub struct HttpState {
     scraped: Arc<AtomicBool>,
     /// The staff API's store, authenticator and settings.
     api: api::ApiState,
+    /// `[http] public_url`: the console's own origin and whether its cookie is `Secure`.
+    public_url: Option<url::Url>,
 }
 
 impl HttpState {
@@ -94,6 +98,7 @@ impl HttpState {
             },
         );
         state.metrics_token = config.http.metrics_token.clone();
+        state.public_url = config.http.public_url.clone();
         state
     }
 
@@ -109,7 +114,14 @@ impl HttpState {
             store_timeout: DEFAULT_STORE_TIMEOUT,
             ready: Arc::new(AtomicBool::new(true)),
             scraped: Arc::new(AtomicBool::new(true)),
+            public_url: None,
         }
+    }
+
+    /// The server's public URL (`[http] public_url`).
+    pub fn with_public_url(mut self, url: url::Url) -> Self {
+        self.public_url = Some(url);
+        self
     }
 
     pub fn with_receipts(mut self, receipts: ReceiptsState) -> Self {
@@ -149,7 +161,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .with_state(state.clone())
-        .merge(api::router(state.api.clone()));
+        .merge(api::router(state.api.clone()))
+        .merge(console::router(console::ConsoleState::new(state.api.clone(), state.public_url.clone())));
     if let Some(receipts) = state.receipts {
         app = app.merge(crate::receipts::router(receipts));
     }

@@ -51,6 +51,8 @@ pub const QUEUE_EXPIRED_LEASES: &str = "kabar_queue_expired_leases";
 pub const PLANNER_LAG_SECONDS: &str = "kabar_planner_lag_seconds";
 /// Gauge: 1 when the scrape could read the store, else 0 (and no queue gauges).
 pub const STORE_UP: &str = "kabar_store_up";
+/// Gauge: 1 while automatic detection believes an upstream system is down, by system.
+pub const DETECT_SYSTEM_DOWN: &str = "kabar_detect_system_down";
 
 /// Every metric kabar exposes.
 pub const ALL: &[&str] = &[
@@ -67,6 +69,7 @@ pub const ALL: &[&str] = &[
     QUEUE_EXPIRED_LEASES,
     PLANNER_LAG_SECONDS,
     STORE_UP,
+    DETECT_SYSTEM_DOWN,
 ];
 
 /// Buckets of [`SEND_DURATION_SECONDS`]: a provider's API answers in tens of milliseconds when
@@ -119,6 +122,7 @@ fn describe() {
     describe_counter!(WEBHOOKS_REFUSED_TOTAL, "Webhook requests refused");
     describe_counter!(INBOUND_REPLIES_TOTAL, "Replies from applicants, by what kabar did");
     describe_gauge!(SMS_BREAKER_STATE, "SMS provider circuit breaker: 0 closed, 1 half-open, 2 open");
+    describe_gauge!(DETECT_SYSTEM_DOWN, "1 while automatic detection believes the upstream system is down");
 }
 
 /// Counts what a batch of receipts did.
@@ -140,6 +144,12 @@ pub fn webhook_refused(provider: &'static str, reason: &'static str) {
 pub fn inbound_reply(provider: &'static str, channel: &'static str, action: &'static str) {
     counter!(INBOUND_REPLIES_TOTAL, "provider" => provider, "channel" => channel, "action" => action)
         .increment(1);
+}
+
+/// Sets a probed system's gauge: 1 while kabar believes it is down.
+pub fn detect_system(system: &str, health: crate::detect::Health) {
+    let down = if health == crate::detect::Health::Down { 1.0 } else { 0.0 };
+    gauge!(DETECT_SYSTEM_DOWN, "system" => system.to_owned()).set(down);
 }
 
 /// Sets a provider's breaker gauge.

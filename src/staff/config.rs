@@ -15,6 +15,10 @@ pub struct StaffConfig {
     pub failures_per_minute: u32,
     /// Failed attempts per client address per minute, whatever the username.
     pub client_failures_per_minute: u32,
+    /// A console session ends after this many minutes without a request.
+    pub session_idle_minutes: u32,
+    /// A console session ends this many hours after login, however busy.
+    pub session_hours: u32,
 }
 
 impl Default for StaffConfig {
@@ -24,6 +28,8 @@ impl Default for StaffConfig {
             approval_threshold: 1_000,
             failures_per_minute: limits.failures_per_minute,
             client_failures_per_minute: limits.client_failures_per_minute,
+            session_idle_minutes: 30,
+            session_hours: 12,
         }
     }
 }
@@ -42,7 +48,27 @@ impl StaffConfig {
                 "staff.failures_per_minute and staff.client_failures_per_minute must be at least 1".into()
             );
         }
+        if self.session_idle_minutes == 0 || self.session_hours == 0 {
+            return Err("staff.session_idle_minutes and staff.session_hours must be at least 1".into());
+        }
+        if u64::from(self.session_idle_minutes) > u64::from(self.session_hours) * 60 {
+            return Err(format!(
+                "staff.session_idle_minutes = {} is longer than staff.session_hours = {}; the idle \
+                 timeout must not outlast the session",
+                self.session_idle_minutes, self.session_hours
+            ));
+        }
         Ok(())
+    }
+
+    /// How long a console session may go without a request.
+    pub fn session_idle(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.session_idle_minutes))
+    }
+
+    /// How long a console session lasts after login.
+    pub fn session_lifetime(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.session_hours))
     }
 }
 

@@ -16,16 +16,18 @@ mod auth;
 mod config;
 mod scope;
 pub mod secret;
+pub mod session;
 
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-pub use accounts::{NewStaff, NewToken, StaffChange};
+pub use accounts::{parse_lifetime, NewStaff, NewToken, StaffChange};
 pub use auth::{AuthError, Authenticator, Caller, LoginLimits};
 pub use config::{CostsConfig, StaffConfig};
 pub use scope::Scope;
+pub use session::{SessionError, Sessions};
 
 use crate::domain::{text_enum, ParseError};
 

@@ -3,12 +3,14 @@
 //! with its actor, time, reason and expected restoration.
 
 mod board;
+mod overview;
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
 pub use board::board_table;
+pub use overview::{overview, preview_change, OfficeStatus, ServiceStatus};
 
 use crate::audit::Origin;
 use crate::domain::{

@@ -17,6 +17,7 @@ mod audit;
 mod booking_writes;
 mod bookings;
 mod broadcasts;
+mod detect;
 mod notices;
 mod observe;
 mod offices;
@@ -25,8 +26,10 @@ mod plan;
 mod privacy;
 mod receipts;
 mod reports;
+mod sessions;
 mod staff;
 mod states;
+mod undo;
 mod url;
 mod workers;
 
@@ -47,6 +50,7 @@ pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
     BroadcastStatus, NewBroadcast, StepAudit, Transition, Transitioned,
 };
+pub use detect::ProbeRecorded;
 pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use observe::{QueueGauges, SchemaStatus};
 pub use offices::OfficeDirectory;
@@ -59,8 +63,10 @@ pub use reports::{
     CallBooking, CallListEntry, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,
     QueueStatus, ReportError, Unreached, EXPORT_PAGE,
 };
+pub use sessions::ConsoleSession;
 pub use staff::IdempotentStart;
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
+pub use undo::UndoOutcome;
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use workers::{process_may_be_alive, WorkerIdentity, WorkerRow};
 

@@ -19,6 +19,7 @@ mod support;
 
 mod backpressure;
 mod channels;
+mod detection;
 mod failover;
 mod leases;
 mod process;

@@ -17,7 +17,7 @@ use crate::harness::TestStore;
 use crate::support::{bookings, import, plan_outage, Inspect};
 
 /// A guard against a hang, not a synchronisation: a clean stop takes well under a second here.
-const EXIT_LIMIT: Duration = Duration::from_secs(30);
+pub(crate) const EXIT_LIMIT: Duration = Duration::from_secs(30);
 
 fn config_file(dir: &Path, twilio: &FakeTwilio) -> std::path::PathBuf {
     let path = dir.join("kabar.toml");
@@ -34,7 +34,7 @@ fn config_file(dir: &Path, twilio: &FakeTwilio) -> std::path::PathBuf {
     path
 }
 
-fn serve(config: &Path, database: &str) -> Child {
+pub(crate) fn serve(config: &Path, database: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_kabar"))
         .args(["--config", &config.display().to_string(), "--database-url", database, "serve"])
         .env("KABAR_LOG", "warn")
@@ -45,14 +45,14 @@ fn serve(config: &Path, database: &str) -> Child {
         .expect("start kabar serve")
 }
 
-fn terminate(child: &Child) {
+pub(crate) fn terminate(child: &Child) {
     let pid = child.id().expect("the child runs").to_string();
     let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
     assert!(status.success(), "kill -TERM {pid}");
 }
 
 /// Waits for the child to exit; returns its status and what it printed.
-async fn exited(child: Child) -> (std::process::ExitStatus, String, String) {
+pub(crate) async fn exited(child: Child) -> (std::process::ExitStatus, String, String) {
     let output = tokio::time::timeout(EXIT_LIMIT, child.wait_with_output())
         .await
         .expect("kabar serve exits after SIGTERM")

@@ -7,6 +7,7 @@ mod harness;
 mod support;
 
 mod api;
+mod console;
 mod matrix;
 // Broadcasts and the booking sync (issue 13 part B).
 mod bookings;

@@ -37,6 +37,17 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/tokens", "403 403 403 403 | 403 403 403 403 | 403 403 403 403 | 200 200 200 200"),
     ("POST /api/v1/tokens", "403 403 403 403 | 403 403 403 403 | 403 403 403 403 | 201 403 403 403"),
     ("DELETE /api/v1/tokens/{name}", "403 403 403 403 | 403 403 403 403 | 403 403 403 403 | 200 200 200 200"),
+    // A proposal of automatic detection about the target: one that touches none of the caller's
+    // offices does not exist for them (404); one reaching beyond them is refused (403).
+    ("GET /api/v1/proposals", "403 403 403 403 | 403 403 403 403 | 200 200 200 200 | 200 200 200 200"),
+    (
+        "POST /api/v1/proposals/{id}/confirm",
+        "403 403 403 403 | 403 403 403 403 | 200 404 200 403 | 200 404 200 403",
+    ),
+    (
+        "POST /api/v1/proposals/{id}/dismiss",
+        "403 403 403 403 | 403 403 403 403 | 200 404 200 403 | 200 404 200 403",
+    ),
     // Broadcasts and the booking sync (issue 13 part B). A broadcast for the target's offices;
     // one none of whose offices is in scope does not exist for the caller (404); one partly out
     // of scope is refused (403). The region is Sumatera Selatan: Palembang alone.
@@ -68,6 +79,33 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /api/v1/bookings/import", "403 403 - 403 | 200 403 - 403 | 200 403 - 403 | 200 403 - 403"),
     // End of broadcasts and the booking sync.
 ];
+
+/// An open outage proposal for printing at `offices`, as the prober opens one.
+async fn proposal(api: &Api, offices: &str) -> i64 {
+    use kabar::detect::{probe::ProbeOutcome, NewProposal, ProposalKind, Tally, Transition};
+    let system = unique("simkim");
+    let tally = Tally { episode: 1, ..Tally::default() };
+    let outcome = ProbeOutcome { ok: false, detail: "HTTP 503".into(), took: std::time::Duration::ZERO };
+    let new = NewProposal {
+        kind: ProposalKind::Outage,
+        offices: offices.into(),
+        services: vec![kabar::domain::Service::Printing],
+        reason: "Gangguan sistem pusat".into(),
+        detail: "HTTP 503".into(),
+        apply_at: None,
+    };
+    let now = chrono::Utc::now();
+    let recorded = api.db.store.record_probe(
+        &system,
+        &tally,
+        &outcome,
+        Some(Transition::WentDown),
+        Some(&new),
+        now,
+        now,
+    );
+    recorded.await.unwrap().proposed.expect("a proposal")
+}
 
 fn expected(row: &str) -> Vec<Vec<Option<u16>>> {
     let roles: Vec<Vec<Option<u16>>> = row
@@ -124,6 +162,12 @@ async fn request(api: &Api, route: &str, role: &str, target: usize) -> Option<re
             let new = NewToken { name: name.parse().unwrap(), role: Role::Viewer, scope: scope(target).parse().unwrap(), expires_in: None };
             accounts::create_token(&api.db.store, new, &Origin::cli(), chrono::Utc::now()).await.unwrap();
             call(&format!("/api/v1/tokens/{name}"))
+        }
+        "/api/v1/proposals" => call(path),
+        "/api/v1/proposals/{id}/confirm" => call(&format!("/api/v1/proposals/{}/confirm", proposal(api, scope(target)).await)),
+        "/api/v1/proposals/{id}/dismiss" => {
+            let id = proposal(api, scope(target)).await;
+            call(&format!("/api/v1/proposals/{id}/dismiss")).json(&json!({"note": "pemeliharaan terjadwal"}))
         }
         // Broadcasts and the booking sync (issue 13 part B).
         "/api/v1/broadcasts/preview" => call(path).json(&broadcast_body(target)),

@@ -19,6 +19,7 @@ mod extract;
 mod idempotency;
 mod me;
 mod offices;
+pub(crate) mod proposals;
 mod queue;
 mod state_changes;
 
@@ -124,6 +125,10 @@ fn documented() -> OpenApiRouter<ApiState> {
         .routes(routes!(admin::update_staff))
         .routes(routes!(admin::list_tokens, admin::create_token))
         .routes(routes!(admin::revoke_token))
+        // Automatic detection's proposals.
+        .routes(routes!(proposals::list))
+        .routes(routes!(proposals::confirm))
+        .routes(routes!(proposals::dismiss))
         // Broadcasts and the booking sync (issue 13 part B).
         .routes(routes!(broadcasts::preview))
         .routes(routes!(broadcasts::list, broadcasts::create))

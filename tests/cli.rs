@@ -233,3 +233,42 @@ fn the_demo_says_who_was_reached_how_to_go_on_and_when_each_message_went() {
     assert!(first["at"].as_str().unwrap().starts_with("2024-06-"), "{first}");
     assert!(first["written_at"].as_str().is_some(), "{first}");
 }
+
+#[test]
+fn a_broadcast_sent_from_the_cli_says_no_second_person_approved_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("offices.csv"), OFFICES).unwrap();
+    std::fs::write(
+        dir.path().join("bookings.csv"),
+        "booking_code,office_code,name,phone,appointment_at,product,express,stage\n\
+         MP-0001,PLG,Budi,0812-3456-0001,2024-06-10 09:00,regular,no,ready\n\
+         MP-0002,GTO,Ani,0812-3456-0002,2024-06-10 09:00,regular,no,ready\n",
+    )
+    .unwrap();
+    for import in [&["import", "offices", "offices.csv"][..], &["import", "bookings", "bookings.csv"]] {
+        let done = kabar(dir.path(), import);
+        assert!(done.status.success(), "{}", stderr(&done));
+    }
+    let args = [
+        "broadcast",
+        "send",
+        "--offices",
+        "all",
+        "--stage",
+        "ready",
+        "--text",
+        "Loket buka Sabtu.",
+        "--title",
+        "Sabtu",
+    ];
+    let sent = kabar(dir.path(), &args);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let out = stdout(&sent);
+    assert!(out.contains("not held for approval, no second person approved it"), "{out}");
+    assert!(out.contains("2 messages planned over 2 offices"), "{out}");
+    let audit = kabar(dir.path(), &["audit", "--format", "jsonl"]);
+    let log = stdout(&audit);
+    let send =
+        log.lines().find(|line| line.contains("\"broadcast.send\"")).unwrap_or_else(|| panic!("{log}"));
+    assert!(send.contains("\"actor\":\"cli:") && send.contains("\"approved_by\":null"), "{send}");
+}

@@ -183,7 +183,13 @@ pub(super) async fn run(
                 print_preview(&preview, args.json)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let id = broadcast::create(store, &config.planner, &request, now).await?;
+            let origin = crate::audit::Origin::cli();
+            let id = broadcast::create_by(store, &config.planner, &request, Some(&origin), now).await?;
+            // The four-eyes rule binds the staff API; whoever runs the CLI holds the database.
+            println!(
+                "broadcast {id} sent from the command line as {}: not held for approval, no second person approved it",
+                origin.actor
+            );
             match send_at.filter(|at| *at > now) {
                 Some(at) => println!(
                     "broadcast {id} scheduled for {at}: {} messages if the audience stays the same; \
@@ -202,7 +208,7 @@ pub(super) async fn run(
             }
         }
         BroadcastCommand::Cancel { id } => {
-            let cancelled = broadcast::cancel(store, id, now).await?;
+            let cancelled = broadcast::cancel_by(store, id, Some(&crate::audit::Origin::cli()), now).await?;
             println!("broadcast {id} cancelled: {cancelled} messages not yet sent were cancelled");
         }
         BroadcastCommand::Show { id, json } => {
@@ -236,7 +242,11 @@ pub(super) async fn run(
             for record in store.broadcasts().await? {
                 println!(
                     "{:>5}  {:<10} {}  {}  \"{}\"",
-                    record.id, record.status, record.send_at, record.kind, record.title
+                    record.id,
+                    record.status.as_str(),
+                    record.send_at,
+                    record.kind,
+                    record.title
                 );
             }
         }

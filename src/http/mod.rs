@@ -89,6 +89,16 @@ impl HttpState {
                 staff: config.staff.clone(),
                 costs: config.costs.clone(),
                 planner: config.planner.clone(),
+                notices: config.notices.clone(),
+                catalogue: std::sync::Arc::new(match &config.templates.dir {
+                    // `kabar serve` has compiled the same overrides before it gets here.
+                    Some(dir) => crate::render::Catalogue::with_overrides(dir).unwrap_or_else(|err| {
+                        tracing::error!(error = %err, "templates.dir cannot be read; the API previews with the built-in templates");
+                        crate::render::Catalogue::builtin()
+                    }),
+                    None => crate::render::Catalogue::builtin(),
+                }),
+                numbers: config.import.allowed_countries.clone(),
             },
         );
         state.metrics_token = config.http.metrics_token.clone();

@@ -120,6 +120,17 @@ impl Header {
     fn width(&self) -> usize {
         self.names.len()
     }
+
+    /// A header naming every column of `specs` in their order, for rows that come as records
+    /// rather than as a file (the staff API's JSON).
+    pub fn canonical(specs: &'static [ColumnSpec]) -> Header {
+        Header {
+            specs,
+            positions: (0..specs.len()).map(Some).collect(),
+            names: specs.iter().map(|spec| spec.name.to_owned()).collect(),
+            ignored: Vec::new(),
+        }
+    }
 }
 
 /// A header name as quoted in a message: at most 40 characters.
@@ -188,7 +199,12 @@ pub(crate) struct Row<'a> {
     pub byte: u64,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
+    /// A row of `header` that did not come from a file; `line` is how its errors place it.
+    pub fn detached(header: &'a Header, record: &'a csv::ByteRecord, line: u64) -> Row<'a> {
+        Row { header, record, line, byte: 0 }
+    }
+
     /// A row whose field count differs from the header's cannot be read safely: which value
     /// belongs to which column is a guess.
     /// The error names the first column that has no value (too few fields) or the first field

@@ -10,14 +10,16 @@ mod bookings;
 mod csv_table;
 mod offices;
 mod sniff;
+mod sync;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use bookings::{import_bookings, parse_bookings, ParsedBookings, BOOKING_COLUMNS};
+pub use bookings::{import_bookings, Accept, BOOKING_COLUMNS};
 pub use csv_table::{ColumnSpec, RowError};
 pub use offices::{import_offices, import_offices_from, parse_offices, ParsedOffices, OFFICE_COLUMNS};
+pub use sync::{parse_bookings, sync_bookings, BookingRows, ParsedBookings, MAX_SYNC_ROWS};
 
 use crate::domain::NumberPolicy;
 use crate::store::{StoreError, UpsertCounts};

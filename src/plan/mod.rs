@@ -10,6 +10,7 @@
 
 mod audience;
 pub mod broadcast;
+mod filter;
 pub mod notice;
 mod quiet;
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::broadcast::BroadcastFilter;
+use super::filter::BroadcastFilter;
 use crate::domain::{OfficeCode, Service};
 use crate::render::{
     short_office_name, BookingLine, BroadcastText, Localized, NoticeContext, NoticeKind, OfficeContact,

@@ -176,6 +176,16 @@ impl BookingImport {
         })
     }
 
+    /// Appends the audit row of the import, to commit with its rows.
+    pub async fn audit(&mut self, entry: crate::audit::AuditEntry) -> Result<(), StoreError> {
+        use super::AuditLog as _;
+        match &mut self.tx {
+            ImportTransaction::Sqlite(tx) => tx.append_audit(entry).await?,
+            ImportTransaction::Postgres(tx) => tx.append_audit(entry).await?,
+        };
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.tx {
             ImportTransaction::Sqlite(tx) => tx.commit().await?,

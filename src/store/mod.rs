@@ -50,7 +50,7 @@ pub use booking_writes::BookingImport;
 pub use bookings::{ApplicantRecord, BookingRecord, UpsertCounts};
 pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
-    NewBroadcast,
+    BroadcastStatus, NewBroadcast, StepAudit, Transition, Transitioned,
 };
 pub use changes::{Changes, Topic, CHANGES_CHANNEL, POSTGRES_RECHECK, SQLITE_POLL};
 pub use detect::ProbeRecorded;

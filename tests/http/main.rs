@@ -9,6 +9,9 @@ mod support;
 mod api;
 mod console;
 mod matrix;
+// Broadcasts and the booking sync (issue 13 part B).
+mod bookings;
+mod broadcasts;
 
 mod health;
 mod logs;

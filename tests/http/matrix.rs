@@ -48,6 +48,36 @@ const MATRIX: &[(&str, &str)] = &[
         "POST /api/v1/proposals/{id}/dismiss",
         "403 403 403 403 | 403 403 403 403 | 200 404 200 403 | 200 404 200 403",
     ),
+    // Broadcasts and the booking sync (issue 13 part B). A broadcast for the target's offices;
+    // one none of whose offices is in scope does not exist for the caller (404); one partly out
+    // of scope is refused (403). The region is Sumatera Selatan: Palembang alone.
+    (
+        "POST /api/v1/broadcasts/preview",
+        "403 403 403 403 | 200 403 200 403 | 200 403 200 403 | 200 403 200 403",
+    ),
+    ("POST /api/v1/broadcasts", "403 403 403 403 | 201 403 201 403 | 201 403 201 403 | 201 403 201 403"),
+    ("GET /api/v1/broadcasts", "200 200 200 200 | 200 200 200 200 | 200 200 200 200 | 200 200 200 200"),
+    ("GET /api/v1/broadcasts/{id}", "200 404 200 200 | 200 404 200 200 | 200 404 200 200 | 200 404 200 200"),
+    (
+        "POST /api/v1/broadcasts/{id}/submit",
+        "403 403 403 403 | 200 404 200 403 | 200 404 200 403 | 200 404 200 403",
+    ),
+    (
+        "POST /api/v1/broadcasts/{id}/approve",
+        "403 403 403 403 | 403 403 403 403 | 200 404 200 403 | 200 404 200 403",
+    ),
+    (
+        "POST /api/v1/broadcasts/{id}/reject",
+        "403 403 403 403 | 403 403 403 403 | 200 404 200 403 | 200 404 200 403",
+    ),
+    (
+        "POST /api/v1/broadcasts/{id}/cancel",
+        "403 403 403 403 | 200 404 200 403 | 200 404 200 403 | 200 404 200 403",
+    ),
+    // Rows for the target's offices, with strict=true (rows outside the scope: 403, nothing written).
+    ("PUT /api/v1/bookings", "403 403 - 403 | 200 403 - 403 | 200 403 - 403 | 200 403 - 403"),
+    ("POST /api/v1/bookings/import", "403 403 - 403 | 200 403 - 403 | 200 403 - 403 | 200 403 - 403"),
+    // End of broadcasts and the booking sync.
 ];
 
 /// An open outage proposal for printing at `offices`, as the prober opens one.
@@ -139,9 +169,98 @@ async fn request(api: &Api, route: &str, role: &str, target: usize) -> Option<re
             let id = proposal(api, scope(target)).await;
             call(&format!("/api/v1/proposals/{id}/dismiss")).json(&json!({"note": "pemeliharaan terjadwal"}))
         }
+        // Broadcasts and the booking sync (issue 13 part B).
+        "/api/v1/broadcasts/preview" => call(path).json(&broadcast_body(target)),
+        "/api/v1/broadcasts" if method == Method::POST => call(path).json(&broadcast_body(target)),
+        "/api/v1/broadcasts" => call(path),
+        "/api/v1/broadcasts/{id}" => call(&format!("/api/v1/broadcasts/{}", broadcast_of(api, target, false).await)),
+        "/api/v1/broadcasts/{id}/submit" => {
+            call(&format!("/api/v1/broadcasts/{}/submit", broadcast_of(api, target, false).await))
+        }
+        "/api/v1/broadcasts/{id}/approve" => {
+            call(&format!("/api/v1/broadcasts/{}/approve", broadcast_of(api, target, true).await))
+        }
+        "/api/v1/broadcasts/{id}/reject" => {
+            call(&format!("/api/v1/broadcasts/{}/reject", broadcast_of(api, target, true).await))
+                .json(&json!({"reason": "Jam pengambilan salah"}))
+        }
+        "/api/v1/broadcasts/{id}/cancel" => {
+            call(&format!("/api/v1/broadcasts/{}/cancel", broadcast_of(api, target, false).await))
+        }
+        "/api/v1/bookings" => call("/api/v1/bookings?strict=true").json(&booking_rows(target)?),
+        "/api/v1/bookings/import" => {
+            let rows = booking_rows(target)?;
+            let mut csv = "booking_code,office_code,name,phone,appointment_at,product,express,stage\n".to_owned();
+            for row in rows.as_array().unwrap() {
+                csv.push_str(&format!("{},{},Budi,0812-1111-0001,2024-06-24 09:00,regular,no,booked\n", row["booking_code"].as_str().unwrap(), row["office_code"].as_str().unwrap()));
+            }
+            call("/api/v1/bookings/import?strict=true").header("content-type", "text/csv").body(csv)
+        }
+        // End of broadcasts and the booking sync.
         _ => panic!("the matrix has a row for {route} but no request for it"),
     })
 }
+
+// Broadcasts and the booking sync (issue 13 part B).
+
+/// A staff-written broadcast for the target's offices.
+fn broadcast_body(target: usize) -> serde_json::Value {
+    json!({"title": unique("siaran"), "filter": {"offices": scope(target)}, "text": "Loket buka Sabtu 08.00."})
+}
+
+/// A draft by `root` for the target's offices; with `submitted`, waiting for approval.
+async fn broadcast_of(api: &Api, target: usize, submitted: bool) -> i64 {
+    use kabar::plan::broadcast::{self, BroadcastContent, BroadcastFilter, BroadcastRequest};
+    use kabar::store::{BroadcastStatus, Transition};
+    let request = BroadcastRequest {
+        title: unique("siaran"),
+        filter: BroadcastFilter { offices: scope(target).into(), ..BroadcastFilter::default() },
+        content: BroadcastContent::Text {
+            text: kabar::render::Localized::id_only("Loket buka Sabtu."),
+            sender: None,
+        },
+        channels: None,
+        send_at: None,
+        actor: "token:root".into(),
+    };
+    let origin = Origin::of(kabar::audit::Actor::token("root"));
+    let planner = kabar::plan::PlannerConfig::default();
+    let now = chrono::Utc::now();
+    let id = broadcast::draft(&api.db.store, &planner, &request, &origin, now).await.unwrap();
+    if submitted {
+        let step = Transition {
+            id,
+            from: &[BroadcastStatus::Draft],
+            to: BroadcastStatus::Submitted,
+            by: "token:root",
+            at: now,
+            reach: Some(0),
+            reason: None,
+            not_by_author: false,
+        };
+        api.db.store.transition_broadcast(&step, None).await.unwrap();
+    }
+    id
+}
+
+/// Booking rows for the target's offices: Palembang, Gorontalo, or one for every office.
+fn booking_rows(target: usize) -> Option<serde_json::Value> {
+    let offices: &[&str] = match target {
+        0 => &["PLG"],
+        1 => &["GTO"],
+        3 => &["PLG", "GTO", "JPR", "TNG"],
+        _ => return None,
+    };
+    let rows = offices.iter().map(|office| {
+        json!({
+            "booking_code": unique("MP"), "office_code": office, "name": "Budi", "phone": "0812-1111-0001",
+            "appointment_at": "2024-06-24 09:00", "product": "regular", "express": false, "stage": "booked",
+        })
+    });
+    Some(rows.collect())
+}
+
+// End of broadcasts and the booking sync.
 
 async fn every_route_every_role_every_scope(db: TestStore) {
     let api = Api::start(db).await;

@@ -25,14 +25,14 @@ P-R1,PLG,,Dewi,0813-3000-0008,,,,2024-06-10 09:00,regular,no,ready,2024-06-10
 ";
 
 /// Friday 2024-06-28, 10:00 WIB.
-const NOW: &str = "2024-06-28T03:00:00Z";
+pub(crate) const NOW: &str = "2024-06-28T03:00:00Z";
 
 fn mobile(last: u32) -> Msisdn {
     format!("0813-3000-{last:04}").parse().unwrap()
 }
 
 /// Budi (2) has left WhatsApp; Tono (3) every channel and has no email.
-async fn fixture(db: &TestStore) -> &Store {
+pub(crate) async fn fixture(db: &TestStore) -> &Store {
     import_offices(&db.store).await;
     let report = import_bookings(&db.store, &bookings_csv(BOOKINGS), true).await;
     assert!(report.is_clean(), "{report}");
@@ -42,7 +42,7 @@ async fn fixture(db: &TestStore) -> &Store {
     &db.store
 }
 
-fn weekend_pickup(filter: BroadcastFilter) -> BroadcastRequest {
+pub(crate) fn weekend_pickup(filter: BroadcastFilter) -> BroadcastRequest {
     BroadcastRequest {
         title: "Pengambilan akhir pekan".into(),
         filter,
@@ -61,7 +61,7 @@ fn weekend_pickup(filter: BroadcastFilter) -> BroadcastRequest {
     }
 }
 
-fn ready_at_tangerang() -> BroadcastFilter {
+pub(crate) fn ready_at_tangerang() -> BroadcastFilter {
     BroadcastFilter { offices: "TNG".into(), stages: vec![Stage::Ready], ..BroadcastFilter::default() }
 }
 
@@ -101,8 +101,17 @@ async fn a_preview_counts_renders_samples_and_writes_nothing(db: &TestStore) {
     assert_eq!(preview.channels.get(&Channel::Email), None);
     assert_eq!(preview.unreachable, 1, "Tono refused WhatsApp and SMS and has no email");
     let kinds: Vec<(Channel, Language)> = preview.samples.iter().map(|s| (s.channel, s.language)).collect();
-    assert_eq!(kinds, vec![(Channel::Whatsapp, Language::Id), (Channel::Sms, Language::En)]);
-    let Rendered::Sms(sms) = &preview.samples[1].rendered else { panic!("an SMS sample") };
+    assert_eq!(
+        kinds,
+        vec![
+            (Channel::Whatsapp, Language::Id),
+            (Channel::Whatsapp, Language::En),
+            (Channel::Sms, Language::Id),
+            (Channel::Sms, Language::En)
+        ],
+        "both languages on every channel used"
+    );
+    let Rendered::Sms(sms) = &preview.samples[3].rendered else { panic!("an SMS sample") };
     assert!(sms.text.contains("T-R3") && sms.text.contains("29-30 June"), "{}", sms.text);
     assert_eq!(preview.sms_segments, sms.segments as u64, "one SMS recipient");
     let Rendered::Whatsapp(whatsapp) = &preview.samples[0].rendered else { panic!("a WhatsApp sample") };

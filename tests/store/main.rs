@@ -5,6 +5,7 @@ mod harness;
 
 mod audit;
 mod bookings;
+mod broadcast_approval;
 mod broadcasts;
 mod changes;
 mod concurrency;

@@ -9,6 +9,11 @@
 mod admin;
 mod audit;
 pub(crate) mod auth;
+// Broadcasts and the booking sync (issue 13 part B).
+mod bookings;
+mod broadcast_views;
+mod broadcasts;
+// End of broadcasts and the booking sync.
 mod error;
 mod extract;
 mod idempotency;
@@ -32,7 +37,10 @@ use utoipa_axum::routes;
 
 pub use error::ApiError;
 
+use crate::domain::NumberPolicy;
+use crate::plan::notice::NoticeConfig;
 use crate::plan::PlannerConfig;
+use crate::render::Catalogue;
 use crate::staff::{Authenticator, CostsConfig, StaffConfig};
 use crate::store::Store;
 
@@ -41,18 +49,33 @@ use crate::store::Store;
 pub struct ApiState {
     pub(crate) store: Store,
     pub(crate) auth: Authenticator,
-    /// `[staff] approval_threshold` and `[costs]` are for the broadcast and dry-run estimates,
-    /// not built yet; the state is ready for them.
-    #[allow(dead_code)]
     pub(crate) settings: Arc<ApiSettings>,
 }
 
 /// The configuration the API reads.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ApiSettings {
     pub staff: StaffConfig,
     pub costs: CostsConfig,
     pub planner: PlannerConfig,
+    /// Broadcasts and the booking sync (issue 13 part B): the wording and templates previews
+    /// render with, and whose numbers a synced booking may carry (`[import] allowed_countries`).
+    pub notices: NoticeConfig,
+    pub catalogue: Arc<Catalogue>,
+    pub numbers: NumberPolicy,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            staff: StaffConfig::default(),
+            costs: CostsConfig::default(),
+            planner: PlannerConfig::default(),
+            notices: NoticeConfig::default(),
+            catalogue: Arc::new(Catalogue::builtin()),
+            numbers: NumberPolicy::default(),
+        }
+    }
 }
 
 impl ApiState {
@@ -106,6 +129,17 @@ fn documented() -> OpenApiRouter<ApiState> {
         .routes(routes!(proposals::list))
         .routes(routes!(proposals::confirm))
         .routes(routes!(proposals::dismiss))
+        // Broadcasts and the booking sync (issue 13 part B).
+        .routes(routes!(broadcasts::preview))
+        .routes(routes!(broadcasts::list, broadcasts::create))
+        .routes(routes!(broadcasts::one))
+        .routes(routes!(broadcasts::submit))
+        .routes(routes!(broadcasts::approve))
+        .routes(routes!(broadcasts::reject))
+        .routes(routes!(broadcasts::cancel))
+        .routes(routes!(bookings::sync))
+        .routes(routes!(bookings::import))
+    // End of broadcasts and the booking sync.
 }
 
 /// The OpenAPI 3.1 document of every `/api/v1` route.

@@ -11,6 +11,7 @@
 mod audience;
 pub mod broadcast;
 pub mod notice;
+pub mod preview;
 mod quiet;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone as _, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use audience::{restoration_kind, rules, Rule, STATUS_UPDATE};
+pub use preview::{who_would_hear, Audience as WhoWouldHear};
 pub use quiet::QuietHours;
 
 use crate::domain::{Channel, OfficeCode, Service, ServiceState, TimeZone};

@@ -2,6 +2,7 @@
 //! messages (`INSERT … SELECT`, nothing loaded into memory).
 
 pub(super) mod sql;
+mod count;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -9,6 +10,7 @@ use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, WriteP
 use crate::domain::{BookingCode, Channel, Language, Msisdn, OfficeCode, Service, ServiceState};
 use crate::plan::Rule;
 use crate::render::NoticeKind;
+pub use count::HearingGroup;
 pub use sql::SUPERSEDED;
 use sql::{
     plan_bookings_sql, plan_restoration_sql, plan_update_sql, restoration_applicants_sql, supersede_sql,

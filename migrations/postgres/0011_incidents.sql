@@ -14,6 +14,7 @@ CREATE TABLE incident_updates (
     created_at   BIGINT NOT NULL
 );
 CREATE INDEX incident_updates_incident ON incident_updates (incident_id, id);
+CREATE UNIQUE INDEX incident_updates_broadcast ON incident_updates (broadcast_id);
 
 -- What came of phoning an applicant about a booking; the last outcome is where things stand.
 CREATE TABLE call_outcomes (

@@ -12,6 +12,7 @@ mod audience;
 pub mod broadcast;
 pub mod notice;
 pub mod preview;
+pub mod update;
 mod quiet;
 
 use std::collections::BTreeMap;

@@ -17,6 +17,7 @@ mod audit;
 mod booking_writes;
 mod bookings;
 mod broadcasts;
+mod incidents;
 mod notices;
 mod observe;
 mod offices;
@@ -49,6 +50,9 @@ pub use broadcasts::{
 };
 pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use observe::{QueueGauges, SchemaStatus};
+pub use incidents::{
+    ChannelProgress, IncidentFilter, IncidentRecord, NewIncidentUpdate, PostedUpdate, TimelineEntry,
+};
 pub use offices::OfficeDirectory;
 pub use outbox::{Attempt, AttemptOutcome, Claim, FallBack, MessageCount, WAKE_CHANNEL};
 pub use plan::{
@@ -57,8 +61,8 @@ pub use plan::{
 };
 pub use receipts::{ReceiptReport, ReplyOutcome};
 pub use reports::{
-    CallBooking, CallListEntry, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,
-    QueueStatus, ReportError, Unreached, EXPORT_PAGE,
+    CallBooking, CallListEntry, CallOutcome, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,
+    QueueStatus, RecordedOutcome, ReportError, Unreached, EXPORT_PAGE,
 };
 pub use staff::IdempotentStart;
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};

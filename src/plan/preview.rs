@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use futures::StreamExt as _;
 use serde::Serialize;
 
@@ -37,7 +37,7 @@ pub struct Audience {
     pub sms_segments: u64,
     pub estimated_cost: Cost,
     /// The earliest message's first possible send: the end of the settle window, or of the quiet
-    /// hours for WhatsApp and SMS. `None` when nobody would hear.
+    /// hours for WhatsApp and SMS. `None` when nobody would hear (or nobody can be reached).
     pub first_send_at: Option<DateTime<Utc>>,
     /// When the planner would plan the change: once it has stood for the settle window.
     pub planned_at: DateTime<Utc>,
@@ -80,7 +80,8 @@ pub async fn who_would_hear(
     let board = store.service_board(None).await?;
     let notified = store.notified_states(change.service).await?;
     let settle = Duration::seconds(i64::try_from(planner.settle_seconds).unwrap_or(i64::MAX / 2));
-    let planned_at = now.max(change.at) + settle;
+    // Whole seconds, as the store keeps instants.
+    let planned_at = (now.max(change.at) + settle).trunc_subsecs(0);
     let horizon = Duration::days(i64::from(planner.horizon_days));
 
     // Offices are counted side by side: each is one indexed statement over its own bookings.
@@ -140,7 +141,10 @@ pub async fn who_would_hear(
         for group in &groups {
             share.applicants += group.applicants;
             share.bookings += group.bookings;
-            share.first_send_at = Some(share.first_send_at.map_or(group.first_send_at, |at| at.min(group.first_send_at)));
+            share.first_send_at = match (share.first_send_at, group.first_send_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let channel = group.channel.map_or("unreachable", Channel::as_str);
             *audience.by_channel.entry(channel.to_owned()).or_default() += group.applicants;
             *audience.by_kind.entry(group.kind.as_str().to_owned()).or_default() += group.applicants;

@@ -275,7 +275,7 @@ impl Store {
         let rows: Vec<(Option<String>, String, i64, i64)> = on_reader!(self, pool => {
             sqlx::query_as(
                 "SELECT m.channel, m.status,
-                        CASE WHEN m.status = 'queued' AND m.attempts = 0 AND m.not_before > $2 THEN 1 ELSE 0 END,
+                        CAST(CASE WHEN m.status = 'queued' AND m.attempts = 0 AND m.not_before > $2 THEN 1 ELSE 0 END AS BIGINT),
                         COUNT(*)
                  FROM messages m
                  WHERE m.event_id IN (SELECT id FROM notice_events WHERE incident_id = $1)

@@ -7,6 +7,7 @@ mod harness;
 mod support;
 
 mod api;
+mod incidents;
 mod matrix;
 
 mod health;

@@ -23,8 +23,9 @@ pub struct HearingGroup {
     pub applicants: u64,
     /// The bookings their messages would list.
     pub bookings: u64,
-    /// The earliest a message of the group may be sent (quiet hours hold WhatsApp and SMS).
-    pub first_send_at: DateTime<Utc>,
+    /// The earliest a message of the group may be sent (quiet hours hold WhatsApp and SMS);
+    /// `None` without a channel (nothing is sent).
+    pub first_send_at: Option<DateTime<Utc>>,
 }
 
 /// Groups the rows of an audience sub-select `s` (with `applicant_id`, `bookings`, `next_at`) by
@@ -32,7 +33,8 @@ pub struct HearingGroup {
 fn count_sql(audience: &str, kind: &str, channels: &[Channel], filter: &str) -> String {
     let channel = channel_sql(channels);
     format!(
-        "SELECT g.kind, g.channel, g.language, COUNT(*), COALESCE(SUM(g.bookings), 0), MIN(g.not_before)
+        "SELECT g.kind, g.channel, g.language, COUNT(*), CAST(COALESCE(SUM(g.bookings), 0) AS BIGINT),
+                MIN(CASE WHEN g.channel IS NOT NULL THEN g.not_before END)
          FROM (SELECT {kind} AS kind, {channel} AS channel, COALESCE(a.language, 'id') AS language,
                       s.bookings AS bookings, {not_before} AS not_before
                FROM ({audience}) s
@@ -66,7 +68,7 @@ fn audience_count_sql(dialect: Dialect, plan: &EventPlan) -> Option<(String, boo
     }
 }
 
-type CountRow = (String, Option<String>, String, i64, i64, i64);
+type CountRow = (String, Option<String>, String, i64, i64, Option<i64>);
 
 impl Store {
     /// Who planning `plan` now would write messages for, by kind, channel and language; nothing
@@ -151,7 +153,7 @@ impl Store {
                     language: parse_stored("messages.language", &language)?,
                     applicants: applicants as u64,
                     bookings: bookings as u64,
-                    first_send_at: from_epoch(first)?,
+                    first_send_at: first.map(from_epoch).transpose()?,
                 })
             })
             .collect()

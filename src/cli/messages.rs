@@ -221,8 +221,9 @@ async fn call_list(store: &Store, args: CallListArgs) -> anyhow::Result<ExitCode
             println!("{table}");
             let missed: usize = entries.iter().map(|entry| entry.missed.len()).sum();
             let reached = entries.iter().filter(|entry| !entry.to_call()).count();
+            let by_phone = if reached > 0 { format!(", {reached} reached by phone") } else { String::new() };
             println!(
-                "{} applicants to phone, {reached} reached by phone ({missed} notices reached nobody)",
+                "{} applicants to phone{by_phone} ({missed} notices reached nobody)",
                 entries.len() - reached
             );
         }

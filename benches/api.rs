@@ -45,9 +45,8 @@ async fn main() {
     let started = Instant::now();
     let offices = demo::load_offices(store, Some(arg("--offices", 150)), 11).await.expect("offices");
     let today = chrono::Utc::now().date_naive();
-    let seeded = demo::seed_bookings(store, &SeedSpec::new(bookings, 11, today), &offices, false)
-        .await
-        .expect("seed");
+    let seeded =
+        demo::seed_bookings(store, &SeedSpec::new(bookings, 11, today), &offices, false).await.expect("seed");
     println!(
         "{}: seeded {} bookings ({} applicants) over {} offices in {:.1} s",
         bench.engine,

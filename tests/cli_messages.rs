@@ -234,7 +234,17 @@ fn the_call_list_gives_whole_numbers_and_bookings_soonest_first() {
     let (header, rows) = parse_csv(&ok(dir.path(), &["messages", "call-list", "--format", "csv"]));
     assert_eq!(
         header,
-        ["office", "name", "mobile", "email", "first_appointment", "bookings", "missed_notices", "why", "last_call"]
+        [
+            "office",
+            "name",
+            "mobile",
+            "email",
+            "first_appointment",
+            "bookings",
+            "missed_notices",
+            "why",
+            "last_call"
+        ]
     );
     let who: Vec<[&str; 3]> =
         rows.iter().map(|row| [row[1].as_str(), row[2].as_str(), row[4].as_str()]).collect();

@@ -14,6 +14,7 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// The peak resident set size of this process so far (or since [`reset_peak_rss`]), in MiB
 /// (Linux).
+#[allow(dead_code)]
 pub fn peak_rss_mib() -> f64 {
     status_mib("VmHWM:")
 }

@@ -14,9 +14,7 @@ use comfy_table::Table;
 
 use crate::domain::format_short;
 use crate::report::{codes, joined_codes, line, rfc3339, spreadsheet_safe, EXPORT_COLUMNS};
-use crate::store::{
-    CallBooking, CallListEntry, MessageFilter, OfficeDirectory, ReportError, Store,
-};
+use crate::store::{CallBooking, CallListEntry, MessageFilter, OfficeDirectory, ReportError, Store};
 
 pub use status::{status, StatusArgs};
 
@@ -205,7 +203,16 @@ async fn call_list(store: &Store, args: CallListArgs) -> anyhow::Result<ExitCode
             }
             let mut table = Table::new();
             table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header(["office", "name", "mobile", "email", "bookings", "missed notices", "why", "last call"]);
+            table.set_header([
+                "office",
+                "name",
+                "mobile",
+                "email",
+                "bookings",
+                "missed notices",
+                "why",
+                "last call",
+            ]);
             for entry in &entries {
                 table.add_row([
                     entry.office.to_string(),
@@ -297,9 +304,10 @@ fn reasons(entry: &CallListEntry, separator: &str) -> String {
 /// The last call as `reached 2024-06-21 10:00 WIB by staff:ani: akan datang Senin`.
 fn last_call(entry: &CallListEntry, offices: &OfficeDirectory) -> String {
     let Some(outcome) = &entry.outcome else { return String::new() };
-    let when = offices
-        .office(&entry.office)
-        .map_or_else(|| rfc3339(outcome.recorded_at), |office| format_short(outcome.recorded_at, office.timezone));
+    let when = offices.office(&entry.office).map_or_else(
+        || rfc3339(outcome.recorded_at),
+        |office| format_short(outcome.recorded_at, office.timezone),
+    );
     let mut text = format!("{} {when} by {}", outcome.outcome, outcome.actor);
     if let Some(note) = &outcome.note {
         text.push_str(": ");
@@ -310,8 +318,8 @@ fn last_call(entry: &CallListEntry, offices: &OfficeDirectory) -> String {
 
 async fn record_call(store: &Store, args: RecordCallArgs) -> anyhow::Result<ExitCode> {
     let call = crate::report::calls::CallRecord::parse(&args.booking, &args.outcome, args.note.as_deref())?;
-    let recorded = crate::report::calls::record(store, &call, &crate::audit::Origin::cli(), chrono::Utc::now())
-        .await?;
+    let recorded =
+        crate::report::calls::record(store, &call, &crate::audit::Origin::cli(), chrono::Utc::now()).await?;
     println!("recorded {} for {} ({})", recorded.outcome, recorded.booking, recorded.office);
     Ok(ExitCode::SUCCESS)
 }

@@ -12,8 +12,8 @@ mod audience;
 pub mod broadcast;
 pub mod notice;
 pub mod preview;
-pub mod update;
 mod quiet;
+pub mod update;
 
 use std::collections::BTreeMap;
 

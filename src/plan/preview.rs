@@ -17,7 +17,7 @@ use crate::domain::{format_short, Channel, Language, OfficeCode, Service, Servic
 use crate::render::{Catalogue, NoticeKind, Rendered};
 use crate::staff::CostsConfig;
 use crate::state::{check_state_change, StateChange, StateError};
-use crate::store::{HearingGroup, BoardRow, SettledChange, Store, Trigger};
+use crate::store::{BoardRow, HearingGroup, SettledChange, Store, Trigger};
 
 /// Who a state change would reach, in total and per office.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -89,7 +89,8 @@ pub async fn who_would_hear(
         .map(|record| {
             let (board, notified, directory) = (&board, &notified, &directory);
             async move {
-                let current = board.iter().find(|row| row.office == record.office && row.service == record.service);
+                let current =
+                    board.iter().find(|row| row.office == record.office && row.service == record.service);
                 if unchanged(current, record.state, record.reason.as_deref(), record.expected_at) {
                     return Ok((record.office, Vec::new()));
                 }

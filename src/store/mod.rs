@@ -48,11 +48,11 @@ pub use broadcasts::{
     AudienceGroup, AudienceQuery, BookingFilter, BroadcastCounts, BroadcastOfficePlan, BroadcastRecord,
     NewBroadcast,
 };
-pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
-pub use observe::{QueueGauges, SchemaStatus};
 pub use incidents::{
     ChannelProgress, IncidentFilter, IncidentRecord, NewIncidentUpdate, PostedUpdate, TimelineEntry,
 };
+pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
+pub use observe::{QueueGauges, SchemaStatus};
 pub use offices::OfficeDirectory;
 pub use outbox::{Attempt, AttemptOutcome, Claim, FallBack, MessageCount, WAKE_CHANNEL};
 pub use plan::{
@@ -61,8 +61,8 @@ pub use plan::{
 };
 pub use receipts::{ReceiptReport, ReplyOutcome};
 pub use reports::{
-    CallBooking, CallListEntry, CallOutcome, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,
-    QueueStatus, RecordedOutcome, ReportError, Unreached, EXPORT_PAGE,
+    CallBooking, CallListEntry, CallOutcome, ExportRow, FailureClass, MessageFilter, MessageStatus,
+    MissedNotice, QueueStatus, RecordedOutcome, ReportError, Unreached, EXPORT_PAGE,
 };
 pub use staff::IdempotentStart;
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};

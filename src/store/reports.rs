@@ -269,7 +269,8 @@ impl Store {
             }
             query.fetch_all(pool).await?
         });
-        let mut rows = stored.into_iter().map(StoredRow::into_export).collect::<Result<Vec<_>, StoreError>>()?;
+        let mut rows =
+            stored.into_iter().map(StoredRow::into_export).collect::<Result<Vec<_>, StoreError>>()?;
         self.attach_booking_codes(&mut rows).await?;
         Ok(rows)
     }

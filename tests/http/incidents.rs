@@ -51,7 +51,9 @@ async fn seed(api: &Api) {
     assert!(report.is_clean(), "{report}");
     let store = &api.db.store;
     assert!(store.set_opt_out(&mobile(3), Channel::Whatsapp, true).await.unwrap());
-    for (last, channel) in [(4, Channel::Whatsapp), (4, Channel::Sms), (12, Channel::Whatsapp), (12, Channel::Sms)] {
+    for (last, channel) in
+        [(4, Channel::Whatsapp), (4, Channel::Sms), (12, Channel::Whatsapp), (12, Channel::Sms)]
+    {
         assert!(store.set_opt_out(&mobile(last), channel, true).await.unwrap());
     }
 }
@@ -103,7 +105,12 @@ async fn the_dry_run_counts_what_the_planner_then_writes(db: TestStore) {
     assert_eq!(dry["offices"].as_array().unwrap().len(), 4, "every office of the change: {dry}");
     assert_eq!(
         counts(&dry["by_channel"]),
-        BTreeMap::from([("whatsapp".into(), 4), ("sms".into(), 1), ("email".into(), 1), ("unreachable".into(), 1)])
+        BTreeMap::from([
+            ("whatsapp".into(), 4),
+            ("sms".into(), 1),
+            ("email".into(), 1),
+            ("unreachable".into(), 1)
+        ])
     );
     assert_eq!(
         counts(&dry["by_kind"]),
@@ -149,7 +156,8 @@ async fn the_dry_run_counts_what_the_planner_then_writes(db: TestStore) {
 /// Seeds, declares printing down at PLG and GTO, plans it; returns the incident ids.
 async fn incidents(api: &Api) -> (i64, i64) {
     seed(api).await;
-    let (status, body) = answer(api.post("/api/v1/state-changes", "root", outage("PLG,GTO", false)).await).await;
+    let (status, body) =
+        answer(api.post("/api/v1/state-changes", "root", outage("PLG,GTO", false)).await).await;
     assert_eq!(status, 201, "{body}");
     let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
     plan_once(&api.db.store, &config, Utc::now()).await.unwrap();
@@ -163,7 +171,8 @@ async fn incidents_show_their_timeline_and_take_updates(db: TestStore) {
     let (plg, gto) = incidents(&api).await;
     let (status, page) = answer(api.get("/api/v1/incidents?open=true", "viewer").await).await;
     assert_eq!(status, 200, "{page}");
-    let ids: Vec<i64> = page["items"].as_array().unwrap().iter().map(|item| item["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> =
+        page["items"].as_array().unwrap().iter().map(|item| item["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, [plg], "only the caller's offices: {page}");
     let (status, page) = answer(api.get("/api/v1/incidents?limit=1", "root").await).await;
     assert_eq!((status, page["items"].as_array().unwrap().len()), (200, 1), "{page}");
@@ -180,7 +189,8 @@ async fn incidents_show_their_timeline_and_take_updates(db: TestStore) {
     assert_eq!(detail["timeline"][0]["kind"], "change");
     assert_eq!(detail["timeline"][0]["to"], "unavailable");
     assert!(detail["timeline"][0]["planned_at"].is_string(), "{detail}");
-    let planned: u64 = detail["progress"].as_array().unwrap().iter().map(|row| row["planned"].as_u64().unwrap()).sum();
+    let planned: u64 =
+        detail["progress"].as_array().unwrap().iter().map(|row| row["planned"].as_u64().unwrap()).sum();
     assert_eq!(planned, 5, "{detail}");
     let (status, hidden) = answer(api.get(&format!("/api/v1/incidents/{gto}"), "officer").await).await;
     assert_eq!(status, 404, "another office's incident does not exist for the caller: {hidden}");
@@ -200,9 +210,14 @@ async fn incidents_show_their_timeline_and_take_updates(db: TestStore) {
     assert_eq!(posted["messages"], 5, "everyone the notices were for: {posted}");
     assert_eq!(posted["unreachable"], 1, "{posted}");
     let (_, detail) = answer(api.get(&format!("/api/v1/incidents/{plg}"), "viewer").await).await;
-    let staff = detail["timeline"].as_array().unwrap().iter().find(|entry| entry["kind"] == "staff_update").unwrap();
-    assert_eq!((staff["by"].as_str(), staff["broadcast_id"].as_i64()), (Some("token:officer"), posted["broadcast_id"].as_i64()));
-    let planned: u64 = detail["progress"].as_array().unwrap().iter().map(|row| row["planned"].as_u64().unwrap()).sum();
+    let staff =
+        detail["timeline"].as_array().unwrap().iter().find(|entry| entry["kind"] == "staff_update").unwrap();
+    assert_eq!(
+        (staff["by"].as_str(), staff["broadcast_id"].as_i64()),
+        (Some("token:officer"), posted["broadcast_id"].as_i64())
+    );
+    let planned: u64 =
+        detail["progress"].as_array().unwrap().iter().map(|row| row["planned"].as_u64().unwrap()).sum();
     assert_eq!(planned, 10, "the update's messages count in the incident's progress");
     let mut audited = Vec::new();
     api.db
@@ -236,14 +251,22 @@ async fn the_call_list_follows_the_calls(db: TestStore) {
         async move { answer(api.post(&format!("/api/v1/call-list/{code}/outcomes"), who, body).await).await }
     };
     assert_eq!(call("viewer", "PLG-4", json!({"outcome": "reached"})).await.0, 403);
-    assert_eq!(call("officer", "GTO-2", json!({"outcome": "reached"})).await.0, 404, "another office's booking");
+    assert_eq!(
+        call("officer", "GTO-2", json!({"outcome": "reached"})).await.0,
+        404,
+        "another office's booking"
+    );
     assert_eq!(call("officer", "NOPE-1", json!({"outcome": "reached"})).await.0, 404);
     let (status, problem) = call("officer", "PLG-4", json!({"outcome": "busy"})).await;
     assert_eq!((status, problem["field"].as_str()), (422, Some("outcome")), "{problem}");
-    let (status, recorded) = call("officer", "PLG-4", json!({"outcome": "no_answer", "note": "coba lagi sore"})).await;
+    let (status, recorded) =
+        call("officer", "PLG-4", json!({"outcome": "no_answer", "note": "coba lagi sore"})).await;
     assert_eq!(status, 201, "{recorded}");
     let (_, list) = answer(api.get(&path, "officer").await).await;
-    assert_eq!(list["to_call"][0]["last_call"]["outcome"], "no_answer", "still to call, with its last outcome: {list}");
+    assert_eq!(
+        list["to_call"][0]["last_call"]["outcome"], "no_answer",
+        "still to call, with its last outcome: {list}"
+    );
     assert_eq!(list["to_call"][0]["last_call"]["note"], "coba lagi sore");
     let (status, _) = call("officer", "PLG-4", json!({"outcome": "reached"})).await;
     assert_eq!(status, 201);
@@ -310,15 +333,26 @@ async fn delivery_reports_stream_masked_unless_asked(db: TestStore) {
 
     // A staff update is a broadcast: its own report, at the caller's offices only.
     let (_, posted) = answer(
-        api.post(&format!("/api/v1/incidents/{plg}/updates"), "officer", json!({"text": "Pengambilan dibuka Sabtu."})).await,
+        api.post(
+            &format!("/api/v1/incidents/{plg}/updates"),
+            "officer",
+            json!({"text": "Pengambilan dibuka Sabtu."}),
+        )
+        .await,
     )
     .await;
     let broadcast = posted["broadcast_id"].as_i64().unwrap();
-    let csv = api.get(&format!("/api/v1/broadcasts/{broadcast}/messages"), "viewer").await.text().await.unwrap();
+    let csv =
+        api.get(&format!("/api/v1/broadcasts/{broadcast}/messages"), "viewer").await.text().await.unwrap();
     assert_eq!(csv.lines().count(), 6, "{csv}");
     assert!(csv.lines().skip(1).all(|line| line.contains(",broadcast,")), "{csv}");
     let (_, gto_update) = answer(
-        api.post(&format!("/api/v1/incidents/{gto}/updates"), "root", json!({"text": "Pencetakan berjalan lagi."})).await,
+        api.post(
+            &format!("/api/v1/incidents/{gto}/updates"),
+            "root",
+            json!({"text": "Pencetakan berjalan lagi."}),
+        )
+        .await,
     )
     .await;
     let other = gto_update["broadcast_id"].as_i64().unwrap();

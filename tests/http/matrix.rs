@@ -43,7 +43,10 @@ const MATRIX: &[(&str, &str)] = &[
     ("GET /api/v1/incidents/{id}", "200 404 - - | 200 404 - - | 200 404 - - | 200 404 - -"),
     ("POST /api/v1/incidents/{id}/updates", "403 404 - - | 201 404 - - | 201 404 - - | 201 404 - -"),
     ("GET /api/v1/incidents/{id}/call-list", "200 404 - - | 200 404 - - | 200 404 - - | 200 404 - -"),
-    ("POST /api/v1/call-list/{booking_code}/outcomes", "403 404 - - | 201 404 - - | 201 404 - - | 201 404 - -"),
+    (
+        "POST /api/v1/call-list/{booking_code}/outcomes",
+        "403 404 - - | 201 404 - - | 201 404 - - | 201 404 - -",
+    ),
     ("GET /api/v1/incidents/{id}/messages", "200 404 - - | 200 404 - - | 200 404 - - | 200 404 - -"),
     ("GET /api/v1/broadcasts/{id}/messages", "200 404 - - | 200 404 - - | 200 404 - - | 200 404 - -"),
 ];
@@ -144,15 +147,28 @@ async fn incident_at(api: &Api, office: &str) -> (i64, i64) {
     }
     let incident = store.open_incident(&office.parse().unwrap()).await.unwrap().unwrap();
     let text = update::UpdateText { text_id: "Pengambilan ditunda.".into(), text_en: None };
-    let posted = update::post_update(store, &PlannerConfig::default(), incident, &text, &Origin::cli(), chrono::Utc::now())
-        .await
-        .unwrap();
+    let posted = update::post_update(
+        store,
+        &PlannerConfig::default(),
+        incident,
+        &text,
+        &Origin::cli(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     (incident, posted.broadcast_id)
 }
 
 /// The requests of the incident, call list and report routes.
-async fn incidents_request(api: &Api, path: &str, role: &str, target: usize) -> Option<reqwest::RequestBuilder> {
-    let method = if path.ends_with("/updates") || path.ends_with("/outcomes") { Method::POST } else { Method::GET };
+async fn incidents_request(
+    api: &Api,
+    path: &str,
+    role: &str,
+    target: usize,
+) -> Option<reqwest::RequestBuilder> {
+    let method =
+        if path.ends_with("/updates") || path.ends_with("/outcomes") { Method::POST } else { Method::GET };
     if path == "/api/v1/incidents" {
         let query = ["?office=PLG", "?office=GTO", "", ""][target];
         return (target != 2).then(|| api.request(method, &format!("{path}{query}"), Some(role)));
@@ -160,9 +176,13 @@ async fn incidents_request(api: &Api, path: &str, role: &str, target: usize) -> 
     let office = [Some("PLG"), Some("GTO"), None, None][target]?;
     let (incident, broadcast) = incident_at(api, office).await;
     let concrete = path
-        .replace("{id}/", &format!("{}/", if path.starts_with("/api/v1/broadcasts") { broadcast } else { incident }))
+        .replace(
+            "{id}/",
+            &format!("{}/", if path.starts_with("/api/v1/broadcasts") { broadcast } else { incident }),
+        )
         .replace("{booking_code}", &format!("{office}-M1"));
-    let concrete = if concrete.ends_with("{id}") { concrete.replace("{id}", &incident.to_string()) } else { concrete };
+    let concrete =
+        if concrete.ends_with("{id}") { concrete.replace("{id}", &incident.to_string()) } else { concrete };
     let request = api.request(method, &concrete, Some(role));
     Some(match path {
         "/api/v1/incidents/{id}/updates" => request.json(&json!({"text": "Pengambilan dibuka Sabtu."})),

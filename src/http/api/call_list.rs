@@ -118,7 +118,8 @@ fn outcome_view(outcome: &RecordedOutcome, zone: Option<TimeZone>) -> OutcomeVie
         note: outcome.note.clone(),
         by: outcome.actor.clone(),
         at: outcome.recorded_at,
-        at_local: zone.map_or_else(|| outcome.recorded_at.to_rfc3339(), |zone| format_short(outcome.recorded_at, zone)),
+        at_local: zone
+            .map_or_else(|| outcome.recorded_at.to_rfc3339(), |zone| format_short(outcome.recorded_at, zone)),
     }
 }
 
@@ -141,7 +142,11 @@ fn entry_view(entry: &CallListEntry, zone: Option<TimeZone>, full_phone: bool) -
         missed: entry
             .missed
             .iter()
-            .map(|missed| MissedView { kind: missed.kind.to_string(), at: missed.created_at, why: missed.why.to_string() })
+            .map(|missed| MissedView {
+                kind: missed.kind.to_string(),
+                at: missed.created_at,
+                why: missed.why.to_string(),
+            })
             .collect(),
         last_call: entry.outcome.as_ref().map(|outcome| outcome_view(outcome, zone)),
     }
@@ -166,7 +171,8 @@ pub(super) async fn call_list(
     authed.require(Role::Viewer)?;
     let (record, offices) = visible_incident(&state, &authed, id).await?;
     let full_phone = authed.caller.role >= Role::Officer;
-    let entries = state.store.call_list(&MessageFilter { incident: Some(record.id), broadcast: None }).await?;
+    let entries =
+        state.store.call_list(&MessageFilter { incident: Some(record.id), broadcast: None }).await?;
     let zone = offices.office(&record.office).map(|office| office.timezone);
     let (mut to_call, mut reached) = (Vec::new(), Vec::new());
     for entry in &entries {

@@ -191,7 +191,17 @@ fn timeline_view(entry: TimelineEntry, zone: TimeZone) -> TimelineView {
         by: None,
     };
     match entry {
-        TimelineEntry::Change { change_id, service, from, to, reason, expected_at, actor, planned_at, .. } => {
+        TimelineEntry::Change {
+            change_id,
+            service,
+            from,
+            to,
+            reason,
+            expected_at,
+            actor,
+            planned_at,
+            ..
+        } => {
             view.kind = "change";
             view.change_id = Some(change_id);
             view.service = Some(service.to_string());
@@ -274,7 +284,8 @@ pub(super) async fn list(
     let office = match query.office.as_deref() {
         None => None,
         Some(code) => {
-            let code: OfficeCode = code.parse().map_err(|err: crate::domain::ParseError| ApiError::invalid("office", err.0))?;
+            let code: OfficeCode =
+                code.parse().map_err(|err: crate::domain::ParseError| ApiError::invalid("office", err.0))?;
             if offices.office(&code).is_none() {
                 return Err(ApiError::invalid("office", format!("there is no office {code}")));
             }
@@ -284,8 +295,7 @@ pub(super) async fn list(
     };
     let filter = IncidentFilter { open: query.open, office, before: query.after };
     // One more than a page says whether there is a next one.
-    let mut found =
-        state.store.incidents(&filter, limit + 1, |code| authed.sees(code, &offices)).await?;
+    let mut found = state.store.incidents(&filter, limit + 1, |code| authed.sees(code, &offices)).await?;
     let next = if found.len() > limit {
         found.truncate(limit);
         found.last().map(|record| record.id.to_string())
@@ -351,9 +361,15 @@ pub(super) async fn post_update_route(
     let (record, _) = visible_incident(&state, &authed, id).await?;
     authed.require(Role::Officer)?;
     let text = UpdateText { text_id: request.text, text_en: request.text_en };
-    let posted =
-        post_update(&state.store, &state.settings.planner, record.id, &text, &authed.origin, chrono::Utc::now())
-            .await?;
+    let posted = post_update(
+        &state.store,
+        &state.settings.planner,
+        record.id,
+        &text,
+        &authed.origin,
+        chrono::Utc::now(),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(UpdatePosted {

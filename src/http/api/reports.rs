@@ -66,21 +66,30 @@ struct Report {
     offices: Vec<OfficeCode>,
 }
 
-fn write_page(rows: &[ExportRow], format: Format, full_phone: bool, only: Option<&[OfficeCode]>) -> Result<Vec<u8>, StoreError> {
+fn write_page(
+    rows: &[ExportRow],
+    format: Format,
+    full_phone: bool,
+    only: Option<&[OfficeCode]>,
+) -> Result<Vec<u8>, StoreError> {
     let rows = rows.iter().filter(|row| only.is_none_or(|only| only.contains(&row.office)));
-    let failed = |err: &dyn std::fmt::Display| StoreError::Corrupt(format!("cannot write a report row: {err}"));
+    let failed =
+        |err: &dyn std::fmt::Display| StoreError::Corrupt(format!("cannot write a report row: {err}"));
     match format {
         Format::Csv => {
             let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
             for row in rows {
-                writer.serialize(line(row, joined_codes(row), full_phone, true)).map_err(|err| failed(&err))?;
+                writer
+                    .serialize(line(row, joined_codes(row), full_phone, true))
+                    .map_err(|err| failed(&err))?;
             }
             writer.into_inner().map_err(|err| failed(&err))
         }
         Format::JsonLines => {
             let mut out = Vec::new();
             for row in rows {
-                serde_json::to_writer(&mut out, &line(row, codes(row), full_phone, false)).map_err(|err| failed(&err))?;
+                serde_json::to_writer(&mut out, &line(row, codes(row), full_phone, false))
+                    .map_err(|err| failed(&err))?;
                 out.push(b'\n');
             }
             Ok(out)
@@ -96,14 +105,15 @@ fn header_row() -> Bytes {
 
 /// The report as a streamed body: the CSV header, then a page of rows at a time.
 fn stream(store: Store, report: Report, format: Format, full_phone: bool) -> Body {
-    let pages = futures::stream::try_unfold((store, report, i64::MIN), move |(store, report, after)| async move {
-        let rows = store.export_page(&report.filter, after, EXPORT_PAGE).await?;
-        let Some(last) = rows.last().map(|row| row.message_id) else {
-            return Ok::<_, StoreError>(None);
-        };
-        let bytes = write_page(&rows, format, full_phone, report.only.as_deref())?;
-        Ok(Some((Bytes::from(bytes), (store, report, last))))
-    });
+    let pages =
+        futures::stream::try_unfold((store, report, i64::MIN), move |(store, report, after)| async move {
+            let rows = store.export_page(&report.filter, after, EXPORT_PAGE).await?;
+            let Some(last) = rows.last().map(|row| row.message_id) else {
+                return Ok::<_, StoreError>(None);
+            };
+            let bytes = write_page(&rows, format, full_phone, report.only.as_deref())?;
+            Ok(Some((Bytes::from(bytes), (store, report, last))))
+        });
     let pages = futures::StreamExt::inspect(pages, |page| {
         if let Err(err) = page {
             tracing::error!(error = %crate::observe::chain(err), "a streamed delivery report stopped");

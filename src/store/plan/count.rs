@@ -53,7 +53,12 @@ fn audience_count_sql(dialect: Dialect, plan: &EventPlan) -> Option<(String, boo
         // $1 unused (no event yet), $2 now, $3 end of the window, $4 end of quiet hours,
         // $5 margin, $6 office, $7 start of the window: as planning binds them.
         Audience::Bookings { rules, .. } => Some((
-            count_sql(&bookings_audience_sql(dialect, rules, false), &kind_sql(rules), &plan.channels, "TRUE"),
+            count_sql(
+                &bookings_audience_sql(dialect, rules, false),
+                &kind_sql(rules),
+                &plan.channels,
+                "TRUE",
+            ),
             false,
         )),
         // Who never heard of the disruption (every notice still held) is superseded and hears
@@ -62,9 +67,10 @@ fn audience_count_sql(dialect: Dialect, plan: &EventPlan) -> Option<(String, boo
             count_sql(&told_sql(dialect, still_down, &TOLD), "$7", &plan.channels, "s.heard = 1"),
             true,
         )),
-        Audience::Update { .. } => {
-            Some((count_sql(&told_sql(dialect, &[], &TOLD), &update_kind_sql(), &plan.channels, "TRUE"), true))
-        }
+        Audience::Update { .. } => Some((
+            count_sql(&told_sql(dialect, &[], &TOLD), &update_kind_sql(), &plan.channels, "TRUE"),
+            true,
+        )),
     }
 }
 

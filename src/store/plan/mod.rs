@@ -1,8 +1,8 @@
 //! The planner's queries: settled changes, incidents, notice events and the set-based planning of
 //! messages (`INSERT … SELECT`, nothing loaded into memory).
 
-pub(super) mod sql;
 mod count;
+pub(super) mod sql;
 
 use chrono::{DateTime, NaiveDate, Utc};
 

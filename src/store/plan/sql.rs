@@ -216,7 +216,11 @@ pub(super) fn plan_update_sql(dialect: Dialect, channels: &[Channel]) -> String 
          WHERE TRUE
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
         told = told_sql(dialect, &[], &TOLD),
-        columns = message_columns(&update_kind_sql(), "(SELECT office_code FROM incidents WHERE id = $3)", channels),
+        columns = message_columns(
+            &update_kind_sql(),
+            "(SELECT office_code FROM incidents WHERE id = $3)",
+            channels
+        ),
     )
 }
 

@@ -35,7 +35,7 @@ impl CallListEntry {
 
     /// Still to call: nobody has reached the applicant since they missed a notice.
     pub fn to_call(&self) -> bool {
-        !self.outcome.as_ref().is_some_and(|outcome| outcome.outcome == CallOutcome::Reached)
+        self.outcome.as_ref().is_none_or(|outcome| outcome.outcome != CallOutcome::Reached)
     }
 }
 

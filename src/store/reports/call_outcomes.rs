@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::Origin;
 use crate::domain::{text_enum, BookingCode, OfficeCode};
-use crate::store::{epoch, from_epoch, on_reader, on_writer, parse_stored, AuditLog, Store, StoreError, WritePool};
+use crate::store::{
+    epoch, from_epoch, on_reader, on_writer, parse_stored, AuditLog, Store, StoreError, WritePool,
+};
 
 text_enum!(
     /// What came of one call.

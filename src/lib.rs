@@ -23,6 +23,7 @@ pub mod plan;
 pub mod privacy;
 pub mod receipts;
 pub mod render;
+pub mod report;
 pub mod staff;
 pub mod state;
 pub mod status;

@@ -234,7 +234,17 @@ fn the_call_list_gives_whole_numbers_and_bookings_soonest_first() {
     let (header, rows) = parse_csv(&ok(dir.path(), &["messages", "call-list", "--format", "csv"]));
     assert_eq!(
         header,
-        ["office", "name", "mobile", "email", "first_appointment", "bookings", "missed_notices", "why"]
+        [
+            "office",
+            "name",
+            "mobile",
+            "email",
+            "first_appointment",
+            "bookings",
+            "missed_notices",
+            "why",
+            "last_call"
+        ]
     );
     let who: Vec<[&str; 3]> =
         rows.iter().map(|row| [row[1].as_str(), row[2].as_str(), row[4].as_str()]).collect();
@@ -246,6 +256,15 @@ fn the_call_list_gives_whole_numbers_and_bookings_soonest_first() {
         ],
         "soonest appointment first, in the office's time"
     );
+
+    // A call that reached Dodi takes him off the list; one that did not stays with its outcome.
+    ok(dir.path(), &["messages", "record-call", "C-C1", "reached", "--note", "datang Senin"]);
+    let table = ok(dir.path(), &["messages", "call-list"]);
+    assert!(table.contains("1 applicants to phone, 1 reached by phone"), "{table}");
+    assert!(table.contains("reached") && table.contains("datang Senin"), "{table}");
+    let wrong = kabar(dir.path(), &["messages", "record-call", "C-C1", "busy"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("reached, no_answer, wrong_number or voicemail"));
 }
 
 #[test]

@@ -2,21 +2,19 @@
 
 mod status;
 
-use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use clap::{Args, Subcommand, ValueEnum};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::Table;
 
-use crate::domain::{format_short, Channel};
-use crate::store::{
-    CallBooking, CallListEntry, ExportRow, MessageFilter, OfficeDirectory, ReportError, Store,
-};
+use crate::domain::format_short;
+use crate::report::{codes, joined_codes, line, rfc3339, spreadsheet_safe, EXPORT_COLUMNS};
+use crate::store::{CallBooking, CallListEntry, MessageFilter, OfficeDirectory, ReportError, Store};
 
 pub use status::{status, StatusArgs};
 
@@ -35,6 +33,22 @@ pub enum MessagesCommand {
     /// then soonest appointment. The list holds personal data: share it only with the staff who
     /// call.
     CallList(CallListArgs),
+    /// Record what came of phoning an applicant about a booking (audited as cli:<OS user>)
+    ///
+    /// OUTCOME is reached, no_answer, wrong_number or voicemail. The last outcome shows in the
+    /// call list; a reached applicant leaves it.
+    RecordCall(RecordCallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecordCallArgs {
+    /// The booking code, e.g. MP-2024-000123
+    booking: String,
+    /// reached, no_answer, wrong_number or voicemail
+    outcome: String,
+    /// A short note for the next caller (at most 500 characters)
+    #[arg(long)]
+    note: Option<String>,
 }
 
 /// Which messages: all, one incident's or one broadcast's.
@@ -96,101 +110,7 @@ pub(super) async fn run(store: &Store, command: MessagesCommand) -> anyhow::Resu
     match command {
         MessagesCommand::Export(args) => export(store, args).await,
         MessagesCommand::CallList(args) => call_list(store, args).await,
-    }
-}
-
-/// The columns of the CSV export, in the order of [`Line`]'s fields.
-const EXPORT_COLUMNS: [&str; 20] = [
-    "message_id",
-    "incident_id",
-    "broadcast_id",
-    "office",
-    "bookings",
-    "phone",
-    "channel",
-    "provider",
-    "kind",
-    "language",
-    "status",
-    "attempts",
-    "failure_class",
-    "failure_reason",
-    "created_at",
-    "not_before",
-    "sent_at",
-    "delivered_at",
-    "read_at",
-    "failed_at",
-];
-
-/// One message as written: `B` is the booking codes, joined for CSV and a list in JSON.
-#[derive(serde::Serialize)]
-struct Line<'a, B> {
-    message_id: i64,
-    incident_id: Option<i64>,
-    broadcast_id: Option<i64>,
-    office: &'a str,
-    bookings: B,
-    phone: Cow<'a, str>,
-    channel: Option<&'static str>,
-    provider: Option<&'a str>,
-    kind: &'static str,
-    language: &'static str,
-    status: &'static str,
-    attempts: u32,
-    failure_class: Option<&'static str>,
-    failure_reason: Option<Cow<'a, str>>,
-    created_at: String,
-    not_before: String,
-    sent_at: Option<String>,
-    delivered_at: Option<String>,
-    read_at: Option<String>,
-    failed_at: Option<String>,
-}
-
-fn line<'a, B>(row: &'a ExportRow, bookings: B, full_phone: bool, csv: bool) -> Line<'a, B> {
-    let text = |text: &'a str| if csv { spreadsheet_safe(text) } else { Cow::Borrowed(text) };
-    Line {
-        message_id: row.message_id,
-        incident_id: row.incident_id,
-        broadcast_id: row.broadcast_id,
-        office: row.office.as_str(),
-        bookings,
-        phone: match &row.mobile {
-            Some(mobile) if full_phone => Cow::Borrowed(mobile.e164()),
-            Some(mobile) => Cow::Owned(mobile.masked()),
-            // Anonymised: linked to nobody any more.
-            None => Cow::Borrowed(""),
-        },
-        channel: row.channel.map(Channel::as_str),
-        provider: row.provider.as_deref(),
-        kind: row.kind.as_str(),
-        language: row.language.as_str(),
-        status: row.status.as_str(),
-        attempts: row.attempts,
-        failure_class: row.failure_class.map(|class| class.as_str()),
-        failure_reason: row.failure_reason.as_deref().map(text),
-        created_at: rfc3339(row.created_at),
-        not_before: rfc3339(row.not_before),
-        sent_at: row.sent_at.map(rfc3339),
-        delivered_at: row.delivered_at.map(rfc3339),
-        read_at: row.read_at.map(rfc3339),
-        failed_at: row.failed_at.map(rfc3339),
-    }
-}
-
-fn rfc3339(instant: DateTime<Utc>) -> String {
-    instant.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// A spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` as a formula; free text from
-/// applicants or providers is prefixed with `'` so opening the file cannot run anything (OWASP's
-/// advice for CSV injection). Phone numbers and codes kabar wrote itself are left as they are.
-fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{text}"))
-    } else {
-        Cow::Borrowed(text)
+        MessagesCommand::RecordCall(args) => record_call(store, args).await,
     }
 }
 
@@ -242,8 +162,7 @@ async fn write_export(
             writer.write_record(EXPORT_COLUMNS).map_err(|err| ReportError::Write(io_error(err)))?;
             let written = store
                 .export_messages(filter, |row| {
-                    let codes: Vec<&str> = row.bookings.iter().map(|code| code.as_str()).collect();
-                    writer.serialize(line(&row, codes.join("+"), full_phone, true)).map_err(io_error)
+                    writer.serialize(line(&row, joined_codes(&row), full_phone, true)).map_err(io_error)
                 })
                 .await?;
             writer.flush().map_err(ReportError::Write)?;
@@ -253,8 +172,7 @@ async fn write_export(
             let mut out = out;
             let written = store
                 .export_messages(filter, |row| {
-                    let codes: Vec<&str> = row.bookings.iter().map(|code| code.as_str()).collect();
-                    serde_json::to_writer(&mut out, &line(&row, codes, full_phone, false))?;
+                    serde_json::to_writer(&mut out, &line(&row, codes(&row), full_phone, false))?;
                     out.write_all(b"\n")
                 })
                 .await?;
@@ -285,7 +203,16 @@ async fn call_list(store: &Store, args: CallListArgs) -> anyhow::Result<ExitCode
             }
             let mut table = Table::new();
             table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header(["office", "name", "mobile", "email", "bookings", "missed notices", "why"]);
+            table.set_header([
+                "office",
+                "name",
+                "mobile",
+                "email",
+                "bookings",
+                "missed notices",
+                "why",
+                "last call",
+            ]);
             for entry in &entries {
                 table.add_row([
                     entry.office.to_string(),
@@ -295,11 +222,17 @@ async fn call_list(store: &Store, args: CallListArgs) -> anyhow::Result<ExitCode
                     bookings(entry, &offices, "\n"),
                     notices(entry, "\n"),
                     reasons(entry, "\n"),
+                    last_call(entry, &offices),
                 ]);
             }
             println!("{table}");
             let missed: usize = entries.iter().map(|entry| entry.missed.len()).sum();
-            println!("{} applicants to phone ({missed} notices reached nobody)", entries.len());
+            let reached = entries.iter().filter(|entry| !entry.to_call()).count();
+            let by_phone = if reached > 0 { format!(", {reached} reached by phone") } else { String::new() };
+            println!(
+                "{} applicants to phone{by_phone} ({missed} notices reached nobody)",
+                entries.len() - reached
+            );
         }
         CallListFormat::Csv => {
             let mut writer = csv::Writer::from_writer(std::io::stdout());
@@ -312,6 +245,7 @@ async fn call_list(store: &Store, args: CallListArgs) -> anyhow::Result<ExitCode
                 "bookings",
                 "missed_notices",
                 "why",
+                "last_call",
             ])?;
             for entry in &entries {
                 let zone = offices.office(&entry.office).map(|office| office.timezone.0);
@@ -328,6 +262,7 @@ async fn call_list(store: &Store, args: CallListArgs) -> anyhow::Result<ExitCode
                     &bookings(entry, &offices, "; "),
                     &notices(entry, "; "),
                     &spreadsheet_safe(&reasons(entry, "; ")),
+                    &spreadsheet_safe(&last_call(entry, &offices)),
                 ])?;
             }
             writer.flush()?;
@@ -364,4 +299,27 @@ fn reasons(entry: &CallListEntry, separator: &str) -> String {
         }
     }
     reasons.join(separator)
+}
+
+/// The last call as `reached 2024-06-21 10:00 WIB by staff:ani: akan datang Senin`.
+fn last_call(entry: &CallListEntry, offices: &OfficeDirectory) -> String {
+    let Some(outcome) = &entry.outcome else { return String::new() };
+    let when = offices.office(&entry.office).map_or_else(
+        || rfc3339(outcome.recorded_at),
+        |office| format_short(outcome.recorded_at, office.timezone),
+    );
+    let mut text = format!("{} {when} by {}", outcome.outcome, outcome.actor);
+    if let Some(note) = &outcome.note {
+        text.push_str(": ");
+        text.push_str(note);
+    }
+    text
+}
+
+async fn record_call(store: &Store, args: RecordCallArgs) -> anyhow::Result<ExitCode> {
+    let call = crate::report::calls::CallRecord::parse(&args.booking, &args.outcome, args.note.as_deref())?;
+    let recorded =
+        crate::report::calls::record(store, &call, &crate::audit::Origin::cli(), chrono::Utc::now()).await?;
+    println!("recorded {} for {} ({})", recorded.outcome, recorded.booking, recorded.office);
+    Ok(ExitCode::SUCCESS)
 }

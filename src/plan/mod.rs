@@ -12,7 +12,9 @@ mod audience;
 pub mod broadcast;
 mod filter;
 pub mod notice;
+pub mod preview;
 mod quiet;
+pub mod update;
 
 use std::collections::BTreeMap;
 
@@ -20,6 +22,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone as _, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use audience::{restoration_kind, rules, Rule, STATUS_UPDATE};
+pub use preview::{who_would_hear, Audience as WhoWouldHear};
 pub use quiet::QuietHours;
 
 use crate::domain::{Channel, OfficeCode, Service, ServiceState, TimeZone};

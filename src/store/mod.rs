@@ -19,6 +19,7 @@ mod bookings;
 mod broadcasts;
 mod changes;
 mod detect;
+mod incidents;
 mod notices;
 mod observe;
 mod offices;
@@ -54,17 +55,21 @@ pub use broadcasts::{
 };
 pub use changes::{Changes, Topic, CHANGES_CHANNEL, POSTGRES_RECHECK, SQLITE_POLL};
 pub use detect::ProbeRecorded;
+pub use incidents::{
+    ChannelProgress, IncidentFilter, IncidentRecord, NewIncidentUpdate, PostedUpdate, TimelineEntry,
+};
 pub use notices::{ApplicantFacts, BookingFacts, EventFacts, MessageFacts};
 pub use observe::{QueueGauges, SchemaStatus};
 pub use offices::OfficeDirectory;
 pub use outbox::{Attempt, AttemptOutcome, Claim, FallBack, MessageCount, WAKE_CHANNEL};
 pub use plan::{
-    Audience, EventPlan, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger, SUPERSEDED,
+    Audience, EventPlan, HearingGroup, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger,
+    SUPERSEDED,
 };
 pub use receipts::{ReceiptReport, ReplyOutcome};
 pub use reports::{
-    CallBooking, CallListEntry, ExportRow, FailureClass, MessageFilter, MessageStatus, MissedNotice,
-    QueueStatus, ReportError, Unreached, EXPORT_PAGE,
+    CallBooking, CallListEntry, CallOutcome, ExportRow, FailureClass, MessageFilter, MessageStatus,
+    MissedNotice, QueueStatus, RecordedOutcome, ReportError, Unreached, EXPORT_PAGE,
 };
 pub use sessions::ConsoleSession;
 pub use staff::IdempotentStart;

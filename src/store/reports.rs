@@ -3,6 +3,7 @@
 //! channel reached, and the state of the queue.
 
 mod call_list;
+mod call_outcomes;
 mod queue;
 
 use std::fmt;
@@ -14,6 +15,7 @@ use crate::domain::{text_enum, BookingCode, Channel, Language, Msisdn, OfficeCod
 use crate::render::NoticeKind;
 
 pub use call_list::{CallBooking, CallListEntry, MissedNotice, Unreached};
+pub use call_outcomes::{CallOutcome, RecordedOutcome};
 pub use queue::QueueStatus;
 
 text_enum!(
@@ -164,9 +166,11 @@ pub(super) fn filter_sql(filter: &MessageFilter, first: usize) -> (String, Vec<i
     let mut values = Vec::new();
     if let Some(incident) = filter.incident {
         values.push(incident);
+        // Its notices, and the staff updates written to their audience.
+        let at = first + values.len() - 1;
         conditions.push(format!(
-            "m.event_id IN (SELECT id FROM notice_events WHERE incident_id = ${})",
-            first + values.len() - 1
+            "(m.event_id IN (SELECT id FROM notice_events WHERE incident_id = ${at})
+              OR m.broadcast_id IN (SELECT broadcast_id FROM incident_updates WHERE incident_id = ${at}))"
         ));
     }
     if let Some(broadcast) = filter.broadcast {
@@ -221,39 +225,54 @@ impl Store {
         F: FnMut(ExportRow) -> std::io::Result<()>,
     {
         self.check_message_filter(filter).await?;
-        let (condition, values) = filter_sql(filter, 3);
-        let messages_sql = format!(
-            "SELECT m.id, e.incident_id, m.broadcast_id, m.office_code, a.mobile, m.channel, m.provider,
-                    m.kind, m.language, m.status, m.attempts, m.failure_class, m.failure_reason,
-                    m.created_at, m.not_before, m.sent_at, m.delivered_at, m.read_at, m.failed_at
-             FROM messages m
-             LEFT JOIN applicants a ON a.id = m.applicant_id
-             LEFT JOIN notice_events e ON e.id = m.event_id
-             WHERE m.id > $1 AND {condition}
-             ORDER BY m.id
-             LIMIT $2"
-        );
         let mut after = i64::MIN;
         let mut written = 0_u64;
         loop {
-            let stored: Vec<StoredRow> = on_reader!(self, pool => {
-                let mut query = sqlx::query_as(&messages_sql).bind(after).bind(i64::from(page.max(1)));
-                for value in &values {
-                    query = query.bind(*value);
-                }
-                query.fetch_all(pool).await.map_err(StoreError::from)?
-            });
-            let Some(last) = stored.last() else { break };
-            after = last.id;
-            let mut rows =
-                stored.into_iter().map(StoredRow::into_export).collect::<Result<Vec<_>, StoreError>>()?;
-            self.attach_booking_codes(&mut rows).await?;
+            let rows = self.export_page(filter, after, page).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.message_id;
             for row in rows {
                 sink(row).map_err(ReportError::Write)?;
                 written += 1;
             }
         }
         Ok(written)
+    }
+
+    /// One page of the delivery report: up to `page` messages of the filter with an id above
+    /// `after`, in id order, with their booking codes. A streamed report reads page after page
+    /// ([`Store::export_messages_paged`] does so for a sink); the filter is not checked here.
+    pub async fn export_page(
+        &self,
+        filter: &MessageFilter,
+        after: i64,
+        page: u32,
+    ) -> Result<Vec<ExportRow>, StoreError> {
+        let (condition, values) = filter_sql(filter, 3);
+        let messages_sql = format!(
+            "SELECT m.id, COALESCE(e.incident_id, u.incident_id) AS incident_id, m.broadcast_id,
+                    m.office_code, a.mobile, m.channel, m.provider,
+                    m.kind, m.language, m.status, m.attempts, m.failure_class, m.failure_reason,
+                    m.created_at, m.not_before, m.sent_at, m.delivered_at, m.read_at, m.failed_at
+             FROM messages m
+             LEFT JOIN applicants a ON a.id = m.applicant_id
+             LEFT JOIN notice_events e ON e.id = m.event_id
+             LEFT JOIN incident_updates u ON u.broadcast_id = m.broadcast_id
+             WHERE m.id > $1 AND {condition}
+             ORDER BY m.id
+             LIMIT $2"
+        );
+        let stored: Vec<StoredRow> = on_reader!(self, pool => {
+            let mut query = sqlx::query_as(&messages_sql).bind(after).bind(i64::from(page.max(1)));
+            for value in &values {
+                query = query.bind(*value);
+            }
+            query.fetch_all(pool).await?
+        });
+        let mut rows =
+            stored.into_iter().map(StoredRow::into_export).collect::<Result<Vec<_>, StoreError>>()?;
+        self.attach_booking_codes(&mut rows).await?;
+        Ok(rows)
     }
 
     /// Fills in the booking codes of a page of messages in id order.

@@ -30,6 +30,8 @@ pub struct AppliedChange {
     pub updated: bool,
     /// The expected restoration now recorded.
     pub expected_at: Option<DateTime<Utc>>,
+    /// The change recorded (`None` when nothing changed, or in a dry run).
+    pub change_id: Option<i64>,
 }
 
 /// One line of the state board, or of an office's history.
@@ -98,6 +100,7 @@ impl Store {
                     }
                     None => change.state == ServiceState::Operational,
                 };
+                let mut recorded = None;
                 if !unchanged {
                     let change_id: i64 = sqlx::query_scalar(
                         "INSERT INTO service_state_changes
@@ -133,6 +136,7 @@ impl Store {
                     .bind(change_id)
                     .execute(&mut *tx)
                     .await?;
+                    recorded = Some(change_id);
                 }
                 applied.push(AppliedChange {
                     office: change.office.clone(),
@@ -142,6 +146,7 @@ impl Store {
                     changed: !unchanged,
                     updated: !unchanged && current.is_some() && from == change.state,
                     expected_at: change.expected_at,
+                    change_id: recorded,
                 });
             }
             if let (Some(origin), Some(first)) = (origin, changes.first()) {

@@ -8,6 +8,7 @@ mod support;
 
 mod api;
 mod console;
+mod incidents;
 mod matrix;
 // Broadcasts and the booking sync (issue 13 part B).
 mod bookings;

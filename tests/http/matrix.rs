@@ -77,7 +77,18 @@ const MATRIX: &[(&str, &str)] = &[
     // Rows for the target's offices, with strict=true (rows outside the scope: 403, nothing written).
     ("PUT /api/v1/bookings", "403 403 - 403 | 200 403 - 403 | 200 403 - 403 | 200 403 - 403"),
     ("POST /api/v1/bookings/import", "403 403 - 403 | 200 403 - 403 | 200 403 - 403 | 200 403 - 403"),
-    // End of broadcasts and the booking sync.
+    // Incidents, call list and reports: the own office's incident or booking, another office's
+    // (which does not exist for the caller: 404), the list filtered by office or not.
+    ("GET /api/v1/incidents", "200 403 - 200 | 200 403 - 200 | 200 403 - 200 | 200 403 - 200"),
+    ("GET /api/v1/incidents/{id}", "200 404 - - | 200 404 - - | 200 404 - - | 200 404 - -"),
+    ("POST /api/v1/incidents/{id}/updates", "403 404 - - | 201 404 - - | 201 404 - - | 201 404 - -"),
+    ("GET /api/v1/incidents/{id}/call-list", "200 404 - - | 200 404 - - | 200 404 - - | 200 404 - -"),
+    (
+        "POST /api/v1/call-list/{booking_code}/outcomes",
+        "403 404 - - | 201 404 - - | 201 404 - - | 201 404 - -",
+    ),
+    ("GET /api/v1/incidents/{id}/messages", "200 404 - - | 200 404 - - | 200 404 - - | 200 404 - -"),
+    ("GET /api/v1/broadcasts/{id}/messages", "200 404 - - | 200 404 - - | 200 404 - - | 200 404 - -"),
 ];
 
 /// An open outage proposal for printing at `offices`, as the prober opens one.
@@ -197,6 +208,13 @@ async fn request(api: &Api, route: &str, role: &str, target: usize) -> Option<re
             call("/api/v1/bookings/import?strict=true").header("content-type", "text/csv").body(csv)
         }
         // End of broadcasts and the booking sync.
+        "/api/v1/incidents"
+        | "/api/v1/incidents/{id}"
+        | "/api/v1/incidents/{id}/updates"
+        | "/api/v1/incidents/{id}/call-list"
+        | "/api/v1/call-list/{booking_code}/outcomes"
+        | "/api/v1/incidents/{id}/messages"
+        | "/api/v1/broadcasts/{id}/messages" => return incidents_request(api, path, role, target).await,
         _ => panic!("the matrix has a row for {route} but no request for it"),
     })
 }
@@ -261,6 +279,79 @@ fn booking_rows(target: usize) -> Option<serde_json::Value> {
 }
 
 // End of broadcasts and the booking sync.
+
+/// The open incident of `office` (opened by a pickup outage planned at once), with one booking
+/// there (`{office}-M1`) and a staff update (a broadcast to its audience).
+async fn incident_at(api: &Api, office: &str) -> (i64, i64) {
+    use kabar::plan::{plan_once, update, PlannerConfig};
+    let store = &api.db.store;
+    if store.open_incident(&office.parse().unwrap()).await.unwrap().is_none() {
+        let csv = format!(
+            "booking_code,office_code,unit_code,name,phone,email,whatsapp,language,appointment_at,product,express,stage,applied_at\n\
+             {office}-M1,{office},,Ani,0812-4100-0001,,,,2024-06-20 09:00,regular,no,ready,\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bookings.csv"), csv).unwrap();
+        let options = kabar::import::ImportOptions::default();
+        kabar::import::import_bookings(store, &dir.path().join("bookings.csv"), &options).await.unwrap();
+        let change = kabar::state::StateChange {
+            target: office.parse().unwrap(),
+            service: kabar::domain::Service::Pickup,
+            state: kabar::domain::ServiceState::Unavailable,
+            reason: Some("Pencetakan terhenti".into()),
+            until: None,
+            actor: "cli:test".into(),
+            at: chrono::Utc::now(),
+        };
+        kabar::state::set_state(store, &change).await.unwrap();
+        let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
+        plan_once(store, &config, chrono::Utc::now()).await.unwrap();
+    }
+    let incident = store.open_incident(&office.parse().unwrap()).await.unwrap().unwrap();
+    let text = update::UpdateText { text_id: "Pengambilan ditunda.".into(), text_en: None };
+    let posted = update::post_update(
+        store,
+        &PlannerConfig::default(),
+        incident,
+        &text,
+        &Origin::cli(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    (incident, posted.broadcast_id)
+}
+
+/// The requests of the incident, call list and report routes.
+async fn incidents_request(
+    api: &Api,
+    path: &str,
+    role: &str,
+    target: usize,
+) -> Option<reqwest::RequestBuilder> {
+    let method =
+        if path.ends_with("/updates") || path.ends_with("/outcomes") { Method::POST } else { Method::GET };
+    if path == "/api/v1/incidents" {
+        let query = ["?office=PLG", "?office=GTO", "", ""][target];
+        return (target != 2).then(|| api.request(method, &format!("{path}{query}"), Some(role)));
+    }
+    let office = [Some("PLG"), Some("GTO"), None, None][target]?;
+    let (incident, broadcast) = incident_at(api, office).await;
+    let concrete = path
+        .replace(
+            "{id}/",
+            &format!("{}/", if path.starts_with("/api/v1/broadcasts") { broadcast } else { incident }),
+        )
+        .replace("{booking_code}", &format!("{office}-M1"));
+    let concrete =
+        if concrete.ends_with("{id}") { concrete.replace("{id}", &incident.to_string()) } else { concrete };
+    let request = api.request(method, &concrete, Some(role));
+    Some(match path {
+        "/api/v1/incidents/{id}/updates" => request.json(&json!({"text": "Pengambilan dibuka Sabtu."})),
+        "/api/v1/call-list/{booking_code}/outcomes" => request.json(&json!({"outcome": "no_answer"})),
+        _ => request,
+    })
+}
 
 async fn every_route_every_role_every_scope(db: TestStore) {
     let api = Api::start(db).await;

@@ -23,6 +23,11 @@ pub(crate) mod proposals;
 mod queue;
 mod state_changes;
 
+// Incidents, call list and delivery reports (issue 13).
+mod call_list;
+mod incidents;
+mod reports;
+
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -139,7 +144,14 @@ fn documented() -> OpenApiRouter<ApiState> {
         .routes(routes!(broadcasts::cancel))
         .routes(routes!(bookings::sync))
         .routes(routes!(bookings::import))
-    // End of broadcasts and the booking sync.
+        // Incidents, call list and delivery reports.
+        .routes(routes!(incidents::list))
+        .routes(routes!(incidents::one))
+        .routes(routes!(incidents::post_update_route))
+        .routes(routes!(call_list::call_list))
+        .routes(routes!(call_list::record_outcome))
+        .routes(routes!(reports::incident_messages))
+        .routes(routes!(reports::broadcast_messages))
 }
 
 /// The OpenAPI 3.1 document of every `/api/v1` route.
@@ -170,4 +182,13 @@ pub fn router(state: ApiState) -> Router {
             }),
         )
         .merge(api)
+        // An unknown `/api/v1/…` path is a problem too, not an empty 404.
+        .route("/api/v1/{*rest}", axum::routing::any(unknown_path))
+}
+
+async fn unknown_path(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!(
+        "there is no API route {}; the routes are listed in /api/v1/openapi.json",
+        uri.path()
+    ))
 }

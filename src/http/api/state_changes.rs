@@ -1,6 +1,7 @@
 //! `POST /api/v1/state-changes`: what `kabar state set` does, for the offices in the caller's
 //! scope. Officers change named offices; a region or `all` needs a supervisor. With `dry_run`
-//! the change is validated exactly as it would be made and nothing is written.
+//! the change is validated exactly as it would be made, nothing is written, and the answer says
+//! who would hear ([`crate::plan::who_would_hear`], the same counts the console shows).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -46,6 +47,84 @@ pub struct ChangeView {
     pub to: String,
     /// False when the office already had exactly this state, reason and restoration time.
     pub changed: bool,
+    /// The change recorded; absent in a dry run or when nothing changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<i64>,
+    /// The office's open incident. The planner opens one when it plans the change (after the
+    /// settle window), so a first disruption has none yet: `GET /incidents?office=…` finds it then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<i64>,
+}
+
+/// Who a dry-run change would reach.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WhoWouldHearView {
+    /// Messages: one per applicant and office.
+    pub applicants: u64,
+    /// The bookings those messages list.
+    pub bookings: u64,
+    /// Every office of the change.
+    pub offices: Vec<OfficeHearingView>,
+    /// Messages by channel (whatsapp, sms, email; unreachable: no usable channel, the call list).
+    pub by_channel: std::collections::BTreeMap<String, u64>,
+    /// Messages by notice kind.
+    pub by_kind: std::collections::BTreeMap<String, u64>,
+    /// SMS segments, each SMS counted as the longest realistic sample of its kind and language.
+    pub sms_segments: u64,
+    pub estimated_cost: CostView,
+    /// The first message's earliest send: after the settle window, and for WhatsApp and SMS after
+    /// the office's quiet hours. Absent when nobody would hear.
+    pub first_send_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the planner would plan the change.
+    pub planned_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One office's share.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OfficeHearingView {
+    pub office: String,
+    pub applicants: u64,
+    pub bookings: u64,
+    pub first_send_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The same in the office's zone, e.g. `2024-06-21 07:00 WIB`.
+    pub first_send_local: Option<String>,
+}
+
+/// An amount in the `[costs]` currency.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CostView {
+    pub amount: f64,
+    #[schema(example = "IDR")]
+    pub currency: String,
+}
+
+impl From<crate::plan::WhoWouldHear> for WhoWouldHearView {
+    fn from(audience: crate::plan::WhoWouldHear) -> Self {
+        WhoWouldHearView {
+            applicants: audience.applicants,
+            bookings: audience.bookings,
+            offices: audience
+                .offices
+                .into_iter()
+                .map(|office| OfficeHearingView {
+                    office: office.office.to_string(),
+                    applicants: office.applicants,
+                    bookings: office.bookings,
+                    first_send_at: office.first_send_at,
+                    first_send_local: office.first_send_local,
+                })
+                .collect(),
+            by_channel: audience.by_channel,
+            by_kind: audience.by_kind,
+            sms_segments: audience.sms_segments,
+            estimated_cost: CostView {
+                amount: audience.estimated_cost.amount,
+                currency: audience.estimated_cost.currency,
+            },
+            first_send_at: audience.first_send_at,
+            planned_at: audience.planned_at,
+        }
+    }
 }
 
 /// What the change did, or with `dry_run`, would do.
@@ -57,6 +136,9 @@ pub struct StateChangeAnswer {
     pub changed: usize,
     /// Offices that already were in this state.
     pub unchanged: usize,
+    /// Dry run only: who would hear.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<WhoWouldHearView>,
 }
 
 fn field<T: std::str::FromStr<Err = ParseError>>(name: &str, text: &str) -> Result<T, ApiError> {
@@ -104,7 +186,11 @@ pub(super) async fn create(
     let offices = state.store.office_directory().await?;
     let codes: Vec<OfficeCode> = state::resolve_target(&target, change.service, &offices)?;
     authed.require_offices(Role::Officer, &codes, &offices)?;
-    let (status, applied) = if request.dry_run {
+    let (status, applied, audience) = if request.dry_run {
+        let settings = &state.settings;
+        let audience =
+            crate::plan::who_would_hear(&state.store, &change, &settings.planner, &settings.costs, change.at)
+                .await?;
         let records = state::check_state_change(&state.store, &change).await?;
         let board = state.store.service_board(None).await?;
         let applied = records
@@ -130,13 +216,15 @@ pub(super) async fn create(
                     // The same state with a new reason or expected restoration: an update.
                     updated: !same && from == record.state,
                     expected_at: record.expected_at,
+                    change_id: None,
                 }
             })
             .collect::<Vec<_>>();
-        (StatusCode::OK, applied)
+        (StatusCode::OK, applied, Some(audience.into()))
     } else {
-        (StatusCode::CREATED, state::set_state_by(&state.store, &change, Some(&authed.origin)).await?)
+        (StatusCode::CREATED, state::set_state_by(&state.store, &change, Some(&authed.origin)).await?, None)
     };
+    let incidents = state.store.open_incidents().await?;
     let changed = applied.iter().filter(|applied| applied.changed).count();
     let answer = StateChangeAnswer {
         dry_run: request.dry_run,
@@ -145,13 +233,19 @@ pub(super) async fn create(
         changes: applied
             .into_iter()
             .map(|applied| ChangeView {
-                office: applied.office.to_string(),
                 service: applied.service.to_string(),
                 from: applied.from.to_string(),
                 to: applied.to.to_string(),
                 changed: applied.changed,
+                change_id: applied.change_id,
+                incident_id: incidents
+                    .iter()
+                    .find(|incident| incident.office == applied.office)
+                    .map(|incident| incident.id),
+                office: applied.office.to_string(),
             })
             .collect(),
+        audience,
     };
     Ok((status, Json(answer)))
 }

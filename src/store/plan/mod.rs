@@ -1,6 +1,7 @@
 //! The planner's queries: settled changes, incidents, notice events and the set-based planning of
 //! messages (`INSERT … SELECT`, nothing loaded into memory).
 
+mod count;
 pub(super) mod sql;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -9,6 +10,7 @@ use super::{epoch, on_reader, on_writer, parse_stored, Store, StoreError, WriteP
 use crate::domain::{BookingCode, Channel, Language, Msisdn, OfficeCode, Service, ServiceState};
 use crate::plan::Rule;
 use crate::render::NoticeKind;
+pub use count::HearingGroup;
 pub use sql::SUPERSEDED;
 use sql::{
     plan_bookings_sql, plan_restoration_sql, plan_update_sql, restoration_applicants_sql, supersede_sql,

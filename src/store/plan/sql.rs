@@ -35,7 +35,7 @@ pub(in crate::store) fn rank_sql(rules: &[Rule], start: &str, end: &str) -> Stri
 }
 
 /// `CASE s.rank WHEN 1 THEN 'appointment_unchanged' … END`.
-fn kind_sql(rules: &[Rule]) -> String {
+pub(super) fn kind_sql(rules: &[Rule]) -> String {
     let arms: String = rules
         .iter()
         .enumerate()
@@ -68,10 +68,20 @@ pub(in crate::store) fn message_columns(kind: &str, office: &str, channels: &[Ch
     format!(
         "$1, {office}, s.applicant_id, s.booking_ids, {kind}, COALESCE(a.language, 'id'), {channel},
          CASE WHEN ({channel}) IS NULL THEN 'unreachable' ELSE 'queued' END,
-         CASE WHEN ({channel}) IN ('whatsapp', 'sms') AND $4 > $2
+         {not_before},
+         $2",
+        not_before = not_before_sql(&channel),
+    )
+}
+
+/// When a message on `channel` may first be sent: WhatsApp and SMS wait for the end of the quiet
+/// hours ($4, = now $2 outside them) unless the applicant's next appointment (`s.next_at`) comes
+/// sooner than that plus the margin ($5).
+pub(in crate::store) fn not_before_sql(channel: &str) -> String {
+    format!(
+        "CASE WHEN ({channel}) IN ('whatsapp', 'sms') AND $4 > $2
                    AND (s.next_at IS NULL OR s.next_at >= $4 + $5)
-              THEN $4 ELSE $2 END,
-         $2"
+              THEN $4 ELSE $2 END"
     )
 }
 
@@ -81,27 +91,40 @@ pub(in crate::store) const MESSAGE_COLUMNS: &str =
 
 const CLOSED_STAGES: &str = "('picked_up', 'cancelled', 'no_show')";
 
-pub(super) fn plan_bookings_sql(dialect: Dialect, rules: &[Rule], channels: &[Channel]) -> String {
+/// The applicants the rules match at an office, one row each: the priority of their first
+/// matching rule (`rank`), their next appointment in the window (`next_at`), how many of their
+/// bookings match (`bookings`) and, `with_ids`, those bookings' ids (`booking_ids`). Planning
+/// inserts a message per row; a dry run counts the rows ([`super::count`]). $2 now, $3 end of the
+/// window, $6 office, $7 start of the window.
+pub(super) fn bookings_audience_sql(dialect: Dialect, rules: &[Rule], with_ids: bool) -> String {
     let rank = rank_sql(rules, "$7", "$3");
     let stages: Vec<&'static str> =
         rules.iter().flat_map(|rule| rule.stages.iter().map(|stage| stage.as_str())).collect();
     let stages = quoted(stages);
-    let booking_ids = (dialect.id_array)("r.id");
+    let booking_ids =
+        if with_ids { format!(", {} AS booking_ids", (dialect.id_array)("r.id")) } else { String::new() };
+    format!(
+        "SELECT r.applicant_id, MIN(r.rank) AS rank, COUNT(*) AS bookings{booking_ids},
+                MIN(CASE WHEN r.appointment_at >= $2 AND r.appointment_at < $3 THEN r.appointment_at END) AS next_at
+         FROM (SELECT b.id, b.applicant_id, b.appointment_at, {rank} AS rank
+               FROM bookings b
+               WHERE b.office_code = $6 AND b.stage IN ({stages})) r
+         WHERE r.rank IS NOT NULL
+         GROUP BY r.applicant_id"
+    )
+}
+
+pub(super) fn plan_bookings_sql(dialect: Dialect, rules: &[Rule], channels: &[Channel]) -> String {
     // $1 event, $2 now, $3 end of the window, $4 end of quiet hours, $5 margin, $6 office,
     // $7 start of the window.
     format!(
         "INSERT INTO messages (event_id, {MESSAGE_COLUMNS})
          SELECT {columns}
-         FROM (SELECT r.applicant_id, MIN(r.rank) AS rank, {booking_ids} AS booking_ids,
-                      MIN(CASE WHEN r.appointment_at >= $2 AND r.appointment_at < $3 THEN r.appointment_at END) AS next_at
-               FROM (SELECT b.id, b.applicant_id, b.appointment_at, {rank} AS rank
-                     FROM bookings b
-                     WHERE b.office_code = $6 AND b.stage IN ({stages})) r
-               WHERE r.rank IS NOT NULL
-               GROUP BY r.applicant_id) s
+         FROM ({audience}) s
          JOIN applicants a ON a.id = s.applicant_id
          WHERE TRUE
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
+        audience = bookings_audience_sql(dialect, rules, true),
         columns = message_columns(&kind_sql(rules), "$6", channels),
     )
 }
@@ -140,6 +163,7 @@ pub(super) fn told_sql(dialect: Dialect, still_down: &[&[Rule]], p: &Told<'_>) -
     format!(
         "SELECT m.applicant_id, {booking_ids} AS booking_ids,
                 MIN(CASE WHEN b.appointment_at >= {now} THEN b.appointment_at END) AS next_at,
+                COUNT(DISTINCT b.id) AS bookings,
                 MAX(CASE WHEN m.status = 'queued' AND m.attempts = 0 THEN 0 ELSE 1 END) AS heard,
                 MIN(CASE WHEN m.kind = '{update}' THEN NULL ELSE m.kind END) AS first_kind
          FROM notice_events e
@@ -162,7 +186,7 @@ pub(super) fn told_sql(dialect: Dialect, still_down: &[&[Rule]], p: &Told<'_>) -
 /// $1 event, $2 now, $3 incident, $4 end of quiet hours, $5 margin, $6 service, $7 the
 /// restoration kind, $8 end of the window of the services still down (bound only when there are
 /// some).
-const TOLD: Told<'static> =
+pub(super) const TOLD: Told<'static> =
     Told { event: "$1", now: "$2", incident: "$3", service: "$6", restoration: "$7", window_end: "$8" };
 
 pub(super) fn plan_restoration_sql(dialect: Dialect, channels: &[Channel], still_down: &[&[Rule]]) -> String {
@@ -184,8 +208,6 @@ pub(super) fn plan_restoration_sql(dialect: Dialect, channels: &[Channel], still
 /// update's facts; the held one is then superseded ([`supersede_sql`]). Bound as
 /// [`plan_restoration_sql`] without $8.
 pub(super) fn plan_update_sql(dialect: Dialect, channels: &[Channel]) -> String {
-    let update = crate::render::NoticeKind::StatusUpdate.as_str();
-    let kind = format!("CASE WHEN s.heard = 1 THEN '{update}' ELSE COALESCE(s.first_kind, '{update}') END");
     format!(
         "INSERT INTO messages (event_id, {MESSAGE_COLUMNS})
          SELECT {columns}
@@ -194,8 +216,19 @@ pub(super) fn plan_update_sql(dialect: Dialect, channels: &[Channel]) -> String 
          WHERE TRUE
          ON CONFLICT (event_id, applicant_id) DO NOTHING",
         told = told_sql(dialect, &[], &TOLD),
-        columns = message_columns(&kind, "(SELECT office_code FROM incidents WHERE id = $3)", channels),
+        columns = message_columns(
+            &update_kind_sql(),
+            "(SELECT office_code FROM incidents WHERE id = $3)",
+            channels
+        ),
     )
+}
+
+/// The kind of an update's message: `status_update` for one who heard of the disruption, their
+/// first notice again for one whose notice never left.
+pub(super) fn update_kind_sql() -> String {
+    let update = crate::render::NoticeKind::StatusUpdate.as_str();
+    format!("CASE WHEN s.heard = 1 THEN '{update}' ELSE COALESCE(s.first_kind, '{update}') END")
 }
 
 /// Cancels, with the reason `superseded`, the messages never handed to a provider (`queued`

@@ -218,6 +218,11 @@ impl Store {
             let attempt_errors_wiped = sqlx::query(&wipe_attempts_sql(&mine)).execute(&mut *tx).await?.rows_affected();
             let messages_anonymised = sqlx::query(&anonymise_sql(&mine)).execute(&mut *tx).await?.rows_affected();
             let replies_masked = mask_replies!(tx, "mobile = $1 OR mobile = $2", &mobile, &whatsapp);
+            // Call notes may name the applicant: they go with the bookings.
+            sqlx::query("DELETE FROM call_outcomes WHERE booking_id IN (SELECT id FROM bookings WHERE applicant_id = $1)")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             let bookings_removed = sqlx::query("DELETE FROM bookings WHERE applicant_id = $1")
                 .bind(id)
                 .execute(&mut *tx)

@@ -38,6 +38,10 @@ fn expired_messages() -> String {
     )
 }
 
+/// Closed bookings past the cutoff ($1).
+const EXPIRED_BOOKINGS: &str =
+    "stage IN ('picked_up', 'cancelled', 'no_show') AND appointment_at < $1 AND updated_at < $1";
+
 impl Store {
     /// Applies the retention policy (see [`crate::privacy`]) in one transaction with its audit
     /// row; a dry run rolls everything back, audit row included.
@@ -52,11 +56,17 @@ impl Store {
         let expired = expired_messages();
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            // Closed bookings first: their applicants may be left with none.
-            let bookings_removed = sqlx::query(
-                "DELETE FROM bookings
-                 WHERE stage IN ('picked_up', 'cancelled', 'no_show') AND appointment_at < $1 AND updated_at < $1",
-            )
+            // Closed bookings first: their applicants may be left with none. Their call notes go
+            // with them.
+            sqlx::query(&format!(
+                "DELETE FROM call_outcomes WHERE booking_id IN (SELECT id FROM bookings WHERE {EXPIRED_BOOKINGS})"
+            ))
+            .bind(bookings_cutoff)
+            .execute(&mut *tx)
+            .await?;
+            let bookings_removed = sqlx::query(&format!(
+                "DELETE FROM bookings WHERE {EXPIRED_BOOKINGS}"
+            ))
             .bind(bookings_cutoff)
             .execute(&mut *tx)
             .await?

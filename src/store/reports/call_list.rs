@@ -4,6 +4,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use super::call_outcomes::{CallOutcome, RecordedOutcome};
 use super::{filter_sql, optional, FailureClass, MessageFilter, MessageStatus, ReportError};
 use crate::domain::{BookingCode, Channel, Email, Msisdn, OfficeCode};
 use crate::render::NoticeKind;
@@ -22,12 +23,19 @@ pub struct CallListEntry {
     pub missed: Vec<MissedNotice>,
     /// Every booking the missed notices were about, soonest appointment first.
     pub bookings: Vec<CallBooking>,
+    /// The last call recorded about one of the bookings since the first missed notice.
+    pub outcome: Option<RecordedOutcome>,
 }
 
 impl CallListEntry {
     /// The soonest appointment, which orders the list.
     pub fn first_appointment(&self) -> Option<DateTime<Utc>> {
         self.bookings.first().map(|booking| booking.appointment_at)
+    }
+
+    /// Still to call: nobody has reached the applicant since they missed a notice.
+    pub fn to_call(&self) -> bool {
+        self.outcome.as_ref().is_none_or(|outcome| outcome.outcome != CallOutcome::Reached)
     }
 }
 
@@ -138,6 +146,7 @@ impl Store {
                     email: optional("applicants.email", email)?,
                     missed: Vec::new(),
                     bookings: Vec::new(),
+                    outcome: None,
                 });
             }
             let entry = entries.last_mut().expect("pushed above");
@@ -169,7 +178,16 @@ impl Store {
                 }
             }
         }
+        let outcomes = self.last_call_outcomes().await?;
         for entry in &mut entries {
+            let since = entry.missed.iter().map(|missed| missed.created_at).min();
+            entry.outcome = entry
+                .bookings
+                .iter()
+                .filter_map(|booking| outcomes.get(&booking.code))
+                .filter(|outcome| since.is_none_or(|since| outcome.recorded_at >= since))
+                .max_by_key(|outcome| outcome.id)
+                .cloned();
             entry.bookings.sort_by(|a, b| (a.appointment_at, &a.code).cmp(&(b.appointment_at, &b.code)));
         }
         // Soonest appointment first within an office; an entry without bookings goes last.

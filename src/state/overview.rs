@@ -98,6 +98,7 @@ pub async fn preview_change(
                 changed: !same,
                 updated: !same && from == record.state,
                 expected_at: record.expected_at,
+                change_id: None,
             }
         })
         .collect())

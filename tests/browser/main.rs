@@ -82,11 +82,15 @@ async fn the_console_in_a_real_browser() {
     assert!(row.contains("Normal"), "undone: {row}");
     assert_eq!(console.plan_after_settling().await, 0, "an undone change sends nothing");
 
-    // The same change confirmed and left alone is planned: the undo above is what sent nothing.
+    // The same change confirmed and left alone is planned: the undo above is what sent nothing,
+    // and the confirmation page said how many would hear it.
     to_confirmation(&browser, &console, "PLG").await;
+    let told: u64 = browser.text("#audience-applicants").await.parse().expect("a count");
     browser.click("#confirm").await;
     browser.wait_for("#undo").await;
-    assert!(console.plan_after_settling().await > 0, "a confirmed change reaches PLG's applicants");
+    let planned = console.plan_after_settling().await;
+    assert!(planned > 0, "a confirmed change reaches PLG's applicants");
+    assert_eq!(told, planned, "the confirmation page's count is what the planner wrote");
     assert_eq!(console.state("PLG", Service::Printing).await, ServiceState::Unavailable);
 
     // A PLG officer asking to change GTO gets a 403 page, and GTO is unchanged.

@@ -192,34 +192,7 @@ pub(super) async fn create(
             crate::plan::who_would_hear(&state.store, &change, &settings.planner, &settings.costs, change.at)
                 .await?;
         let records = state::check_state_change(&state.store, &change).await?;
-        let board = state.store.service_board(None).await?;
-        let applied = records
-            .into_iter()
-            .map(|record| {
-                let current =
-                    board.iter().find(|row| row.office == record.office && row.service == record.service);
-                let from = current.map_or(ServiceState::Operational, |row| row.state);
-                let same = match current {
-                    Some(row) => {
-                        row.state == record.state
-                            && row.reason == record.reason
-                            && row.expected_at == record.expected_at
-                    }
-                    None => record.state == ServiceState::Operational,
-                };
-                crate::store::AppliedChange {
-                    office: record.office,
-                    service: record.service,
-                    from,
-                    to: record.state,
-                    changed: !same,
-                    // The same state with a new reason or expected restoration: an update.
-                    updated: !same && from == record.state,
-                    expected_at: record.expected_at,
-                    change_id: None,
-                }
-            })
-            .collect::<Vec<_>>();
+        let applied = state::preview_change(&state.store, &records).await?;
         (StatusCode::OK, applied, Some(audience.into()))
     } else {
         (StatusCode::CREATED, state::set_state_by(&state.store, &change, Some(&authed.origin)).await?, None)

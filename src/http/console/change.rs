@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::error::ConsoleError;
 use super::form::{Posted, Staff, StaffPost};
-use super::pages::{local, service_name, state_name, word, zone_label};
+use super::pages::{local, service_name, state_name, word, words, zone_label};
 use super::ConsoleState;
 use crate::domain::{Channel, Language, OfficeCode, Service, ServiceState};
 use crate::http::api::ApiError;
@@ -228,8 +228,42 @@ pub(super) async fn confirm(
     let offices = state.api.store.office_directory().await?;
     let applied = state::preview_change(&state.api.store, &records).await?;
     let language = staff.language();
-    let data = confirm_data(language, &offices, &change, &records, &applied, &form, state.settle_seconds());
+    let mut data =
+        confirm_data(language, &offices, &change, &records, &applied, &form, state.settle_seconds());
+    // The same counts as the API's dry run, from the planner's own statements.
+    let settings = &state.api.settings;
+    let audience =
+        crate::plan::who_would_hear(&state.api.store, &change, &settings.planner, &settings.costs, change.at);
+    data["audience"] = audience_data(language, &audience.await.map_err(|err| staff.deny()(err.into()))?);
     Ok(staff.frame().page(StatusCode::OK, "confirm", &word(language, "confirm", "title"), data))
+}
+
+/// The who-will-hear block of the confirmation page.
+pub(super) fn audience_data(language: Language, audience: &crate::plan::WhoWouldHear) -> Value {
+    let named = |group: &str, counts: &std::collections::BTreeMap<String, u64>| {
+        counts
+            .iter()
+            .filter(|(_, count)| **count > 0)
+            .map(|(key, count)| {
+                let name = words(language)[group][key.as_str()].as_str().unwrap_or(key.as_str()).to_owned();
+                json!({"key": key, "name": name, "count": count})
+            })
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "applicants": audience.applicants,
+        "bookings": audience.bookings,
+        "channels": named("channels", &audience.by_channel),
+        "kinds": named("kinds", &audience.by_kind),
+        "sms_segments": audience.sms_segments,
+        "cost": format!("{} {:.0}", audience.estimated_cost.currency, audience.estimated_cost.amount),
+        "offices": audience.offices.iter().filter(|office| office.applicants > 0).map(|office| json!({
+            "code": office.office.as_str(),
+            "applicants": office.applicants,
+            "bookings": office.bookings,
+            "first_send": office.first_send_local,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The confirmation page's data.

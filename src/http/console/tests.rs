@@ -94,8 +94,32 @@ fn sample_change() -> (StateChange, Vec<StateChangeRecord>, Vec<AppliedChange>) 
         changed: true,
         updated: false,
         expected_at: record.expected_at,
+        change_id: None,
     };
     (change, vec![record], vec![applied])
+}
+
+/// Who a change would reach: two applicants by WhatsApp, one unreachable.
+fn sample_audience() -> crate::plan::WhoWouldHear {
+    let at: chrono::DateTime<Utc> = "2024-06-20T03:02:00Z".parse().unwrap();
+    crate::plan::WhoWouldHear {
+        applicants: 3,
+        bookings: 4,
+        offices: vec![crate::plan::preview::OfficeAudience {
+            office: "PLG".parse().unwrap(),
+            applicants: 3,
+            bookings: 4,
+            first_send_at: Some(at),
+            first_send_local: Some("2024-06-20 10:02 WIB".into()),
+            groups: Vec::new(),
+        }],
+        by_channel: [("whatsapp".to_owned(), 2), ("unreachable".to_owned(), 1)].into_iter().collect(),
+        by_kind: [("appointment_unchanged".to_owned(), 3)].into_iter().collect(),
+        sms_segments: 0,
+        estimated_cost: crate::plan::preview::Cost { amount: 700.0, currency: "IDR".into() },
+        first_send_at: Some(at),
+        planned_at: at,
+    }
 }
 
 /// An open outage proposal whose detail is hostile text.
@@ -162,10 +186,12 @@ fn pages(language: Language) -> Vec<(&'static str, String)> {
             ),
         ),
         render("change", change::form_data(language, &directory, &Scope::all(), &form, Some(HOSTILE.into()))),
-        render(
-            "confirm",
-            change::confirm_data(language, &directory, &change, &records, &applied, &form, 120),
-        ),
+        render("confirm", {
+            let mut data =
+                change::confirm_data(language, &directory, &change, &records, &applied, &form, 120);
+            data["audience"] = change::audience_data(language, &sample_audience());
+            data
+        }),
         render("result", result),
         render("error", error),
     ]
@@ -203,7 +229,8 @@ fn pages_show_what_they_are_for() {
         "unfiltered: only services that are not operational"
     );
     let confirm = page("confirm");
-    assert!(confirm.contains("id=\"who-will-hear\""), "the slot for the who-will-hear counts");
+    assert!(confirm.contains("id=\"who-will-hear\""), "the who-will-hear counts");
+    assert!(confirm.contains("2024-06-20 10:02 WIB") && confirm.contains("IDR 700"), "{confirm}");
     assert!(confirm.contains("Kanim Palembang"), "the SMS as applicants read it names the office: {confirm}");
     assert!(confirm.contains("lang=\"en\""), "the English SMS beside the Indonesian one");
     assert!(confirm.contains("name=\"csrf\" value=\"t0k3n\""), "every form carries the token");

@@ -50,13 +50,16 @@ async fn two_serves_on_one_postgres_propose_once_and_the_cli_confirms() {
     let database = db.url.to_string();
     let (first, second) = (serve(&config, &database), serve(&config, &database));
 
-    // Three probes a second apart make the outage; wait for it (a guard, not a synchronisation).
+    // Three probes a second apart make the outage. Opening a proposal moves the shared change
+    // signal (migration 0016), so wait on it rather than polling the table.
+    let changes = kabar::store::Changes::watch(&db.store, kabar::store::Topic::Status).await.unwrap();
+    let mut moved = changes.subscribe();
     let proposal = tokio::time::timeout(EXIT_LIMIT, async {
         loop {
             if let Some(proposal) = db.store.detect_proposals(true).await.unwrap().pop() {
                 return proposal;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            moved.changed().await.expect("the change signal's watcher runs");
         }
     })
     .await

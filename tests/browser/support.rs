@@ -63,7 +63,14 @@ impl Console {
         std::fs::write(&bookings, BOOKINGS).unwrap();
         let report = import::import_bookings(&db.store, &bookings, &options).await.unwrap();
         assert!(report.is_clean(), "{report}");
-        for (username, role, scope) in [("budi", Role::Officer, "PLG"), ("sari", Role::Supervisor, "all")] {
+        // budi: an officer of PLG; sari and rina: supervisors of every office (four eyes); adi: an
+        // admin of every office.
+        for (username, role, scope) in [
+            ("budi", Role::Officer, "PLG"),
+            ("sari", Role::Supervisor, "all"),
+            ("rina", Role::Supervisor, "all"),
+            ("adi", Role::Admin, "all"),
+        ] {
             let new = NewStaff {
                 username: username.parse().unwrap(),
                 display_name: Some(format!("{username} (test)")),
@@ -85,6 +92,12 @@ impl Console {
             let _ = stop.await;
         }));
         Console { base, db, planner, _shutdown: shutdown }
+    }
+
+    /// The store the server runs over, for scenarios that check what a page did.
+    #[allow(dead_code)] // until the incident, broadcast and admin scenarios use it
+    pub fn store(&self) -> &kabar::store::Store {
+        &self.db.store
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -272,3 +272,41 @@ fn a_broadcast_sent_from_the_cli_says_no_second_person_approved_it() {
         log.lines().find(|line| line.contains("\"broadcast.send\"")).unwrap_or_else(|| panic!("{log}"));
     assert!(send.contains("\"actor\":\"cli:") && send.contains("\"approved_by\":null"), "{send}");
 }
+
+#[test]
+fn a_dry_run_says_who_would_hear_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("offices.csv"), OFFICES).unwrap();
+    assert!(kabar(dir.path(), &["import", "offices", "offices.csv"]).status.success());
+    std::fs::write(
+        dir.path().join("bookings.csv"),
+        "booking_code,office_code,name,phone,email,appointment_at,product,express,stage\n\
+         MP-1,PLG,Budi,0812-1000-0001,,2099-06-24 09:00,regular,no,printing\n\
+         MP-2,PLG,Citra,0812-1000-0002,citra@example.co.id,2099-06-24 10:00,regular,no,printing\n\
+         MP-3,GTO,Dewi,0812-2000-0001,,2099-06-24 09:00,regular,no,printing\n",
+    )
+    .unwrap();
+    let import = kabar(dir.path(), &["import", "bookings", "bookings.csv"]);
+    assert!(import.status.success(), "{}", stderr(&import));
+
+    let dry = ["state", "set", "PLG", "printing", "unavailable", "--reason", "Gangguan PDN", "--dry-run"];
+    let output = kabar(dir.path(), &dry);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("dry run: nothing was changed"), "{text}");
+    assert!(text.contains("would tell 2 applicants about 2 bookings at 1 offices"), "{text}");
+    assert!(text.contains("  PLG: 2 applicants, 2 bookings, first message "), "{text}");
+    let board = stdout(&kabar(dir.path(), &["state", "show"]));
+    assert!(!board.contains("Gangguan PDN"), "a dry run changes nothing: {board}");
+
+    let mut json = dry.to_vec();
+    json.push("--json");
+    let output = kabar(dir.path(), &json);
+    let counts: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert_eq!((counts["applicants"].as_u64(), counts["bookings"].as_u64()), (Some(2), Some(2)), "{counts}");
+    assert_eq!(counts["offices"][0]["office"], "PLG");
+
+    // The same validation as the change itself.
+    let output = kabar(dir.path(), &["state", "set", "PLG", "printing", "unavailable", "--dry-run"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+}

@@ -36,7 +36,7 @@ pub(super) async fn run(
             ExitCode::SUCCESS
         }
         Command::Import(import) => run_import(&store, &config, import).await?,
-        Command::State(state) => run_state(&store, state).await?,
+        Command::State(state) => run_state(&store, &config, state).await?,
         Command::Probes(args) => super::detect::probes(&store, &config.detect, args).await?,
         Command::Demo(super::DemoArgs { command: Some(demo), .. }) => run_demo(&store, demo).await?,
         Command::Demo(super::DemoArgs { command: None, .. }) => unreachable!("handled above"),
@@ -87,9 +87,9 @@ fn print_report(report: &ImportReport, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitCode> {
+async fn run_state(store: &Store, config: &Config, command: StateCommand) -> anyhow::Result<ExitCode> {
     match command {
-        StateCommand::Set { office, service, state, reason, until, actor } => {
+        StateCommand::Set { office, service, state, reason, until, actor, dry_run, json } => {
             let change = StateChange {
                 target: office.parse::<Target>().context("OFFICE")?,
                 service: service.parse::<Service>().context("SERVICE")?,
@@ -99,6 +99,10 @@ async fn run_state(store: &Store, command: StateCommand) -> anyhow::Result<ExitC
                 actor: actor.unwrap_or_else(|| std::env::var("USER").unwrap_or_else(|_| "staff".into())),
                 at: chrono::Utc::now(),
             };
+            if dry_run {
+                super::dry_run::dry_run(store, config, &change, json).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let applied = state::set_state_by(store, &change, Some(&crate::audit::Origin::cli())).await?;
             if change
                 .until

@@ -6,6 +6,7 @@ mod broadcast;
 mod commands;
 mod config_show;
 mod detect;
+mod dry_run;
 mod messages;
 mod privacy;
 mod serve;
@@ -155,6 +156,13 @@ pub enum StateCommand {
         /// Who made the change [default: $USER]
         #[arg(long)]
         actor: Option<String>,
+        /// Change nothing: print who would hear (applicants and bookings by channel and notice,
+        /// SMS segments, cost, first send), as the API's dry run counts them
+        #[arg(long)]
+        dry_run: bool,
+        /// With --dry-run: print the counts as JSON
+        #[arg(long, requires = "dry_run")]
+        json: bool,
     },
     /// Show the state board: all disrupted services, or every service of one office
     Show {

@@ -154,12 +154,40 @@ macro_rules! upsert_batch {
     }};
 }
 
+/// Closed booking codes per statement that takes their queued messages back.
+const STOP_CHUNK: usize = 500;
+
+/// The failure reason of a queued message cancelled because every booking it was about closed.
+pub const BOOKING_CLOSED: &str = "booking closed";
+
+/// Cancels the queued messages of the applicants of the closed bookings listed ($2…, $1 now)
+/// that list at least one booking and no open one.
+fn stop_closed_sql(
+    codes: usize,
+    placeholder: fn(usize) -> String,
+    unnest_ids: fn(&str, &str) -> String,
+) -> String {
+    let closed = super::plan::sql::CLOSED_STAGES;
+    let list = (2..codes + 2).map(placeholder).collect::<Vec<_>>().join(", ");
+    let listed = unnest_ids("messages.booking_ids", "l");
+    format!(
+        "UPDATE messages SET status = 'cancelled', failure_reason = '{BOOKING_CLOSED}', failed_at = {now}
+         WHERE status = 'queued'
+           AND applicant_id IN (SELECT applicant_id FROM bookings WHERE code IN ({list}))
+           AND EXISTS (SELECT 1 FROM {listed})
+           AND NOT EXISTS (SELECT 1 FROM {listed} JOIN bookings b ON b.id = l.value
+                           WHERE b.stage NOT IN {closed})",
+        now = placeholder(1),
+    )
+}
+
 /// A booking import that writes every batch in one transaction (`kabar import bookings
 /// --strict`): nothing is kept unless [`BookingImport::commit`] is reached. Dropping it rolls
 /// back. On SQLite it holds the single write connection until then, so other writers wait.
 pub struct BookingImport {
     tx: ImportTransaction,
     placeholder: fn(usize) -> String,
+    unnest_ids: fn(&str, &str) -> String,
 }
 
 enum ImportTransaction {
@@ -170,10 +198,44 @@ enum ImportTransaction {
 impl BookingImport {
     /// Inserts or updates a batch, as [`Store::upsert_bookings`] does, inside the transaction.
     pub async fn upsert(&mut self, batch: &[Booking], at: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(match &mut self.tx {
+        let written = match &mut self.tx {
             ImportTransaction::Sqlite(tx) => upsert_batch!(*tx, self.placeholder, batch, at),
             ImportTransaction::Postgres(tx) => upsert_batch!(*tx, self.placeholder, batch, at),
-        })
+        };
+        self.stop_closed(batch, at).await?;
+        Ok(written)
+    }
+
+    /// A booking closed since its notice was planned (cancelled, no-show, picked up) takes back
+    /// what is still queued about it, in the same transaction: a queued message none of whose
+    /// bookings is open any more is cancelled (`booking closed`); one that still lists an open
+    /// booking goes out about that one alone (the worker reads the bookings as they stand when it
+    /// sends, which is also how a rescheduled appointment reaches the applicant as it now is).
+    /// Returns how many messages were cancelled.
+    async fn stop_closed(&mut self, batch: &[Booking], at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let closed: Vec<&str> = batch
+            .iter()
+            .filter(|booking| booking.stage.is_closed())
+            .map(|booking| booking.code.as_str())
+            .collect();
+        let mut cancelled = 0;
+        for chunk in closed.chunks(STOP_CHUNK) {
+            let sql = stop_closed_sql(chunk.len(), self.placeholder, self.unnest_ids);
+            macro_rules! run {
+                ($tx:expr) => {{
+                    let mut query = sqlx::query(&sql).bind(epoch(at));
+                    for code in chunk {
+                        query = query.bind(*code);
+                    }
+                    query.execute(&mut *$tx).await?.rows_affected()
+                }};
+            }
+            cancelled += match &mut self.tx {
+                ImportTransaction::Sqlite(tx) => run!(*tx),
+                ImportTransaction::Postgres(tx) => run!(*tx),
+            };
+        }
+        Ok(cancelled)
     }
 
     /// Appends the audit row of the import, to commit with its rows.
@@ -220,6 +282,6 @@ impl Store {
             Db::Sqlite { writer, .. } => ImportTransaction::Sqlite(writer.begin_write().await?),
             Db::Postgres(pool) => ImportTransaction::Postgres(pool.begin_write().await?),
         };
-        Ok(BookingImport { tx, placeholder })
+        Ok(BookingImport { tx, placeholder, unnest_ids: self.dialect().unnest_ids })
     }
 }

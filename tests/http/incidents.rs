@@ -94,6 +94,8 @@ async fn the_dry_run_counts_what_the_planner_then_writes(db: TestStore) {
     seed(&api).await;
     let (status, dry) = answer(api.post("/api/v1/state-changes", "root", outage("all", true)).await).await;
     assert_eq!(status, 200, "{dry}");
+    let contract = crate::schema::served(&api).await;
+    contract.check("POST /api/v1/state-changes", 200, Some("application/json"), &dry).unwrap();
     assert_eq!(written(&api).await.2, 0, "a dry run writes nothing");
     assert!(api.db.store.service_board(None).await.unwrap().is_empty());
     // PLG: Ayu, Bayu (two bookings), Cici, Dedi, Eka; GTO: Hana, Indra. Not Fajar (beyond the

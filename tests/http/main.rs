@@ -10,6 +10,7 @@ mod api;
 mod console;
 mod incidents;
 mod matrix;
+mod schema;
 // Broadcasts and the booking sync (issue 13 part B).
 mod bookings;
 mod broadcasts;

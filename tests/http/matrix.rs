@@ -1,7 +1,8 @@
 //! The authorization matrix: every route of the OpenAPI document × every role × a request about
 //! the caller's own office, another office, a region and all offices, against a table of the
 //! expected answers. Every caller is scoped to Palembang (PLG, region Sumatera Selatan). The
-//! route list comes from the served document, so a route added without rows here fails the test.
+//! route list comes from the served document, so a route added without rows here fails the test;
+//! every answer is also checked against the document (its status, content type and schema).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -13,6 +14,7 @@ use serde_json::json;
 
 use crate::api_support::{answer, Api};
 use crate::harness::TestStore;
+use crate::schema::Contract;
 
 const ROLES: [&str; 4] = ["viewer", "officer", "supervisor", "admin"];
 const TARGETS: [&str; 4] = ["own office", "other office", "region", "all"];
@@ -370,7 +372,8 @@ async fn every_route_every_role_every_scope(db: TestStore) {
         MATRIX.iter().map(|(row, _)| *row).filter(|row| !routes.iter().any(|route| route == row)).collect();
     assert!(stale.is_empty(), "matrix rows for routes that are not served: {stale:?}");
 
-    let mut wrong = Vec::new();
+    let contract = Contract::new(document);
+    let (mut wrong, mut undocumented) = (Vec::new(), Vec::new());
     for (route, row) in MATRIX {
         for (role_at, cells) in expected(row).into_iter().enumerate() {
             for (target, want) in cells.into_iter().enumerate() {
@@ -379,7 +382,18 @@ async fn every_route_every_role_every_scope(db: TestStore) {
                     assert_eq!(want, None, "{route}: a {} cell without a request", TARGETS[target]);
                     continue;
                 };
-                let (status, body) = answer(request.send().await.unwrap()).await;
+                let response = request.send().await.unwrap();
+                let content_type = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .map(|value| value.to_str().unwrap().to_owned());
+                let (status, body) = answer(response).await;
+                if let Err(mismatch) = contract.check(route, status, content_type.as_deref(), &body) {
+                    undocumented.push(format!(
+                        "{route} as {} about {}: {status}: {mismatch}",
+                        ROLES[role_at], TARGETS[target]
+                    ));
+                }
                 if status != want {
                     wrong.push(format!(
                         "{route} as {} about {}: {status}, expected {want}: {body}",
@@ -396,6 +410,12 @@ async fn every_route_every_role_every_scope(db: TestStore) {
         }
     }
     assert!(wrong.is_empty(), "{} answers differ from the matrix:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        undocumented.is_empty(),
+        "{} answers differ from the OpenAPI document:\n{}",
+        undocumented.len(),
+        undocumented.join("\n")
+    );
 }
 
 crate::http_tests!(every_route_every_role_every_scope);

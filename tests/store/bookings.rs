@@ -184,7 +184,60 @@ MP-4001,PLG,,Rina,0812-1111-2222,,,,2024-06-24 11:00,regular,no,attended,
     assert_eq!(db.store.count_bookings().await.unwrap(), 3);
 }
 
+/// Ani has one booking, Bayu two; both are in printing when PLG's printing stops.
+const IN_PRINTING: &str = "\
+MP-5001,PLG,,Ani,0812-5000-0001,,,,2024-06-24 09:00,regular,no,printing,
+MP-5002,PLG,,Bayu,0812-5000-0002,,,,2024-06-24 10:00,regular,no,printing,
+MP-5003,PLG,,Bayu,0812-5000-0002,,,,2024-06-25 10:00,epassport,no,printing,
+";
+
+async fn a_closed_booking_takes_back_its_queued_message(db: &TestStore) {
+    use kabar::plan::{plan_once, PlannerConfig};
+    let store = &db.store;
+    import_offices(store).await;
+    assert!(import_bookings(store, &bookings_csv(IN_PRINTING), false).await.is_clean());
+    let now = "2024-06-20T03:00:00Z";
+    crate::fixtures::change(
+        store,
+        "PLG",
+        kabar::domain::Service::Printing,
+        kabar::domain::ServiceState::Unavailable,
+        now,
+    )
+    .await;
+    let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
+    let events = plan_once(store, &config, crate::fixtures::at(now)).await.unwrap();
+    let event = events[0].counts.event_id;
+    let statuses = |messages: Vec<kabar::store::PlannedMessage>| {
+        let mut statuses: Vec<(String, String)> = messages
+            .into_iter()
+            .map(|m| (m.mobile.e164()[m.mobile.e164().len() - 4..].to_owned(), m.status))
+            .collect();
+        statuses.sort();
+        statuses
+    };
+    let queued = vec![("0001".to_owned(), "queued".to_owned()), ("0002".to_owned(), "queued".to_owned())];
+    assert_eq!(statuses(store.planned_messages(event).await.unwrap()), queued);
+
+    // M-Paspor's next export: Ani cancelled, and one of Bayu's two bookings.
+    let closed = IN_PRINTING.replacen("printing", "cancelled", 2);
+    assert!(import_bookings(store, &bookings_csv(&closed), false).await.is_clean());
+    let after = vec![("0001".to_owned(), "cancelled".to_owned()), ("0002".to_owned(), "queued".to_owned())];
+    assert_eq!(
+        statuses(store.planned_messages(event).await.unwrap()),
+        after,
+        "Ani's only booking closed: her message is taken back; Bayu still has an open one"
+    );
+    // A re-import of the same rows cancels nothing more, and a message already sent is not touched.
+    crate::fixtures::sql(db, crate::fixtures::SENT).await;
+    let all_closed = IN_PRINTING.replace("printing", "cancelled");
+    assert!(import_bookings(store, &bookings_csv(&all_closed), false).await.is_clean());
+    let sent = vec![("0001".to_owned(), "cancelled".to_owned()), ("0002".to_owned(), "sent".to_owned())];
+    assert_eq!(statuses(store.planned_messages(event).await.unwrap()), sent);
+}
+
 crate::store_tests!(
+    a_closed_booking_takes_back_its_queued_message,
     imports_bookings_and_matches_applicants_by_phone,
     reimporting_the_same_file_changes_nothing,
     columns_in_any_order_with_a_bom_and_extra_columns,

@@ -121,7 +121,7 @@ impl Worker {
     async fn prepare(
         &self,
         claim: Claim,
-        message: MessageFacts,
+        mut message: MessageFacts,
         directory: &OfficeDirectory,
         now: DateTime<Utc>,
     ) -> Result<Prepared, StoreError> {
@@ -173,6 +173,11 @@ impl Worker {
                 ))
             }
         };
+        // A booking closed since planning (cancelled, picked up) is not mentioned; a message left
+        // with none was cancelled by the import that closed it.
+        if message.bookings.iter().any(|booking| !booking.stage.is_closed()) {
+            message.bookings.retain(|booking| !booking.stage.is_closed());
+        }
         let unsubscribe =
             self.receipts.as_deref().and_then(|receipts| unsubscribe_url(receipts, message.applicant.id));
         let notices = Notices { directory, config: &self.notices };

@@ -136,9 +136,23 @@ pub struct StateChangeAnswer {
     pub changed: usize,
     /// Offices that already were in this state.
     pub unchanged: usize,
-    /// Dry run only: who would hear.
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub audience: Option<WhoWouldHearView>,
+}
+
+/// A dry run's answer: what would change, and who would hear.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DryRunAnswer {
+    #[serde(flatten)]
+    pub changes: StateChangeAnswer,
+    #[serde(flatten)]
+    pub audience: WhoWouldHearView,
+}
+
+/// The answer of `POST /state-changes`: a dry run's (200) or a recorded change's (201).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum StateChangeResponse {
+    DryRun(DryRunAnswer),
+    Applied(StateChangeAnswer),
 }
 
 fn field<T: std::str::FromStr<Err = ParseError>>(name: &str, text: &str) -> Result<T, ApiError> {
@@ -152,7 +166,7 @@ fn field<T: std::str::FromStr<Err = ParseError>>(name: &str, text: &str) -> Resu
     request_body = StateChangeRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key for this request")),
     responses(
-        (status = 200, description = "Dry run: what would change", body = StateChangeAnswer),
+        (status = 200, description = "Dry run: what would change and who would hear", body = DryRunAnswer),
         (status = 201, description = "The change was recorded", body = StateChangeAnswer),
         (status = 401, description = "No or invalid credentials", content_type = "application/problem+json"),
         (status = 403, description = "Role too low, or offices outside the caller's scope (named in `offices`); nothing changed", content_type = "application/problem+json"),
@@ -163,7 +177,7 @@ pub(super) async fn create(
     State(state): State<ApiState>,
     authed: Authed,
     ApiJson(request): ApiJson<StateChangeRequest>,
-) -> Result<(StatusCode, Json<StateChangeAnswer>), ApiError> {
+) -> Result<(StatusCode, Json<StateChangeResponse>), ApiError> {
     authed.require(Role::Officer)?;
     let target: Target = field("offices", &request.offices)?;
     let change = StateChange {
@@ -193,7 +207,7 @@ pub(super) async fn create(
                 .await?;
         let records = state::check_state_change(&state.store, &change).await?;
         let applied = state::preview_change(&state.store, &records).await?;
-        (StatusCode::OK, applied, Some(audience.into()))
+        (StatusCode::OK, applied, Some(WhoWouldHearView::from(audience)))
     } else {
         (StatusCode::CREATED, state::set_state_by(&state.store, &change, Some(&authed.origin)).await?, None)
     };
@@ -218,7 +232,10 @@ pub(super) async fn create(
                 office: applied.office.to_string(),
             })
             .collect(),
-        audience,
     };
-    Ok((status, Json(answer)))
+    let response = match audience {
+        Some(audience) => StateChangeResponse::DryRun(DryRunAnswer { changes: answer, audience }),
+        None => StateChangeResponse::Applied(answer),
+    };
+    Ok((status, Json(response)))
 }

@@ -89,7 +89,8 @@ pub(in crate::store) fn not_before_sql(channel: &str) -> String {
 pub(in crate::store) const MESSAGE_COLUMNS: &str =
     "office_code, applicant_id, booking_ids, kind, language, channel, status, not_before, created_at";
 
-const CLOSED_STAGES: &str = "('picked_up', 'cancelled', 'no_show')";
+/// The stages of a finished application, which hears nothing more.
+pub(crate) const CLOSED_STAGES: &str = "('picked_up', 'cancelled', 'no_show')";
 
 /// The applicants the rules match at an office, one row each: the priority of their first
 /// matching rule (`rank`), their next appointment in the window (`next_at`), how many of their

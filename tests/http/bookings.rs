@@ -166,7 +166,52 @@ async fn the_import_csv_is_posted_as_text_csv(db: TestStore) {
     assert_eq!(count(&api).await, 2);
 }
 
+/// A booking M-Paspor reports cancelled takes back the notice still queued about it, as a
+/// re-import does; the other applicant's notice stays.
+async fn a_synced_cancellation_takes_back_the_queued_notice(db: TestStore) {
+    use kabar::plan::{plan_once, PlannerConfig};
+    let api = Api::start(db).await;
+    let rows = json!([
+        row("MPC-0001", "PLG", "0812-1111-0001", "printing"),
+        row("MPC-0002", "PLG", "0812-1111-0002", "printing")
+    ]);
+    assert_eq!(put(&api, "/api/v1/bookings", "officer", rows).await.0, 200);
+    let outage =
+        json!({"offices": "PLG", "service": "printing", "state": "unavailable", "reason": "Gangguan PDN"});
+    let (status, done) = answer(api.post("/api/v1/state-changes", "officer", outage).await).await;
+    assert_eq!(status, 201, "{done}");
+    let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
+    let events = plan_once(&api.db.store, &config, chrono::Utc::now()).await.unwrap();
+    let event = events[0].counts.event_id;
+    let statuses = || async {
+        let mut statuses: Vec<(String, String)> = api
+            .db
+            .store
+            .planned_messages(event)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|message| (message.bookings[0].as_str().to_owned(), message.status))
+            .collect();
+        statuses.sort();
+        statuses
+    };
+    assert_eq!(
+        statuses().await,
+        [("MPC-0001".into(), "queued".into()), ("MPC-0002".into(), "queued".into())]
+    );
+
+    let cancelled = json!([row("MPC-0001", "PLG", "0812-1111-0001", "cancelled")]);
+    assert_eq!(put(&api, "/api/v1/bookings", "officer", cancelled).await.0, 200);
+    assert_eq!(
+        statuses().await,
+        [("MPC-0001".into(), "cancelled".into()), ("MPC-0002".into(), "queued".into())],
+        "the cancelled booking's notice is taken back before it is sent"
+    );
+}
+
 crate::http_tests!(
+    a_synced_cancellation_takes_back_the_queued_notice,
     rows_are_upserted_and_bad_ones_reported_by_row_and_field,
     more_than_ten_thousand_rows_are_refused,
     the_import_csv_is_posted_as_text_csv,

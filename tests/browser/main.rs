@@ -14,6 +14,8 @@
 mod harness;
 mod support;
 
+mod admin;
+
 use kabar::domain::{Service, ServiceState};
 use support::{Browser, Console};
 
@@ -167,6 +169,8 @@ async fn the_console_in_a_real_browser() {
         }
         browser.check_page(name, &console).await;
     }
+
+    admin::admin_pages(&browser, &console).await;
 
     browser.finish().await;
 }

@@ -8,6 +8,8 @@ mod support;
 
 mod api;
 mod console;
+mod console_admin;
+mod console_support;
 mod incidents;
 mod matrix;
 mod schema;

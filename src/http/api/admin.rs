@@ -140,6 +140,86 @@ async fn may_grant(
     Ok(())
 }
 
+/// The staff accounts, for an admin (`GET /staff`, the console's staff page).
+pub(crate) async fn staff_list(state: &ApiState, authed: &Authed) -> Result<Vec<StaffAccount>, ApiError> {
+    authed.require(Role::Admin)?;
+    Ok(state.store.staff_accounts().await?)
+}
+
+/// Adds an account as the API and the console do: admin, fields parsed, nothing granted beyond
+/// the caller's own role and scope, then the service `kabar staff add` calls.
+pub(crate) async fn add_staff_as(
+    state: &ApiState,
+    authed: &Authed,
+    request: NewStaffRequest,
+) -> Result<StaffAccount, ApiError> {
+    authed.require(Role::Admin)?;
+    let new = NewStaff {
+        username: field::<Username>("username", &request.username)?,
+        display_name: request.display_name,
+        role: field::<Role>("role", &request.role)?,
+        scope: field::<Scope>("offices", &request.offices)?,
+    };
+    may_grant(state, authed, Some(new.role), Some(&new.scope)).await?;
+    let password = SecretString::from(request.password);
+    Ok(accounts::add_staff(&state.store, new, password, &authed.origin, chrono::Utc::now()).await?)
+}
+
+/// Changes an account as the API and the console do (`PATCH /staff/{username}`).
+pub(crate) async fn update_staff_as(
+    state: &ApiState,
+    authed: &Authed,
+    username: &str,
+    patch: StaffPatch,
+) -> Result<StaffAccount, ApiError> {
+    authed.require(Role::Admin)?;
+    let username: Username = username.parse().map_err(|err: ParseError| ApiError::NotFound(err.0))?;
+    let change = StaffChange {
+        role: patch.role.as_deref().map(|role| field::<Role>("role", role)).transpose()?,
+        scope: patch.offices.as_deref().map(|scope| field::<Scope>("offices", scope)).transpose()?,
+        disabled: patch.disabled,
+        display_name: patch.display_name,
+    };
+    may_grant(state, authed, change.role, change.scope.as_ref()).await?;
+    let password = patch.password.map(SecretString::from);
+    let now = chrono::Utc::now();
+    Ok(accounts::update_staff(&state.store, &username, change, password, &authed.origin, now).await?)
+}
+
+/// The tokens, for an admin (`GET /tokens`, the console's tokens page).
+pub(crate) async fn token_list(state: &ApiState, authed: &Authed) -> Result<Vec<TokenRecord>, ApiError> {
+    authed.require(Role::Admin)?;
+    Ok(state.store.api_tokens().await?)
+}
+
+/// Creates a token as the API and the console do; the secret is in the answer only.
+pub(crate) async fn create_token_as(
+    state: &ApiState,
+    authed: &Authed,
+    request: NewTokenRequest,
+) -> Result<(TokenRecord, SecretString), ApiError> {
+    authed.require(Role::Admin)?;
+    let new = NewToken {
+        name: field::<Username>("name", &request.name)?,
+        role: field::<Role>("role", &request.role)?,
+        scope: field::<Scope>("offices", &request.offices)?,
+        expires_in: request.expires.as_deref().map(parse_lifetime).transpose()?,
+    };
+    may_grant(state, authed, Some(new.role), Some(&new.scope)).await?;
+    Ok(accounts::create_token(&state.store, new, &authed.origin, chrono::Utc::now()).await?)
+}
+
+/// Revokes a token as the API and the console do (`DELETE /tokens/{name}`).
+pub(crate) async fn revoke_token_as(
+    state: &ApiState,
+    authed: &Authed,
+    name: &str,
+) -> Result<TokenRecord, ApiError> {
+    authed.require(Role::Admin)?;
+    let name: Username = name.parse().map_err(|err: ParseError| ApiError::NotFound(err.0))?;
+    Ok(accounts::revoke_token(&state.store, &name, &authed.origin, chrono::Utc::now()).await?)
+}
+
 #[utoipa::path(get, path = "/api/v1/staff", tag = "admin", params(PageQuery),
     responses((status = 200, body = Page<StaffView>), (status = 401, content_type = "application/problem+json"), (status = 403, content_type = "application/problem+json")))]
 pub(super) async fn list_staff(
@@ -147,9 +227,8 @@ pub(super) async fn list_staff(
     authed: Authed,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<StaffView>>, ApiError> {
-    authed.require(Role::Admin)?;
     let accounts: Vec<StaffView> =
-        state.store.staff_accounts().await?.into_iter().map(StaffView::from).collect();
+        staff_list(&state, &authed).await?.into_iter().map(StaffView::from).collect();
     Ok(Json(page.page(accounts, |account| account.username.clone())?))
 }
 
@@ -162,17 +241,7 @@ pub(super) async fn add_staff(
     authed: Authed,
     ApiJson(request): ApiJson<NewStaffRequest>,
 ) -> Result<(StatusCode, Json<StaffView>), ApiError> {
-    authed.require(Role::Admin)?;
-    let new = NewStaff {
-        username: field::<Username>("username", &request.username)?,
-        display_name: request.display_name,
-        role: field::<Role>("role", &request.role)?,
-        scope: field::<Scope>("offices", &request.offices)?,
-    };
-    may_grant(&state, &authed, Some(new.role), Some(&new.scope)).await?;
-    let password = SecretString::from(request.password);
-    let account =
-        accounts::add_staff(&state.store, new, password, &authed.origin, chrono::Utc::now()).await?;
+    let account = add_staff_as(&state, &authed, request).await?;
     Ok((StatusCode::CREATED, Json(account.into())))
 }
 
@@ -186,20 +255,7 @@ pub(super) async fn update_staff(
     ApiPath(username): ApiPath<String>,
     ApiJson(patch): ApiJson<StaffPatch>,
 ) -> Result<Json<StaffView>, ApiError> {
-    authed.require(Role::Admin)?;
-    let username: Username = username.parse().map_err(|err: ParseError| ApiError::NotFound(err.0))?;
-    let change = StaffChange {
-        role: patch.role.as_deref().map(|role| field::<Role>("role", role)).transpose()?,
-        scope: patch.offices.as_deref().map(|scope| field::<Scope>("offices", scope)).transpose()?,
-        disabled: patch.disabled,
-        display_name: patch.display_name,
-    };
-    may_grant(&state, &authed, change.role, change.scope.as_ref()).await?;
-    let password = patch.password.map(SecretString::from);
-    let account =
-        accounts::update_staff(&state.store, &username, change, password, &authed.origin, chrono::Utc::now())
-            .await?;
-    Ok(Json(account.into()))
+    Ok(Json(update_staff_as(&state, &authed, &username, patch).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", params(PageQuery),
@@ -209,8 +265,8 @@ pub(super) async fn list_tokens(
     authed: Authed,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<TokenView>>, ApiError> {
-    authed.require(Role::Admin)?;
-    let tokens: Vec<TokenView> = state.store.api_tokens().await?.into_iter().map(TokenView::from).collect();
+    let tokens: Vec<TokenView> =
+        token_list(&state, &authed).await?.into_iter().map(TokenView::from).collect();
     Ok(Json(page.page(tokens, |token| token.name.clone())?))
 }
 
@@ -223,16 +279,7 @@ pub(super) async fn create_token(
     authed: Authed,
     ApiJson(request): ApiJson<NewTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    authed.require(Role::Admin)?;
-    let new = NewToken {
-        name: field::<Username>("name", &request.name)?,
-        role: field::<Role>("role", &request.role)?,
-        scope: field::<Scope>("offices", &request.offices)?,
-        expires_in: request.expires.as_deref().map(parse_lifetime).transpose()?,
-    };
-    may_grant(&state, &authed, Some(new.role), Some(&new.scope)).await?;
-    let (record, secret) =
-        accounts::create_token(&state.store, new, &authed.origin, chrono::Utc::now()).await?;
+    let (record, secret) = create_token_as(&state, &authed, request).await?;
     let created = CreatedToken { token: record.into(), secret: secret.expose_secret().to_owned() };
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -245,8 +292,5 @@ pub(super) async fn revoke_token(
     authed: Authed,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<TokenView>, ApiError> {
-    authed.require(Role::Admin)?;
-    let name: Username = name.parse().map_err(|err: ParseError| ApiError::NotFound(err.0))?;
-    let record = accounts::revoke_token(&state.store, &name, &authed.origin, chrono::Utc::now()).await?;
-    Ok(Json(record.into()))
+    Ok(Json(revoke_token_as(&state, &authed, &name).await?.into()))
 }

@@ -1,5 +1,6 @@
 //! `GET /api/v1/audit`: the audit log, oldest first. Admins read all of it; officers and
-//! supervisors read the rows about their offices.
+//! supervisors read the rows about their offices. The console's audit page reads through the
+//! same [`visible_records`] and [`verify`].
 
 use axum::extract::State;
 use axum::Json;
@@ -9,7 +10,7 @@ use super::auth::Authed;
 use super::error::ApiError;
 use super::extract::{ApiQuery, Page, DEFAULT_LIMIT, MAX_LIMIT};
 use super::ApiState;
-use crate::audit::{AuditFilter, AuditRecord};
+use crate::audit::{AuditFilter, AuditRecord, AuditVerification};
 use crate::domain::{parse_date, OfficeCode};
 use crate::staff::Role;
 
@@ -50,47 +51,16 @@ pub(super) async fn list(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid("limit", format!("limit = {limit}; use 1 to {MAX_LIMIT}")));
     }
-    let office = query
-        .office
-        .as_deref()
-        .map(str::parse::<OfficeCode>)
-        .transpose()
-        .map_err(|err| ApiError::invalid("office", err.0))?;
-    let since = match query.since.as_deref() {
-        None => None,
-        Some(text) => Some(match chrono::DateTime::parse_from_rfc3339(text) {
-            Ok(instant) => instant.to_utc(),
-            Err(_) => parse_date(text)
-                .map_err(|err| ApiError::invalid("since", err.0))?
-                .and_hms_opt(0, 0, 0)
-                .map(|start| start.and_utc())
-                .unwrap_or_default(),
-        }),
-    };
-    let offices = state.store.office_directory().await?;
-    let whole_log = authed.caller.role >= Role::Admin;
-    if let Some(code) = &office {
-        if !whole_log {
-            authed.require_offices(Role::Officer, std::slice::from_ref(code), &offices)?;
-        }
-    }
-    let filter = AuditFilter { since, actor: query.actor, office };
+    let since = query.since.as_deref().map(parse_since).transpose()?;
+    let filter = audit_filter(since, query.actor, query.office.as_deref())?;
     let after = query.after.unwrap_or(0);
     let mut rows = Vec::new();
-    state
-        .store
-        .audit_records(&filter, |record| {
-            let visible = whole_log
-                || record
-                    .offices
-                    .iter()
-                    .any(|code| code.parse::<OfficeCode>().is_ok_and(|code| authed.sees(&code, &offices)));
-            if record.id > after && visible && rows.len() <= limit {
-                rows.push(record);
-            }
-            Ok(())
-        })
-        .await?;
+    visible_records(&state, &authed, &filter, |record| {
+        if record.id > after && rows.len() <= limit {
+            rows.push(record);
+        }
+    })
+    .await?;
     let next = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|row| row.id.to_string())
@@ -98,4 +68,68 @@ pub(super) async fn list(
         None
     };
     Ok(Json(Page { items: rows, next }))
+}
+
+/// `since` as the API takes it: RFC 3339, or a date (from 00:00 UTC).
+fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    Ok(match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(instant) => instant.to_utc(),
+        Err(_) => parse_date(text)
+            .map_err(|err| ApiError::invalid("since", err.0))?
+            .and_hms_opt(0, 0, 0)
+            .map(|start| start.and_utc())
+            .unwrap_or_default(),
+    })
+}
+
+/// The filter of an audit read, its office parsed (the field named when it is wrong).
+pub(crate) fn audit_filter(
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    actor: Option<String>,
+    office: Option<&str>,
+) -> Result<AuditFilter, ApiError> {
+    let office =
+        office.map(str::parse::<OfficeCode>).transpose().map_err(|err| ApiError::invalid("office", err.0))?;
+    Ok(AuditFilter { since, actor, office })
+}
+
+/// Hands `keep` every row of the log that `filter` covers and the caller may read, oldest first:
+/// officers and supervisors the rows about their offices (an office filter outside their scope
+/// is refused), admins all of them. The API and the console's audit page read through this.
+pub(crate) async fn visible_records(
+    state: &ApiState,
+    authed: &Authed,
+    filter: &AuditFilter,
+    mut keep: impl FnMut(AuditRecord),
+) -> Result<(), ApiError> {
+    authed.require(Role::Officer)?;
+    let offices = state.store.office_directory().await?;
+    let whole_log = authed.caller.role >= Role::Admin;
+    if let Some(code) = &filter.office {
+        if !whole_log {
+            authed.require_offices(Role::Officer, std::slice::from_ref(code), &offices)?;
+        }
+    }
+    state
+        .store
+        .audit_records(filter, |record| {
+            let visible = whole_log
+                || record
+                    .offices
+                    .iter()
+                    .any(|code| code.parse::<OfficeCode>().is_ok_and(|code| authed.sees(&code, &offices)));
+            if visible {
+                keep(record);
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// The verdict on the whole chain, as `kabar audit verify` gives it: for admins, who read the
+/// whole log (a verdict names rows of every office).
+pub(crate) async fn verify(state: &ApiState, authed: &Authed) -> Result<AuditVerification, ApiError> {
+    authed.require(Role::Admin)?;
+    Ok(state.store.verify_audit().await?)
 }

@@ -6,8 +6,8 @@
 //! Routes are registered through utoipa-axum's `routes!`, which takes each handler's path and
 //! method from its `#[utoipa::path]`: the router and the document come from one declaration.
 
-mod admin;
-mod audit;
+pub(crate) mod admin;
+pub(crate) mod audit;
 pub(crate) mod auth;
 // Broadcasts and the booking sync (issue 13 part B).
 mod bookings;

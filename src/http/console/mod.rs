@@ -10,11 +10,13 @@
 //! | `GET /console/change`, `POST /console/change/{confirm,edit,apply,undo}` | change a state ([`change`]) |
 //! | `POST /console/proposals/{confirm,dismiss}` | supervisors: decide what automatic detection proposes ([`proposals`]) |
 //! | `GET /console/assets/console.css` | the stylesheet |
+//! | `GET/POST /console/admin/staff[/{username}[/access,disable,enable,password]]`, `GET/POST /console/admin/tokens`, `POST /console/admin/tokens/revoke`, `GET /console/admin/audit` | admins: staff, tokens; officers+: the audit log and its verification ([`admin`]) |
 //!
 //! Every page works without JavaScript (there is none). Sessions live in the database
 //! ([`crate::staff::session`]); every form carries the session's CSRF token and is refused unless
 //! its `Origin` is this server ([`form`]).
 
+mod admin;
 mod board;
 mod change;
 mod error;
@@ -77,6 +79,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/proposals/dismiss", post(proposals::dismiss))
         .route("/console/assets/console.css", get(pages::stylesheet))
         .route("/console/{*rest}", get(not_found))
+        .merge(admin::router())
         .layer(axum::middleware::map_response(pages::security_headers))
         .with_state(state)
 }

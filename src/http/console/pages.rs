@@ -23,6 +23,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("confirm", include_str!("pages/confirm.hbs")),
     ("result", include_str!("pages/result.hbs")),
     ("error", include_str!("pages/error.hbs")),
+    ("admin_nav", include_str!("pages/admin_nav.hbs")),
+    ("admin_staff", include_str!("pages/admin_staff.hbs")),
+    ("admin_account", include_str!("pages/admin_account.hbs")),
+    ("admin_tokens", include_str!("pages/admin_tokens.hbs")),
+    ("admin_token_created", include_str!("pages/admin_token_created.hbs")),
+    ("admin_audit", include_str!("pages/admin_audit.hbs")),
 ];
 
 /// The stylesheet, served at `/console/assets/console.css` (no inline style: the CSP allows
@@ -110,6 +116,7 @@ impl Frame {
                 "role": viewer.role.as_str(),
                 "officer": viewer.role >= Role::Officer,
                 "national": viewer.role >= Role::Supervisor,
+                "admin": viewer.role >= Role::Admin,
             });
             context["csrf"] = json!(viewer.csrf);
         }

@@ -15,7 +15,7 @@ use crate::deliver::{Providers, Worker};
 use crate::demo::{self, SeedSpec};
 use crate::plan::{broadcast, plan_once};
 use crate::render::Catalogue;
-use crate::store::{DatabaseUrl, Store, StoreError};
+use crate::store::{Changes, DatabaseUrl, Store, StoreError, Topic};
 
 /// Runs the planner loop, a worker and the HTTP server, or only a worker (with health, readiness
 /// and metrics on `listen` when given).
@@ -134,9 +134,12 @@ pub(super) async fn serve(
     }
 }
 
-/// Plans settled state changes and due broadcasts every `tick_seconds` until `shutdown`, waking
-/// the workers when it planned something. A store that is unreachable for a while is waited for
-/// (said once when it goes and once when it is back); any other error ends the loop.
+/// Plans settled state changes and due broadcasts until `shutdown`, waking the workers when it
+/// planned something. It wakes on the shared change signal (a state set by the API, the console
+/// or a `kabar state set` in another process) and sleeps exactly until the newest change has
+/// stood for the settle window, else for `tick_seconds` (due broadcasts, the 17:00 updates). A
+/// store that is unreachable for a while is waited for (said once when it goes and once when it
+/// is back); any other error ends the loop.
 async fn plan_until(
     store: &Store,
     planner: &crate::plan::PlannerConfig,
@@ -144,6 +147,9 @@ async fn plan_until(
     wake: &Notify,
 ) -> anyhow::Result<()> {
     let tick = std::time::Duration::from_secs(planner.tick_seconds.max(1));
+    let settle = chrono::Duration::seconds(i64::try_from(planner.settle_seconds).unwrap_or(i64::MAX / 2));
+    let changes = Changes::watch(store, Topic::Status).await?;
+    let mut changed = changes.subscribe();
     let mut unavailable: Option<std::time::Instant> = None;
     let mut backoff = std::time::Duration::from_millis(200);
     while !shutdown.is_cancelled() {
@@ -163,10 +169,12 @@ async fn plan_until(
                 wake.notify_one();
                 store.notify_workers().await?;
             }
-            Ok::<_, StoreError>(())
+            // A change that has not stood for the settle window yet is planned when it has.
+            let unsettled = store.first_change_after(now - settle).await?;
+            Ok::<_, StoreError>(unsettled.map(|at| (at + settle - now).to_std().unwrap_or_default()))
         };
         let pause = match round.await {
-            Ok(()) => {
+            Ok(unsettled) => {
                 if let Some(since) = unavailable.take() {
                     tracing::warn!(
                         after_seconds = since.elapsed().as_secs_f64(),
@@ -174,7 +182,9 @@ async fn plan_until(
                     );
                 }
                 backoff = std::time::Duration::from_millis(200);
-                tick
+                // The store keeps whole seconds, as the settled-change query compares them: a
+                // few milliseconds past the stored instant plus the settle window it is settled.
+                unsettled.map_or(tick, |due| (due + std::time::Duration::from_millis(5)).min(tick))
             }
             Err(err) if err.is_transient() => {
                 if unavailable.is_none() {
@@ -190,6 +200,14 @@ async fn plan_until(
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = tokio::time::sleep(pause) => {}
+            // A change from any process: plan at once (a settle window of 0) or sleep anew
+            // until it has stood long enough.
+            _ = async {
+                if changed.changed().await.is_err() {
+                    // The watcher is gone (it never ends while we hold it): keep to the pause.
+                    std::future::pending::<()>().await;
+                }
+            } => {}
         }
     }
     Ok(())

@@ -8,8 +8,8 @@
 //! [`SQLITE_POLL`] (a primary-key lookup that stays in the page cache). Either way a watcher
 //! reports a new version, never the change itself: the reader reloads what it needs.
 //!
-//! Topic `status` (service state changes, offices) drives the public status pages; the planner's
-//! wake-up can subscribe to a topic of its own with the same watcher.
+//! Topic `status` (service state changes, offices) drives the public status pages and wakes the
+//! planner of `kabar serve`.
 
 use std::time::Duration;
 
@@ -20,8 +20,9 @@ use super::{on_reader, Db, Store, StoreError};
 /// The PostgreSQL notification channel of the change signal (the payload names the topic).
 pub const CHANGES_CHANNEL: &str = "kabar_changes";
 
-/// How often a SQLite watcher reads the counter.
-pub const SQLITE_POLL: Duration = Duration::from_millis(250);
+/// How often a SQLite watcher reads the counter (one primary-key read from the page cache; the
+/// planner's wake-up after a `kabar state set` in another process waits for it).
+pub const SQLITE_POLL: Duration = Duration::from_millis(50);
 
 /// How often a PostgreSQL watcher reads the counter anyway: a notification sent while its
 /// listening connection was being re-established is lost, the counter is not.

@@ -190,6 +190,21 @@ impl Store {
         rows.into_iter().map(board_row).collect()
     }
 
+    /// When the earliest state change recorded after `since` was made: the planner sleeps until
+    /// that change has stood for the settle window, not for a whole tick.
+    pub async fn first_change_after(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let first: Option<i64> = on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT MIN(changed_at) FROM service_states WHERE changed_at > $1")
+                .bind(epoch(since))
+                .fetch_one(pool)
+                .await?
+        });
+        first.map(from_epoch).transpose()
+    }
+
     /// The most recent changes of one office, newest first.
     pub async fn state_history(&self, office: &OfficeCode, limit: u32) -> Result<Vec<BoardRow>, StoreError> {
         let rows: Vec<StateRow> = on_reader!(self, pool => {

@@ -10,6 +10,8 @@
 //! | `GET /console/change`, `POST /console/change/{confirm,edit,apply,undo}` | change a state ([`change`]) |
 //! | `POST /console/proposals/{confirm,dismiss}` | supervisors: decide what automatic detection proposes ([`proposals`]) |
 //! | `GET /console/assets/console.css` | the stylesheet |
+//! | `GET /console/broadcasts`, `GET /console/broadcasts/{new,ID}`, `POST /console/broadcasts[/preview]`, `POST /console/broadcasts/ID/cancel` | broadcasts: list, composer with preview, draft and submit, progress, cancel ([`broadcasts`]) |
+//! | `GET /console/approvals`, `POST /console/broadcasts/ID/{approve,reject}` | supervisors: the approvals inbox ([`approvals`]) |
 //!
 //! Every page works without JavaScript (there is none). Sessions live in the database
 //! ([`crate::staff::session`]); every form carries the session's CSRF token and is refused unless
@@ -22,6 +24,10 @@ mod form;
 mod login;
 mod pages;
 mod proposals;
+// Broadcasts (issue 14, pages item 5).
+mod approvals;
+mod broadcast_form;
+mod broadcasts;
 
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -76,6 +82,14 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/proposals/confirm", post(proposals::confirm))
         .route("/console/proposals/dismiss", post(proposals::dismiss))
         .route("/console/assets/console.css", get(pages::stylesheet))
+        .route("/console/broadcasts", get(broadcasts::list).post(broadcasts::create))
+        .route("/console/broadcasts/new", get(broadcasts::new))
+        .route("/console/broadcasts/preview", post(broadcasts::preview))
+        .route("/console/broadcasts/{id}", get(broadcasts::one))
+        .route("/console/broadcasts/{id}/cancel", post(broadcasts::cancel))
+        .route("/console/broadcasts/{id}/approve", post(approvals::approve))
+        .route("/console/broadcasts/{id}/reject", post(approvals::reject))
+        .route("/console/approvals", get(approvals::inbox))
         .route("/console/{*rest}", get(not_found))
         .layer(axum::middleware::map_response(pages::security_headers))
         .with_state(state)

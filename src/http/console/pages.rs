@@ -23,6 +23,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("confirm", include_str!("pages/confirm.hbs")),
     ("result", include_str!("pages/result.hbs")),
     ("error", include_str!("pages/error.hbs")),
+    ("broadcasts", include_str!("pages/broadcasts.hbs")),
+    ("compose", include_str!("pages/compose.hbs")),
+    ("broadcast", include_str!("pages/broadcast.hbs")),
+    ("approvals", include_str!("pages/approvals.hbs")),
 ];
 
 /// The stylesheet, served at `/console/assets/console.css` (no inline style: the CSP allows

@@ -14,6 +14,8 @@
 mod harness;
 mod support;
 
+mod broadcasts;
+
 use kabar::domain::{Service, ServiceState};
 use support::{Browser, Console};
 
@@ -167,6 +169,8 @@ async fn the_console_in_a_real_browser() {
         }
         browser.check_page(name, &console).await;
     }
+
+    broadcasts::a_broadcast_needs_a_second_supervisor(&browser, &console).await;
 
     browser.finish().await;
 }

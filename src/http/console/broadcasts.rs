@@ -52,6 +52,8 @@ fn progress_row(channel: &str, statuses: &std::collections::BTreeMap<String, u64
         "planned": statuses.values().sum::<u64>(),
         "waiting": count(&["queued", "sending"]),
         "sent": count(&["sent"]),
+        // Handed to a provider, whether or not a receipt came back yet.
+        "done": count(&["sent", "delivered", "read"]),
         "delivered": count(&["delivered", "read"]),
         "failed": count(&["failed"]),
         "cancelled": count(&["cancelled", "unreachable"]),

@@ -72,7 +72,7 @@ async fn log_in(console: &Console, username: &str) -> Session {
 async fn send(console: &Console, session: &Session, path: &str, form: &[(&str, &str)], csrf: bool) -> (u16, String, Option<String>) {
     let mut form = form.to_vec();
     if csrf {
-        form.push(("csrf", &session.csrf));
+        form.push(("csrf", session.csrf.as_str()));
     }
     let response = console
         .post(path, &form)
@@ -94,8 +94,11 @@ const TEXT: &str = "Loket pengambilan buka Sabtu 08.00-12.00.";
 
 fn compose<'a>(offices: &[&'a str], extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut form: Vec<(&str, &str)> = offices.iter().map(|office| ("office", *office)).collect();
-    form.extend([("stage", "ready"), ("text", TEXT), ("when", "now")]);
+    form.extend([("stage", "ready"), ("text", TEXT)]);
     form.extend_from_slice(extra);
+    if !extra.iter().any(|(key, _)| *key == "when") {
+        form.push(("when", "now"));
+    }
     form
 }
 

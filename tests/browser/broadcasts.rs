@@ -63,7 +63,8 @@ pub async fn a_broadcast_needs_a_second_supervisor(browser: &Browser, console: &
     assert_eq!(record.approved_by.as_deref(), Some("staff:rina"));
     let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
     let planned = broadcast::plan_due(console.store(), &config, chrono::Utc::now()).await.unwrap();
-    let messages: u64 = planned.iter().filter(|done| done.broadcast_id == id).map(|done| done.counts.messages).sum();
+    let messages: u64 =
+        planned.iter().filter(|done| done.broadcast_id == id).map(|done| done.counts.messages).sum();
     assert_eq!(messages, told, "the preview's count is what was planned");
     browser.goto(&console.url(&format!("/console/broadcasts/{id}"))).await;
     browser.wait_for("#progress").await;

@@ -20,7 +20,8 @@ use crate::harness::TestStore;
 /// two; sari a supervisor of every office, rina of PLG (budi, PLG's officer, exists already).
 /// Also the bearer token of an admin of every office, for the API's own answers.
 async fn started(db: TestStore) -> (Console, String) {
-    let console = Console::start(db, None, StaffConfig { approval_threshold: 2, ..StaffConfig::default() }).await;
+    let console =
+        Console::start(db, None, StaffConfig { approval_threshold: 2, ..StaffConfig::default() }).await;
     let store = &console.db.store;
     let now = chrono::Utc::now();
     for (username, scope) in [("sari", "all"), ("rina", "PLG")] {
@@ -32,7 +33,12 @@ async fn started(db: TestStore) -> (Console, String) {
         };
         accounts::add_staff(store, new, PASSWORD.into(), &Origin::cli(), now).await.unwrap();
     }
-    let token = NewToken { name: "root".parse().unwrap(), role: Role::Admin, scope: "all".parse().unwrap(), expires_in: None };
+    let token = NewToken {
+        name: "root".parse().unwrap(),
+        role: Role::Admin,
+        scope: "all".parse().unwrap(),
+        expires_in: None,
+    };
     let (_, secret) = accounts::create_token(store, token, &Origin::cli(), now).await.unwrap();
     let token = secret.expose_secret().to_owned();
     let response = console
@@ -69,7 +75,13 @@ async fn log_in(console: &Console, username: &str) -> Session {
 
 /// Posts `form` as `session` from this server's origin, with the session's token unless
 /// `csrf` is false.
-async fn send(console: &Console, session: &Session, path: &str, form: &[(&str, &str)], csrf: bool) -> (u16, String, Option<String>) {
+async fn send(
+    console: &Console,
+    session: &Session,
+    path: &str,
+    form: &[(&str, &str)],
+    csrf: bool,
+) -> (u16, String, Option<String>) {
     let mut form = form.to_vec();
     if csrf {
         form.push(("csrf", session.csrf.as_str()));
@@ -128,7 +140,8 @@ async fn composer_preview_four_eyes_and_approval(db: TestStore) {
     assert!(page.contains("id=\"office-GTO\"") && page.contains("type=\"datetime-local\""), "{page}");
 
     // The composer's preview shows what the API's preview answers.
-    let (status, preview, _) = send(&console, &sari, "/console/broadcasts/preview", &compose(&["PLG"], &[]), true).await;
+    let (status, preview, _) =
+        send(&console, &sari, "/console/broadcasts/preview", &compose(&["PLG"], &[]), true).await;
     assert_eq!(status, 200, "{preview}");
     let api = console
         .http
@@ -140,16 +153,26 @@ async fn composer_preview_four_eyes_and_approval(db: TestStore) {
         .unwrap();
     let api: Value = api.json().await.unwrap();
     assert_eq!(api["applicants"], 3, "{api}");
-    assert!(preview.contains(&format!("<strong id=\"preview-applicants\">{}</strong>", api["applicants"])), "{preview}");
+    assert!(
+        preview.contains(&format!("<strong id=\"preview-applicants\">{}</strong>", api["applicants"])),
+        "{preview}"
+    );
     for (channel, count) in api["by_channel"].as_object().unwrap() {
         assert!(preview.contains(&format!("data-channel=\"{channel}\">")), "{channel}: {preview}");
         assert!(preview.contains(&format!(": <strong>{count}</strong></li>")), "{channel}: {preview}");
     }
-    let cost = format!("{} {:.0}", api["estimated_cost"]["currency"].as_str().unwrap(), api["estimated_cost"]["total"].as_f64().unwrap());
+    let cost = format!(
+        "{} {:.0}",
+        api["estimated_cost"]["currency"].as_str().unwrap(),
+        api["estimated_cost"]["total"].as_f64().unwrap()
+    );
     assert!(preview.contains(&format!("<strong id=\"preview-cost\">{cost}</strong>")), "{cost}: {preview}");
     assert!(preview.contains(&format!("<strong id=\"preview-segments\">{}</strong>", api["sms_segments"])));
     assert!(preview.contains("id=\"needs-approval\""), "3 applicants, over the threshold of 2");
-    assert!(preview.contains(TEXT) && preview.contains("<pre lang=\"en\">"), "samples in both languages: {preview}");
+    assert!(
+        preview.contains(TEXT) && preview.contains("<pre lang=\"en\">"),
+        "samples in both languages: {preview}"
+    );
     assert!(console.db.store.broadcasts().await.unwrap().is_empty(), "a preview writes nothing");
 
     // Saved and submitted: over the threshold, it waits and nothing is planned.
@@ -162,7 +185,10 @@ async fn composer_preview_four_eyes_and_approval(db: TestStore) {
 
     // Its author sees no approve button, and the forged approval is refused by the four-eyes rule.
     let (_, inbox) = get(&console, &sari, "/console/approvals").await;
-    assert!(inbox.contains(&format!("id=\"own-{id}\"")) && !inbox.contains(&format!("id=\"approve-{id}\"")), "{inbox}");
+    assert!(
+        inbox.contains(&format!("id=\"own-{id}\"")) && !inbox.contains(&format!("id=\"approve-{id}\"")),
+        "{inbox}"
+    );
     let approve = format!("/console/broadcasts/{id}/approve");
     let (status, refused, _) = send(&console, &sari, &approve, &[], true).await;
     assert_eq!(status, 403, "{refused}");
@@ -179,7 +205,10 @@ async fn composer_preview_four_eyes_and_approval(db: TestStore) {
     let (status, _, location) = send(&console, &rina, &approve, &[], true).await;
     assert_eq!((status, location.as_deref()), (303, Some(format!("/console/broadcasts/{id}").as_str())));
     let record = console.db.store.broadcast(id).await.unwrap().unwrap();
-    assert_eq!((record.status, record.approved_by.as_deref()), (BroadcastStatus::Scheduled, Some("staff:rina")));
+    assert_eq!(
+        (record.status, record.approved_by.as_deref()),
+        (BroadcastStatus::Scheduled, Some("staff:rina"))
+    );
     assert_eq!(planned(&console).await, 3, "approved: its messages are planned");
     let counts = console.db.store.broadcast_message_counts(id).await.unwrap();
     assert_eq!(counts.iter().map(|(_, _, count)| count).sum::<u64>(), 3, "{counts:?}");
@@ -197,7 +226,8 @@ async fn reject_cancel_schedule_scope_and_forms(db: TestStore) {
     let sari = log_in(&console, "sari").await;
 
     // Out of scope: a 403 page naming GTO; the inbox is for supervisors.
-    let (status, page, _) = send(&console, &budi, "/console/broadcasts/preview", &compose(&["GTO"], &[]), true).await;
+    let (status, page, _) =
+        send(&console, &budi, "/console/broadcasts/preview", &compose(&["GTO"], &[]), true).await;
     assert_eq!(status, 403, "{page}");
     assert!(page.contains("<strong id=\"outside\">GTO</strong>"), "{page}");
     let (_, new) = get(&console, &budi, "/console/broadcasts/new").await;
@@ -207,7 +237,10 @@ async fn reject_cancel_schedule_scope_and_forms(db: TestStore) {
     // A client's mistakes re-render the form with the field's message, never a 500.
     for (form, field) in [
         (vec![("stage", "ready"), ("text", TEXT)], "Kantor"),
-        (compose(&["PLG"], &[("title", "x")]).into_iter().filter(|(key, _)| *key != "text").collect(), "Pesan"),
+        (
+            compose(&["PLG"], &[("title", "x")]).into_iter().filter(|(key, _)| *key != "text").collect(),
+            "Pesan",
+        ),
         (compose(&["PLG"], &[("appointment_from", "2024-13-01")]), "Kedatangan dari"),
         (compose(&["PLG"], &[("when", "later")]), "Tanggal dan jam kirim"),
         (compose(&["PLG"], &[]), "Judul"),
@@ -223,7 +256,12 @@ async fn reject_cancel_schedule_scope_and_forms(db: TestStore) {
     assert!(console.db.store.broadcasts().await.unwrap().is_empty());
 
     // Scheduled in office time: PLG's wall clock is WIB; a chosen zone is honoured.
-    let later = |zone: &'static str| compose(&["PLG"], &[("title", "Nanti"), ("when", "later"), ("send_at", "2030-01-05T08:00"), ("zone", zone)]);
+    let later = |zone: &'static str| {
+        compose(
+            &["PLG"],
+            &[("title", "Nanti"), ("when", "later"), ("send_at", "2030-01-05T08:00"), ("zone", zone)],
+        )
+    };
     let wib = submitted(&console, &budi, &later("")).await;
     let wita = submitted(&console, &budi, &later("Asia/Makassar")).await;
     let record = |id| console.db.store.broadcast(id);
@@ -236,7 +274,8 @@ async fn reject_cancel_schedule_scope_and_forms(db: TestStore) {
     assert_eq!(status, 422, "{inbox}");
     assert!(inbox.contains(&format!("id=\"reject-error-{wib}\"")), "{inbox}");
     assert_eq!(status_of(&console, wib).await, BroadcastStatus::Submitted);
-    let (status, _, _) = send(&console, &sari, &reject, &[("reason", "Jam salah: Sabtu buka 09.00")], true).await;
+    let (status, _, _) =
+        send(&console, &sari, &reject, &[("reason", "Jam salah: Sabtu buka 09.00")], true).await;
     assert_eq!(status, 303);
     assert_eq!(status_of(&console, wib).await, BroadcastStatus::Rejected);
     let (_, detail) = get(&console, &budi, &format!("/console/broadcasts/{wib}")).await;
@@ -257,7 +296,10 @@ async fn reject_cancel_schedule_scope_and_forms(db: TestStore) {
     assert_eq!(get(&console, &budi, &format!("/console/broadcasts/{gto}")).await.0, 404);
     assert_eq!(send(&console, &budi, &format!("/console/broadcasts/{gto}/cancel"), &[], true).await.0, 404);
     let (_, list) = get(&console, &budi, "/console/broadcasts").await;
-    assert!(!list.contains("Gorontalo saja") && list.contains(&format!("data-broadcast=\"{wib}\"")), "{list}");
+    assert!(
+        !list.contains("Gorontalo saja") && list.contains(&format!("data-broadcast=\"{wib}\"")),
+        "{list}"
+    );
     assert_eq!(get(&console, &budi, "/console/broadcasts/nope").await.0, 404);
 }
 

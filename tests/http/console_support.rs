@@ -69,7 +69,11 @@ impl Console {
     }
 
     /// Logs in; the answer and the session cookie's value.
-    pub(crate) async fn login(&self, password: &str, old: Option<&str>) -> (reqwest::Response, Option<String>) {
+    pub(crate) async fn login(
+        &self,
+        password: &str,
+        old: Option<&str>,
+    ) -> (reqwest::Response, Option<String>) {
         let mut request = self
             .post("/console/login", &[("username", "budi"), ("password", password)])
             .header(ORIGIN, &self.origin);

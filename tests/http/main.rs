@@ -15,9 +15,9 @@ mod matrix;
 mod bookings;
 mod broadcasts;
 
+mod console_broadcasts;
 mod health;
 mod logs;
 mod metrics;
 mod replies;
 mod status;
-mod console_broadcasts;

@@ -170,7 +170,11 @@ pub(super) async fn submit(
 }
 
 /// Submits the draft `id` (officer of all its offices): scheduled, or waiting for approval.
-pub(crate) async fn submit_for(state: &ApiState, authed: &Authed, id: i64) -> Result<BroadcastView, ApiError> {
+pub(crate) async fn submit_for(
+    state: &ApiState,
+    authed: &Authed,
+    id: i64,
+) -> Result<BroadcastView, ApiError> {
     let (_, offices, directory) = for_step(state, authed, id, Role::Officer).await?;
     let threshold = state.settings.staff.approval_threshold;
     let record =
@@ -204,7 +208,11 @@ pub(super) async fn approve(
 }
 
 /// Approves `id` (supervisor of all its offices; never its author, checked by the lifecycle).
-pub(crate) async fn approve_for(state: &ApiState, authed: &Authed, id: i64) -> Result<BroadcastView, ApiError> {
+pub(crate) async fn approve_for(
+    state: &ApiState,
+    authed: &Authed,
+    id: i64,
+) -> Result<BroadcastView, ApiError> {
     let (_, offices, directory) = for_step(state, authed, id, Role::Supervisor).await?;
     let record = broadcast::approve(&state.store, id, &authed.origin, Utc::now()).await?;
     Ok(BroadcastView::of(record, &offices, &directory))

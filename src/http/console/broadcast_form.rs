@@ -54,7 +54,9 @@ impl FormError {
     /// our failure).
     pub fn of(err: &ApiError) -> Option<FormError> {
         match err {
-            ApiError::Invalid { field, detail } => Some(FormError { field: field.clone(), detail: detail.clone() }),
+            ApiError::Invalid { field, detail } => {
+                Some(FormError { field: field.clone(), detail: detail.clone() })
+            }
             ApiError::Malformed(detail) => Some(FormError { field: None, detail: detail.clone() }),
             _ => None,
         }
@@ -221,8 +223,7 @@ pub(super) fn compose_data(
 
 /// The preview block: who it reaches by channel, the cost, and each sample as applicants read it.
 pub(super) fn preview_data(language: Language, preview: &PreviewAnswer) -> Value {
-    let channel_name =
-        |key: &str| words(language)["channels"][key].as_str().unwrap_or(key).to_owned();
+    let channel_name = |key: &str| words(language)["channels"][key].as_str().unwrap_or(key).to_owned();
     let channels: Vec<Value> = preview
         .by_channel
         .iter()

@@ -40,7 +40,11 @@ fn zone_of(view: &BroadcastView, directory: &OfficeDirectory) -> TimeZone {
 }
 
 /// Messages by status, summed into the columns staff read.
-fn progress_row(channel: &str, statuses: &std::collections::BTreeMap<String, u64>, language: Language) -> Value {
+fn progress_row(
+    channel: &str,
+    statuses: &std::collections::BTreeMap<String, u64>,
+    language: Language,
+) -> Value {
     let count = |names: &[&str]| names.iter().filter_map(|name| statuses.get(*name)).sum::<u64>();
     let name = words(language)["channels"][if channel == "none" { "unreachable" } else { channel }]
         .as_str()
@@ -127,7 +131,8 @@ pub(super) async fn list(
         })?),
     };
     let authed = staff.authed();
-    let mut page = service::list_for(&state.api, authed, before, PAGE, |_| true).await.map_err(staff.deny())?;
+    let mut page =
+        service::list_for(&state.api, authed, before, PAGE, |_| true).await.map_err(staff.deny())?;
     service::with_progress(&state.api, &mut page.items).await.map_err(staff.deny())?;
     let directory = state.api.store.office_directory().await?;
     let supervisor = authed.caller.role >= Role::Supervisor;
@@ -228,7 +233,10 @@ pub(super) async fn one(
     let codes: Vec<OfficeCode> = view.offices.iter().filter_map(|code| code.parse().ok()).collect();
     let cancellable = matches!(
         view.status.parse::<BroadcastStatus>(),
-        Ok(BroadcastStatus::Draft | BroadcastStatus::Submitted | BroadcastStatus::Scheduled | BroadcastStatus::Planned)
+        Ok(BroadcastStatus::Draft
+            | BroadcastStatus::Submitted
+            | BroadcastStatus::Scheduled
+            | BroadcastStatus::Planned)
     ) && authed.require_offices(Role::Officer, &codes, &directory).is_ok();
     let supervisor = authed.caller.role >= Role::Supervisor;
     let mut data = json!({"broadcast": broadcast_data(language, &view, &directory)});

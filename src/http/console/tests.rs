@@ -322,8 +322,12 @@ fn sample_preview() -> crate::http::api::broadcast_views::PreviewAnswer {
         units: 200,
         characters: 200,
     };
-    let whatsapp =
-        WhatsappMessage { template: "kabar_broadcast".into(), language: "en".into(), params: vec![], text: HOSTILE.into() };
+    let whatsapp = WhatsappMessage {
+        template: "kabar_broadcast".into(),
+        language: "en".into(),
+        params: vec![],
+        text: HOSTILE.into(),
+    };
     let sample = |channel, language, rendered| crate::plan::broadcast::Sample {
         channel,
         language,
@@ -367,7 +371,8 @@ fn broadcast_pages(language: Language) -> Vec<(&'static str, String)> {
         zone: "Asia/Makassar".into(),
         ..Default::default()
     };
-    let error = broadcast_form::FormError { field: Some("filter.appointment_from".into()), detail: HOSTILE.into() };
+    let error =
+        broadcast_form::FormError { field: Some("filter.appointment_from".into()), detail: HOSTILE.into() };
     let mut other = sample_broadcast("submitted", "staff:budi");
     other.id = 13;
     let submitted = [sample_broadcast("submitted", "staff:sari"), other];
@@ -390,10 +395,22 @@ fn broadcast_pages(language: Language) -> Vec<(&'static str, String)> {
             data["preview"] = broadcast_form::preview_data(language, &sample_preview());
             data
         }),
-        render("compose", broadcast_form::compose_data(language, &directory, &Scope::all(), &form, Some(&error))),
-        render("broadcast", json!({"broadcast": broadcasts::broadcast_data(language, &sample_broadcast("planned", "staff:sari"), &directory), "cancellable": true})),
-        render("broadcast", json!({"broadcast": broadcasts::broadcast_data(language, &sample_broadcast("rejected", "staff:sari"), &directory), "cancellable": false})),
-        render("approvals", approvals::inbox_data(language, &submitted, &directory, "staff:sari", Some(&refused))),
+        render(
+            "compose",
+            broadcast_form::compose_data(language, &directory, &Scope::all(), &form, Some(&error)),
+        ),
+        render(
+            "broadcast",
+            json!({"broadcast": broadcasts::broadcast_data(language, &sample_broadcast("planned", "staff:sari"), &directory), "cancellable": true}),
+        ),
+        render(
+            "broadcast",
+            json!({"broadcast": broadcasts::broadcast_data(language, &sample_broadcast("rejected", "staff:sari"), &directory), "cancellable": false}),
+        ),
+        render(
+            "approvals",
+            approvals::inbox_data(language, &submitted, &directory, "staff:sari", Some(&refused)),
+        ),
         render("approvals", approvals::inbox_data(language, &[], &directory, "staff:sari", None)),
     ]
 }
@@ -415,7 +432,10 @@ fn broadcast_pages_render_in_both_languages_and_show_what_they_are_for() {
         pages.iter().filter(|(name, _)| *name == wanted).nth(n).map(|(_, html)| html.clone()).unwrap()
     };
     let list = nth("broadcasts", 0);
-    assert!(list.contains("Direncanakan") && list.contains("Ditolak") && list.contains("staff:sari"), "{list}");
+    assert!(
+        list.contains("Direncanakan") && list.contains("Ditolak") && list.contains("staff:sari"),
+        "{list}"
+    );
     assert!(list.contains("1 / 4 terkirim") && list.contains("1 gagal"), "progress in the list: {list}");
     assert!(list.contains("GTO, PLG") && list.contains("1500") && list.contains("?after=12"), "{list}");
     assert!(list.contains("&lt;script&gt;"), "the title is escaped, not dropped");
@@ -423,23 +443,41 @@ fn broadcast_pages_render_in_both_languages_and_show_what_they_are_for() {
     let compose = nth("compose", 0);
     assert!(compose.contains("type=\"datetime-local\"") && compose.contains("value=\"2024-06-22T08:00\""));
     assert!(compose.contains("id=\"office-GTO\" name=\"office\" value=\"GTO\" checked"), "{compose}");
-    assert!(compose.contains("value=\"ready\" checked") && compose.contains("id=\"express-no\" name=\"express\" value=\"no\" checked"));
+    assert!(
+        compose.contains("value=\"ready\" checked")
+            && compose.contains("id=\"express-no\" name=\"express\" value=\"no\" checked")
+    );
     assert!(compose.contains("value=\"Asia/Makassar\" selected"), "{compose}");
-    assert!(compose.contains("formaction=\"/console/broadcasts\"") && compose.contains("name=\"csrf\" value=\"t0k3n\""));
+    assert!(
+        compose.contains("formaction=\"/console/broadcasts\"")
+            && compose.contains("name=\"csrf\" value=\"t0k3n\"")
+    );
     assert!(!compose.contains("id=\"preview\""), "no preview before one is asked for");
     let preview = nth("compose", 1);
     assert!(preview.contains("<strong id=\"preview-applicants\">3</strong>"), "{preview}");
     assert!(preview.contains("data-channel=\"whatsapp\">WhatsApp: <strong>2</strong>"), "{preview}");
-    assert!(preview.contains("IDR 1200") && preview.contains("2 segmen") && preview.contains("id=\"needs-approval\""));
-    assert!(preview.contains("data-channel=\"sms\" data-lang=\"id\"") && preview.contains("<pre lang=\"en\">"));
+    assert!(
+        preview.contains("IDR 1200")
+            && preview.contains("2 segmen")
+            && preview.contains("id=\"needs-approval\"")
+    );
+    assert!(
+        preview.contains("data-channel=\"sms\" data-lang=\"id\"") && preview.contains("<pre lang=\"en\">")
+    );
     let invalid = nth("compose", 2);
     assert!(invalid.contains("id=\"form-error\"") && invalid.contains("(Kedatangan dari)"), "{invalid}");
     let planned = nth("broadcast", 0);
     assert!(planned.contains("data-channel=\"sms\"") && planned.contains("id=\"cancel\""), "{planned}");
-    assert!(planned.contains("2024-06-20 11:00 WITA") && planned.contains("staff:rina"), "times in the office's zone");
+    assert!(
+        planned.contains("2024-06-20 11:00 WITA") && planned.contains("staff:rina"),
+        "times in the office's zone"
+    );
     assert!(planned.contains("action=\"/console/broadcasts/12/cancel\""));
     let rejected = nth("broadcast", 1);
-    assert!(rejected.contains("id=\"rejection-reason\"") && !rejected.contains("id=\"cancel\""), "{rejected}");
+    assert!(
+        rejected.contains("id=\"rejection-reason\"") && !rejected.contains("id=\"cancel\""),
+        "{rejected}"
+    );
     let inbox = nth("approvals", 0);
     assert!(inbox.contains("id=\"own-12\""), "the author's own: no approve button, said so: {inbox}");
     assert_eq!(inbox.matches("/approve\"").count(), 1, "only budi's has an approve form: {inbox}");

@@ -5,10 +5,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::broadcasts::{broadcast_data, broadcast_id};
+use super::broadcasts::{broadcast_data, broadcast_id, to_broadcast};
 use super::error::ConsoleError;
 use super::form::{Staff, StaffPost};
 use super::pages::word;
@@ -87,7 +87,7 @@ pub(super) async fn approve(
     // A role refusal is the usual page; past it, the only refusal left is the four-eyes rule.
     staff.authed().require(Role::Supervisor).map_err(staff.deny())?;
     match service::approve_for(&state.api, staff.authed(), id).await {
-        Ok(_) => Ok(Redirect::to(&format!("/console/broadcasts/{id}")).into_response()),
+        Ok(_) => Ok(to_broadcast(id)),
         Err(ApiError::Forbidden(_)) => {
             let heading = word(language, "errors", "forbidden");
             let data = json!({
@@ -112,7 +112,7 @@ pub(super) async fn reject(
     let id = broadcast_id(&id, staff.language())?;
     let reason = post.form.raw("reason");
     match service::reject_for(&state.api, staff.authed(), id, &reason).await {
-        Ok(_) => Ok(Redirect::to(&format!("/console/broadcasts/{id}")).into_response()),
+        Ok(_) => Ok(to_broadcast(id)),
         Err(ApiError::Invalid { detail, .. }) => {
             let refused = Refused { id, reason: reason.trim().to_owned(), detail };
             inbox_page(&state, staff, Some(&refused)).await

@@ -177,18 +177,7 @@ pub(super) fn compose_data(
     form: &ComposeForm,
     error: Option<&FormError>,
 ) -> Value {
-    let offices: Vec<Value> = directory
-        .offices()
-        .filter(|office| scope.covers(office))
-        .map(|office| {
-            json!({
-                "code": office.code.as_str(),
-                "name": office.name,
-                "zone": zone_label(office.timezone),
-                "checked": form.offices.iter().any(|code| code.eq_ignore_ascii_case(office.code.as_str())),
-            })
-        })
-        .collect();
+    let offices = super::pages::office_choices(directory, scope, &form.offices);
     let open: Vec<Stage> = Stage::ALL.iter().copied().filter(|stage| !stage.is_closed()).collect();
     let stages = choices(&open, &form.stages, Stage::as_str, |s| word(language, "bstages", s.as_str()));
     let services = choices(Service::ALL, &form.services, Service::as_str, |s| service_name(language, s));

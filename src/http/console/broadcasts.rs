@@ -39,6 +39,11 @@ fn zone_of(view: &BroadcastView, directory: &OfficeDirectory) -> TimeZone {
         .unwrap_or(DEFAULT_ZONE)
 }
 
+/// After a step: the broadcast's own page.
+pub(super) fn to_broadcast(id: i64) -> Response {
+    Redirect::to(&format!("/console/broadcasts/{id}")).into_response()
+}
+
 /// Messages by status, summed into the columns staff read.
 fn progress_row(
     channel: &str,
@@ -188,11 +193,7 @@ pub(super) async fn preview(
     let staff = &post.staff;
     staff.authed().require(Role::Officer).map_err(staff.deny())?;
     let form = ComposeForm::from_posted(&post.form);
-    let answer = match form.body() {
-        Ok(body) => service::preview_for(&state.api, staff.authed(), body).await,
-        Err(err) => Err(err),
-    };
-    match answer {
+    match async { service::preview_for(&state.api, staff.authed(), form.body()?).await }.await {
         Ok(answer) => compose_page(&state, staff, &form, Ok(Some(&answer))).await,
         Err(err) => again(&state, staff, &form, err).await,
     }
@@ -207,16 +208,12 @@ pub(super) async fn create(
     let staff = &post.staff;
     staff.authed().require(Role::Officer).map_err(staff.deny())?;
     let form = ComposeForm::from_posted(&post.form);
-    let created = match form.body() {
-        Ok(body) => service::create_for(&state.api, staff.authed(), body).await,
-        Err(err) => Err(err),
-    };
-    let draft = match created {
+    let draft = match async { service::create_for(&state.api, staff.authed(), form.body()?).await }.await {
         Ok(draft) => draft,
         Err(err) => return again(&state, staff, &form, err).await,
     };
     service::submit_for(&state.api, staff.authed(), draft.id).await.map_err(staff.deny())?;
-    Ok(Redirect::to(&format!("/console/broadcasts/{}", draft.id)).into_response())
+    Ok(to_broadcast(draft.id))
 }
 
 /// `GET /console/broadcasts/{id}`: the broadcast, who decided what, its progress by channel.
@@ -254,5 +251,5 @@ pub(super) async fn cancel(
     let staff = &post.staff;
     let id = broadcast_id(&id, staff.language())?;
     service::cancel_for(&state.api, staff.authed(), id).await.map_err(staff.deny())?;
-    Ok(Redirect::to(&format!("/console/broadcasts/{id}")).into_response())
+    Ok(to_broadcast(id))
 }

@@ -172,3 +172,23 @@ pub(super) async fn security_headers(mut response: Response) -> Response {
     }
     response
 }
+
+/// The offices in scope as a form's checkboxes, those `chosen` checked.
+pub(super) fn office_choices(
+    offices: &crate::store::OfficeDirectory,
+    scope: &crate::staff::Scope,
+    chosen: &[String],
+) -> Vec<Value> {
+    offices
+        .offices()
+        .filter(|office| scope.covers(office))
+        .map(|office| {
+            json!({
+                "code": office.code.as_str(),
+                "name": office.name,
+                "zone": zone_label(office.timezone),
+                "checked": chosen.iter().any(|code| code.eq_ignore_ascii_case(office.code.as_str())),
+            })
+        })
+        .collect()
+}

@@ -15,6 +15,7 @@ mod harness;
 mod support;
 
 mod admin;
+mod broadcasts;
 
 use kabar::domain::{Service, ServiceState};
 use support::{Browser, Console};
@@ -171,6 +172,7 @@ async fn the_console_in_a_real_browser() {
     }
 
     admin::admin_pages(&browser, &console).await;
+    broadcasts::a_broadcast_needs_a_second_supervisor(&browser, &console).await;
 
     browser.finish().await;
 }

@@ -17,6 +17,7 @@ mod schema;
 mod bookings;
 mod broadcasts;
 
+mod console_broadcasts;
 mod health;
 mod logs;
 mod metrics;

@@ -66,6 +66,16 @@ pub(super) async fn preview(
     authed: Authed,
     ApiJson(body): ApiJson<BroadcastBody>,
 ) -> Result<Json<PreviewAnswer>, ApiError> {
+    Ok(Json(preview_for(&state, &authed, body).await?))
+}
+
+/// What sending `body` would do, for the caller (officer, every office in scope); nothing is
+/// written. The API's preview and the console's composer.
+pub(crate) async fn preview_for(
+    state: &ApiState,
+    authed: &Authed,
+    body: BroadcastBody,
+) -> Result<PreviewAnswer, ApiError> {
     authed.require(Role::Officer)?;
     let now = Utc::now();
     let directory = state.store.office_directory().await?;
@@ -82,7 +92,7 @@ pub(super) async fn preview(
         now,
     )
     .await?;
-    Ok(Json(PreviewAnswer::of(preview, &settings.costs, settings.staff.approval_threshold)))
+    Ok(PreviewAnswer::of(preview, &settings.costs, settings.staff.approval_threshold))
 }
 
 fn offices_of(
@@ -111,6 +121,15 @@ pub(super) async fn create(
     authed: Authed,
     ApiJson(body): ApiJson<BroadcastBody>,
 ) -> Result<(StatusCode, Json<BroadcastView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(create_for(&state, &authed, body).await?)))
+}
+
+/// Stores `body` as the caller's draft (officer, every office in scope).
+pub(crate) async fn create_for(
+    state: &ApiState,
+    authed: &Authed,
+    body: BroadcastBody,
+) -> Result<BroadcastView, ApiError> {
     authed.require(Role::Officer)?;
     if body.title.as_deref().is_none_or(|title| title.trim().is_empty()) {
         return Err(ApiError::invalid("title", "give the broadcast a title staff will recognise"));
@@ -123,7 +142,7 @@ pub(super) async fn create(
     let id = broadcast::draft(&state.store, &state.settings.planner, &request, &authed.origin, now).await?;
     let record =
         state.store.broadcast(id).await?.ok_or_else(|| ApiError::NotFound(format!("broadcast {id}")))?;
-    Ok((StatusCode::CREATED, Json(BroadcastView::of(record, &codes, &directory))))
+    Ok(BroadcastView::of(record, &codes, &directory))
 }
 
 #[utoipa::path(
@@ -147,12 +166,21 @@ pub(super) async fn submit(
     authed: Authed,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<BroadcastView>, ApiError> {
-    let (_, offices, directory) = for_step(&state, &authed, id, Role::Officer).await?;
+    Ok(Json(submit_for(&state, &authed, id).await?))
+}
+
+/// Submits the draft `id` (officer of all its offices): scheduled, or waiting for approval.
+pub(crate) async fn submit_for(
+    state: &ApiState,
+    authed: &Authed,
+    id: i64,
+) -> Result<BroadcastView, ApiError> {
+    let (_, offices, directory) = for_step(state, authed, id, Role::Officer).await?;
     let threshold = state.settings.staff.approval_threshold;
     let record =
         broadcast::submit(&state.store, &state.settings.planner, threshold, id, &authed.origin, Utc::now())
             .await?;
-    Ok(Json(BroadcastView::of(record, &offices, &directory)))
+    Ok(BroadcastView::of(record, &offices, &directory))
 }
 
 #[utoipa::path(
@@ -176,9 +204,18 @@ pub(super) async fn approve(
     authed: Authed,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<BroadcastView>, ApiError> {
-    let (_, offices, directory) = for_step(&state, &authed, id, Role::Supervisor).await?;
+    Ok(Json(approve_for(&state, &authed, id).await?))
+}
+
+/// Approves `id` (supervisor of all its offices; never its author, checked by the lifecycle).
+pub(crate) async fn approve_for(
+    state: &ApiState,
+    authed: &Authed,
+    id: i64,
+) -> Result<BroadcastView, ApiError> {
+    let (_, offices, directory) = for_step(state, authed, id, Role::Supervisor).await?;
     let record = broadcast::approve(&state.store, id, &authed.origin, Utc::now()).await?;
-    Ok(Json(BroadcastView::of(record, &offices, &directory)))
+    Ok(BroadcastView::of(record, &offices, &directory))
 }
 
 #[utoipa::path(
@@ -205,9 +242,19 @@ pub(super) async fn reject(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<RejectBody>,
 ) -> Result<Json<BroadcastView>, ApiError> {
-    let (_, offices, directory) = for_step(&state, &authed, id, Role::Supervisor).await?;
-    let record = broadcast::reject(&state.store, id, &body.reason, &authed.origin, Utc::now()).await?;
-    Ok(Json(BroadcastView::of(record, &offices, &directory)))
+    Ok(Json(reject_for(&state, &authed, id, &body.reason).await?))
+}
+
+/// Rejects `id` with `reason` (supervisor of all its offices).
+pub(crate) async fn reject_for(
+    state: &ApiState,
+    authed: &Authed,
+    id: i64,
+    reason: &str,
+) -> Result<BroadcastView, ApiError> {
+    let (_, offices, directory) = for_step(state, authed, id, Role::Supervisor).await?;
+    let record = broadcast::reject(&state.store, id, reason, &authed.origin, Utc::now()).await?;
+    Ok(BroadcastView::of(record, &offices, &directory))
 }
 
 #[utoipa::path(
@@ -231,11 +278,16 @@ pub(super) async fn cancel(
     authed: Authed,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<CancelAnswer>, ApiError> {
-    let (_, offices, directory) = for_step(&state, &authed, id, Role::Officer).await?;
+    Ok(Json(cancel_for(&state, &authed, id).await?))
+}
+
+/// Cancels `id` (officer of all its offices).
+pub(crate) async fn cancel_for(state: &ApiState, authed: &Authed, id: i64) -> Result<CancelAnswer, ApiError> {
+    let (_, offices, directory) = for_step(state, authed, id, Role::Officer).await?;
     let messages_cancelled = broadcast::cancel_by(&state.store, id, Some(&authed.origin), Utc::now()).await?;
     let record =
         state.store.broadcast(id).await?.ok_or_else(|| ApiError::NotFound(format!("broadcast {id}")))?;
-    Ok(Json(CancelAnswer { broadcast: BroadcastView::of(record, &offices, &directory), messages_cancelled }))
+    Ok(CancelAnswer { broadcast: BroadcastView::of(record, &offices, &directory), messages_cancelled })
 }
 
 /// Broadcasts read per page while looking for a page of visible ones.
@@ -257,14 +309,26 @@ pub(super) async fn list(
     authed: Authed,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<BroadcastView>>, ApiError> {
-    authed.require(Role::Viewer)?;
     let limit = page.limit()?;
-    let mut before = match &page.after {
+    let before = match &page.after {
         Some(after) => Some(after.parse::<i64>().map_err(|_| {
             ApiError::invalid("after", "not a cursor of this list; pass the `next` of the page before")
         })?),
         None => None,
     };
+    Ok(Json(list_for(&state, &authed, before, limit, |_| true).await?))
+}
+
+/// Up to `limit` broadcasts the caller sees (any office in scope) with ids below `before`,
+/// newest first, keeping those `keep` accepts.
+pub(crate) async fn list_for(
+    state: &ApiState,
+    authed: &Authed,
+    mut before: Option<i64>,
+    limit: usize,
+    keep: impl Fn(&BroadcastRecord) -> bool,
+) -> Result<Page<BroadcastView>, ApiError> {
+    authed.require(Role::Viewer)?;
     let directory = state.store.office_directory().await?;
     let mut items = Vec::new();
     // Newest first by id; the scope is checked on each, so read on until the page is full.
@@ -273,6 +337,9 @@ pub(super) async fn list(
         let done = (batch.len() as i64) < SCAN;
         for record in batch {
             before = Some(record.id);
+            if !keep(&record) {
+                continue;
+            }
             let offices = broadcast::broadcast_offices(&record, &directory).unwrap_or_default();
             if offices.iter().any(|code| authed.sees(code, &directory)) {
                 if items.len() == limit {
@@ -282,11 +349,11 @@ pub(super) async fn list(
             }
         }
         if done {
-            return Ok(Json(Page { items, next: None }));
+            return Ok(Page { items, next: None });
         }
     }
     let next = items.last().map(|view| view.id.to_string());
-    Ok(Json(Page { items, next }))
+    Ok(Page { items, next })
 }
 
 #[utoipa::path(
@@ -305,10 +372,23 @@ pub(super) async fn one(
     authed: Authed,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<BroadcastView>, ApiError> {
+    Ok(Json(one_for(&state, &authed, id).await?))
+}
+
+/// The broadcast `id` with its delivery progress, if the caller sees any of its offices.
+pub(crate) async fn one_for(state: &ApiState, authed: &Authed, id: i64) -> Result<BroadcastView, ApiError> {
     authed.require(Role::Viewer)?;
-    let (record, offices, directory) = visible(&state, &authed, id).await?;
-    let counts = state.store.broadcast_message_counts(id).await?;
+    let (record, offices, directory) = visible(state, authed, id).await?;
     let mut view = BroadcastView::of(record, &offices, &directory);
-    view.progress = Some(super::broadcast_views::Progress::of(counts));
-    Ok(Json(view))
+    with_progress(state, std::slice::from_mut(&mut view)).await?;
+    Ok(view)
+}
+
+/// Adds each broadcast's delivery progress to views the caller may already see.
+pub(crate) async fn with_progress(state: &ApiState, views: &mut [BroadcastView]) -> Result<(), ApiError> {
+    for view in views {
+        let counts = state.store.broadcast_message_counts(view.id).await?;
+        view.progress = Some(super::broadcast_views::Progress::of(counts));
+    }
+    Ok(())
 }

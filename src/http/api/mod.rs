@@ -11,8 +11,8 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 // Broadcasts and the booking sync (issue 13 part B).
 mod bookings;
-mod broadcast_views;
-mod broadcasts;
+pub(crate) mod broadcast_views;
+pub(crate) mod broadcasts;
 // End of broadcasts and the booking sync.
 mod error;
 mod extract;

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::error::ConsoleError;
 use super::form::{Posted, Staff, StaffPost};
-use super::pages::{local, service_name, state_name, word, words, zone_label};
+use super::pages::{local, service_name, state_name, word, words};
 use super::ConsoleState;
 use crate::domain::{Channel, Language, OfficeCode, Service, ServiceState};
 use crate::http::api::ApiError;
@@ -71,18 +71,7 @@ pub(super) fn form_data(
     form: &ChangeForm,
     error: Option<String>,
 ) -> Value {
-    let offices: Vec<Value> = offices
-        .offices()
-        .filter(|office| staff_scope.covers(office))
-        .map(|office| {
-            json!({
-                "code": office.code.as_str(),
-                "name": office.name,
-                "zone": zone_label(office.timezone),
-                "checked": form.offices.iter().any(|code| code.eq_ignore_ascii_case(office.code.as_str())),
-            })
-        })
-        .collect();
+    let offices = super::pages::office_choices(offices, staff_scope, &form.offices);
     let service = if form.service.is_empty() { "printing" } else { form.service.as_str() };
     let wanted = if form.state.is_empty() { "unavailable" } else { form.state.as_str() };
     let services: Vec<Value> = Service::ALL

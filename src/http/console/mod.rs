@@ -11,6 +11,8 @@
 //! | `POST /console/proposals/{confirm,dismiss}` | supervisors: decide what automatic detection proposes ([`proposals`]) |
 //! | `GET /console/assets/console.css` | the stylesheet |
 //! | `GET/POST /console/admin/staff[/{username}[/access,disable,enable,password]]`, `GET/POST /console/admin/tokens`, `POST /console/admin/tokens/revoke`, `GET /console/admin/audit` | admins: staff, tokens; officers+: the audit log and its verification ([`admin`]) |
+//! | `GET /console/broadcasts`, `GET /console/broadcasts/{new,ID}`, `POST /console/broadcasts[/preview]`, `POST /console/broadcasts/ID/cancel` | broadcasts: list, composer with preview, draft and submit, progress, cancel ([`broadcasts`]) |
+//! | `GET /console/approvals`, `POST /console/broadcasts/ID/{approve,reject}` | supervisors: the approvals inbox ([`approvals`]) |
 //!
 //! Every page works without JavaScript (there is none). Sessions live in the database
 //! ([`crate::staff::session`]); every form carries the session's CSRF token and is refused unless
@@ -24,6 +26,10 @@ mod form;
 mod login;
 mod pages;
 mod proposals;
+// Broadcasts (issue 14, pages item 5).
+mod approvals;
+mod broadcast_form;
+mod broadcasts;
 
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -78,6 +84,14 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/proposals/confirm", post(proposals::confirm))
         .route("/console/proposals/dismiss", post(proposals::dismiss))
         .route("/console/assets/console.css", get(pages::stylesheet))
+        .route("/console/broadcasts", get(broadcasts::list).post(broadcasts::create))
+        .route("/console/broadcasts/new", get(broadcasts::new))
+        .route("/console/broadcasts/preview", post(broadcasts::preview))
+        .route("/console/broadcasts/{id}", get(broadcasts::one))
+        .route("/console/broadcasts/{id}/cancel", post(broadcasts::cancel))
+        .route("/console/broadcasts/{id}/approve", post(approvals::approve))
+        .route("/console/broadcasts/{id}/reject", post(approvals::reject))
+        .route("/console/approvals", get(approvals::inbox))
         .route("/console/{*rest}", get(not_found))
         .merge(admin::router())
         .layer(axum::middleware::map_response(pages::security_headers))

@@ -29,6 +29,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin_tokens", include_str!("pages/admin_tokens.hbs")),
     ("admin_token_created", include_str!("pages/admin_token_created.hbs")),
     ("admin_audit", include_str!("pages/admin_audit.hbs")),
+    ("broadcasts", include_str!("pages/broadcasts.hbs")),
+    ("compose", include_str!("pages/compose.hbs")),
+    ("broadcast", include_str!("pages/broadcast.hbs")),
+    ("approvals", include_str!("pages/approvals.hbs")),
 ];
 
 /// The stylesheet, served at `/console/assets/console.css` (no inline style: the CSP allows
@@ -174,4 +178,24 @@ pub(super) async fn security_headers(mut response: Response) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// The offices in scope as a form's checkboxes, those `chosen` checked.
+pub(super) fn office_choices(
+    offices: &crate::store::OfficeDirectory,
+    scope: &crate::staff::Scope,
+    chosen: &[String],
+) -> Vec<Value> {
+    offices
+        .offices()
+        .filter(|office| scope.covers(office))
+        .map(|office| {
+            json!({
+                "code": office.code.as_str(),
+                "name": office.name,
+                "zone": zone_label(office.timezone),
+                "checked": chosen.iter().any(|code| code.eq_ignore_ascii_case(office.code.as_str())),
+            })
+        })
+        .collect()
 }

@@ -19,3 +19,4 @@ mod logs;
 mod metrics;
 mod replies;
 mod status;
+mod subscriptions;

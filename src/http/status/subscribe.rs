@@ -23,7 +23,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{Extension, Form, Router};
 use chrono::{Duration, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
@@ -145,7 +145,10 @@ struct Action {
 
 fn message(status: StatusCode, language: Language, path: &str, heading: &'static str, text: String) -> Response {
     let page = Message { frame: frame(language, heading.into(), path, "/status/feed.atom".into()), heading, text };
-    uncached(status, render("message", &page), HTML)
+    let mut response = uncached(status, render("message", &page), HTML);
+    // An answer to one person's request: never kept by a shared cache.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Whether the request may come from the office page: a browser's `Origin` is the public
@@ -166,7 +169,7 @@ async fn subscribe(
     State(state): State<SubscribeState>,
     Path(code): Path<String>,
     Query(query): Query<StatusQuery>,
-    connection: Option<ConnectInfo<SocketAddr>>,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(body): Form<SubscribeBody>,
 ) -> Response {
@@ -190,7 +193,7 @@ async fn subscribe(
     let Ok(email) = body.email.trim().to_lowercase().parse::<Email>() else {
         return message(StatusCode::BAD_REQUEST, language, &path, w.invalid_title, w.invalid_text.into());
     };
-    let client = connection.map(|ConnectInfo(address)| address.ip());
+    let client = connection.map(|Extension(ConnectInfo(address))| address.ip());
     let limited = client.is_some_and(|ip| state.per_client.check_key(&ip).is_err())
         || state.per_address.check_key(&email.as_str().to_owned()).is_err();
     // The buckets of addresses and clients seen long ago go, so the maps stay small.

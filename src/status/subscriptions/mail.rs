@@ -153,7 +153,7 @@ pub fn write(
         About::Confirm { confirm_url, expires_at } => (
             format!("{}: {}", w.confirm_subject, office.name),
             vec![
-                format!("{} {}", office.name, w.confirm_text),
+                format!("{}: {}", office.name, w.confirm_text),
                 w.confirm_within.replace("{until}", &format_long_date(expires_at, zone, language)),
             ],
             Some(confirm_url.to_string()),

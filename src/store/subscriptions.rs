@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 
 use super::audit::AuditLog as _;
-use super::{epoch, from_epoch, on_reader, on_writer, parse_stored, PublicChange, Store, StoreError, WritePool};
+use super::{
+    epoch, from_epoch, on_reader, on_writer, parse_stored, PublicChange, Store, StoreError, WritePool,
+};
 use crate::audit::{Actor, AuditEntry};
 use crate::domain::{Email, Language, OfficeCode};
 use crate::status::subscriptions::{KIND_CONFIRM, KIND_UPDATE};
@@ -42,9 +44,14 @@ pub enum SubscribeOutcome {
 /// What following a confirmation link did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmOutcome {
-    Confirmed { subscriber_id: i64, office: OfficeCode },
+    Confirmed {
+        subscriber_id: i64,
+        office: OfficeCode,
+    },
     /// Followed again: still confirmed.
-    AlreadyConfirmed { office: OfficeCode },
+    AlreadyConfirmed {
+        office: OfficeCode,
+    },
     /// The link is too old, or the subscriber left since.
     Expired,
     Unknown,
@@ -109,10 +116,13 @@ impl Store {
                     .execute(pool)
                     .await?;
                 });
-                read().await?.ok_or_else(|| StoreError::Corrupt(format!("server_secrets: {name} is missing")))?
+                read()
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt(format!("server_secrets: {name} is missing")))?
             }
         };
-        hex::decode(&found).map_err(|err| StoreError::Corrupt(format!("server_secrets.secret of {name}: {err}")))
+        hex::decode(&found)
+            .map_err(|err| StoreError::Corrupt(format!("server_secrets.secret of {name}: {err}")))
     }
 
     /// Records a subscribe request and queues its confirmation mail, unless the address is
@@ -327,7 +337,10 @@ impl Store {
 
     /// Subscribers' messages by id (in id order), with what their mails are written from. Ids of
     /// applicants' messages are left out.
-    pub async fn subscriber_message_facts(&self, ids: &[i64]) -> Result<Vec<SubscriberMessageFacts>, StoreError> {
+    pub async fn subscriber_message_facts(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<SubscriberMessageFacts>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -360,33 +373,53 @@ impl Store {
         );
         let rows: Vec<Row> = on_reader!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
         rows.into_iter()
-            .map(|(id, office, kind, language, email, salt, status, change, service, from, to, reason, expected, at, until)| {
-                let office: OfficeCode = parse_stored("messages.office_code", &office)?;
-                let change = match (change, service, from, to, at) {
-                    (Some(change_id), Some(service), Some(from), Some(to), Some(at)) => Some(PublicChange {
-                        id: change_id,
-                        office: office.clone(),
-                        service: parse_stored("service_state_changes.service", &service)?,
-                        from: parse_stored("service_state_changes.from_state", &from)?,
-                        to: parse_stored("service_state_changes.to_state", &to)?,
-                        reason,
-                        expected_at: expected.map(from_epoch).transpose()?,
-                        at: from_epoch(at)?,
-                    }),
-                    _ => None,
-                };
-                Ok(SubscriberMessageFacts {
+            .map(
+                |(
                     id,
                     office,
                     kind,
-                    language: parse_stored("messages.language", &language)?,
-                    email: parse_stored("status_subscribers.email", &email)?,
+                    language,
+                    email,
                     salt,
-                    gone: status == "unsubscribed",
+                    status,
                     change,
-                    confirm_expires_at: from_epoch(until)?,
-                })
-            })
+                    service,
+                    from,
+                    to,
+                    reason,
+                    expected,
+                    at,
+                    until,
+                )| {
+                    let office: OfficeCode = parse_stored("messages.office_code", &office)?;
+                    let change = match (change, service, from, to, at) {
+                        (Some(change_id), Some(service), Some(from), Some(to), Some(at)) => {
+                            Some(PublicChange {
+                                id: change_id,
+                                office: office.clone(),
+                                service: parse_stored("service_state_changes.service", &service)?,
+                                from: parse_stored("service_state_changes.from_state", &from)?,
+                                to: parse_stored("service_state_changes.to_state", &to)?,
+                                reason,
+                                expected_at: expected.map(from_epoch).transpose()?,
+                                at: from_epoch(at)?,
+                            })
+                        }
+                        _ => None,
+                    };
+                    Ok(SubscriberMessageFacts {
+                        id,
+                        office,
+                        kind,
+                        language: parse_stored("messages.language", &language)?,
+                        email: parse_stored("status_subscribers.email", &email)?,
+                        salt,
+                        gone: status == "unsubscribed",
+                        change,
+                        confirm_expires_at: from_epoch(until)?,
+                    })
+                },
+            )
             .collect()
     }
 }

@@ -5,7 +5,8 @@
 use chrono::Duration;
 use kabar::domain::{Channel, Language, OfficeCode, Service, ServiceState};
 use kabar::store::{
-    ConfirmOutcome, FallBack, NewSubscriber, Store, SubscribeOutcome, SubscriberMessageFacts, UnsubscribeOutcome,
+    ConfirmOutcome, FallBack, NewSubscriber, Store, SubscribeOutcome, SubscriberMessageFacts,
+    UnsubscribeOutcome,
 };
 
 use crate::fixtures::{at, change, import_offices, sql};
@@ -20,7 +21,11 @@ struct Hashes {
 }
 
 fn hashes(n: u32) -> Hashes {
-    Hashes { salt: format!("salt-{n}"), confirm: format!("confirm-{n}"), unsubscribe: format!("unsubscribe-{n}") }
+    Hashes {
+        salt: format!("salt-{n}"),
+        confirm: format!("confirm-{n}"),
+        unsubscribe: format!("unsubscribe-{n}"),
+    }
 }
 
 async fn subscribe(store: &Store, office: &str, email: &str, h: &Hashes, now: &str) -> SubscribeOutcome {
@@ -109,7 +114,10 @@ async fn a_subscriber_hears_of_changes_after_confirming_once_each_until_they_lea
     assert_eq!(updates.len(), 1);
     assert_eq!(updates[0].kind, "status_update");
     let about = updates[0].change.as_ref().unwrap();
-    assert_eq!((about.office.as_str(), about.service, about.to), ("PLG", Service::Printing, ServiceState::Operational));
+    assert_eq!(
+        (about.office.as_str(), about.service, about.to),
+        ("PLG", Service::Printing, ServiceState::Operational)
+    );
     assert_eq!(about.from, ServiceState::Unavailable);
 
     // Confirmed already: asking again sends nothing.
@@ -123,7 +131,10 @@ async fn a_subscriber_hears_of_changes_after_confirming_once_each_until_they_lea
     change(store, "PLG", Service::Biometrics, ServiceState::Operational, "2024-06-20T06:00:00Z").await;
     let six = "2024-06-20T06:00:00Z";
     assert_eq!(store.plan_subscriber_updates(at(six), at(six)).await.unwrap(), 1);
-    assert_eq!(store.unsubscribe_subscriber("unsubscribe-x", at(six)).await.unwrap(), UnsubscribeOutcome::Unknown);
+    assert_eq!(
+        store.unsubscribe_subscriber("unsubscribe-x", at(six)).await.unwrap(),
+        UnsubscribeOutcome::Unknown
+    );
     assert_eq!(
         store.unsubscribe_subscriber(&h.unsubscribe, at(six)).await.unwrap(),
         UnsubscribeOutcome::Unsubscribed { subscriber_id, office: office.clone(), cancelled: 1 }
@@ -145,7 +156,11 @@ async fn a_subscriber_hears_of_changes_after_confirming_once_each_until_they_lea
     );
     let confirmations = claim(db, seven).await;
     assert_eq!((confirmations.len(), confirmations[0].salt.as_str()), (1, "salt-3"));
-    assert_eq!(store.confirm_subscriber(&h.confirm, at(seven)).await.unwrap(), ConfirmOutcome::Unknown, "old link");
+    assert_eq!(
+        store.confirm_subscriber(&h.confirm, at(seven)).await.unwrap(),
+        ConfirmOutcome::Unknown,
+        "old link"
+    );
 }
 
 async fn a_subscribers_mail_that_fails_permanently_fails_without_a_next_channel(db: &TestStore) {
@@ -155,9 +170,14 @@ async fn a_subscribers_mail_that_fails_permanently_fails_without_a_next_channel(
     let claims = store.claim_messages("test-worker", at(NOW), Duration::seconds(60), 10).await.unwrap();
     assert_eq!(claims.len(), 1);
     let order = [Channel::Whatsapp, Channel::Sms, Channel::Email];
-    let moved = store.fall_back(claims[0].id, Channel::Email, &order, "550 no such mailbox", at(NOW)).await.unwrap();
+    let moved =
+        store.fall_back(claims[0].id, Channel::Email, &order, "550 no such mailbox", at(NOW)).await.unwrap();
     assert_eq!(moved, FallBack::Failed);
-    assert!(store.claim_messages("test-worker", at(NOW) + Duration::hours(1), Duration::seconds(60), 10).await.unwrap().is_empty());
+    assert!(store
+        .claim_messages("test-worker", at(NOW) + Duration::hours(1), Duration::seconds(60), 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 crate::store_tests!(

@@ -37,7 +37,13 @@ impl Worker {
         now: DateTime<Utc>,
     ) -> Result<Prepared, StoreError> {
         let fail = |error: &str| {
-            Ok(Prepared::Settled(settled(claim, Channel::Email, now, AttemptOutcome::Failed { class: "permanent" }, error)))
+            Ok(Prepared::Settled(settled(
+                claim,
+                Channel::Email,
+                now,
+                AttemptOutcome::Failed { class: "permanent" },
+                error,
+            )))
         };
         if message.gone {
             return fail("the subscriber unsubscribed");

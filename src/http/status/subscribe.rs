@@ -59,7 +59,11 @@ fn per_hour(count: u32) -> Quota {
 }
 
 impl SubscribeState {
-    pub fn new(status: StatusState, config: SubscriptionsConfig, wake: Option<Arc<Notify>>) -> SubscribeState {
+    pub fn new(
+        status: StatusState,
+        config: SubscriptionsConfig,
+        wake: Option<Arc<Notify>>,
+    ) -> SubscribeState {
         let origin = url::Url::parse(status.base())
             .ok()
             .map(|url| url.origin())
@@ -99,7 +103,11 @@ pub(super) struct SubscribeForm {
 }
 
 /// The form for `office`, signed now; `None` without a public URL.
-pub(super) async fn form(status: &StatusState, office: &OfficeCode, language: Language) -> Option<SubscribeForm> {
+pub(super) async fn form(
+    status: &StatusState,
+    office: &OfficeCode,
+    language: Language,
+) -> Option<SubscribeForm> {
     if status.base().is_empty() {
         return None;
     }
@@ -143,8 +151,15 @@ struct Action {
     button: &'static str,
 }
 
-fn message(status: StatusCode, language: Language, path: &str, heading: &'static str, text: String) -> Response {
-    let page = Message { frame: frame(language, heading.into(), path, "/status/feed.atom".into()), heading, text };
+fn message(
+    status: StatusCode,
+    language: Language,
+    path: &str,
+    heading: &'static str,
+    text: String,
+) -> Response {
+    let page =
+        Message { frame: frame(language, heading.into(), path, "/status/feed.atom".into()), heading, text };
     let mut response = uncached(status, render("message", &page), HTML);
     // An answer to one person's request: never kept by a shared cache.
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -176,7 +191,8 @@ async fn subscribe(
     let language = negotiate(body.lang.as_deref().or(query.lang.as_deref()), &headers);
     let w = words(language);
     let Ok(live) = state.status.live().await else { return unavailable(language) };
-    let Some(code) = code.parse::<OfficeCode>().ok().filter(|code| live.snapshot.office(code).is_some()) else {
+    let Some(code) = code.parse::<OfficeCode>().ok().filter(|code| live.snapshot.office(code).is_some())
+    else {
         return not_found_page(language);
     };
     let path = format!("/status/{}", code.as_str());
@@ -186,7 +202,8 @@ async fn subscribe(
     let Ok(secret) = state.status.subscription_secret().await else { return unavailable(language) };
     let now = Utc::now();
     let max_age = Duration::hours(i64::from(state.config.form_hours));
-    if !same_origin(origin, &headers) || !tokens::form_token_valid(&secret, code.as_str(), &body.token, now, max_age)
+    if !same_origin(origin, &headers)
+        || !tokens::form_token_valid(&secret, code.as_str(), &body.token, now, max_age)
     {
         return message(StatusCode::FORBIDDEN, language, &path, w.refused_title, w.refused_text.into());
     }
@@ -202,7 +219,8 @@ async fn subscribe(
         state.per_client.retain_recent();
     }
     if limited {
-        let mut response = message(StatusCode::TOO_MANY_REQUESTS, language, &path, w.limited_title, w.limited_text.into());
+        let mut response =
+            message(StatusCode::TOO_MANY_REQUESTS, language, &path, w.limited_title, w.limited_text.into());
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
         return response;
     }
@@ -242,8 +260,20 @@ async fn subscribe(
     }
 }
 
-fn action_page(language: Language, heading: &'static str, text: &'static str, action: String, button: &'static str) -> Response {
-    let page = Action { frame: frame(language, heading.into(), &action, "/status/feed.atom".into()), heading, text, action, button };
+fn action_page(
+    language: Language,
+    heading: &'static str,
+    text: &'static str,
+    action: String,
+    button: &'static str,
+) -> Response {
+    let page = Action {
+        frame: frame(language, heading.into(), &action, "/status/feed.atom".into()),
+        heading,
+        text,
+        action,
+        button,
+    };
     let mut response = uncached(StatusCode::OK, render("action", &page), HTML);
     // The page is the token's: never kept by a shared cache, never indexed.
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -251,14 +281,22 @@ fn action_page(language: Language, heading: &'static str, text: &'static str, ac
     response
 }
 
-async fn confirm_page(Path(token): Path<String>, Query(query): Query<StatusQuery>, headers: HeaderMap) -> Response {
+async fn confirm_page(
+    Path(token): Path<String>,
+    Query(query): Query<StatusQuery>,
+    headers: HeaderMap,
+) -> Response {
     let language = negotiate(query.lang.as_deref(), &headers);
     let w = words(language);
     let action = format!("/status/subscriptions/confirm/{token}?lang={}", language.as_str());
     action_page(language, w.confirm_title, w.confirm_text, action, w.confirm_button)
 }
 
-async fn unsubscribe_page(Path(token): Path<String>, Query(query): Query<StatusQuery>, headers: HeaderMap) -> Response {
+async fn unsubscribe_page(
+    Path(token): Path<String>,
+    Query(query): Query<StatusQuery>,
+    headers: HeaderMap,
+) -> Response {
     let language = negotiate(query.lang.as_deref(), &headers);
     let w = words(language);
     let action = format!("/status/subscriptions/unsubscribe/{token}?lang={}", language.as_str());

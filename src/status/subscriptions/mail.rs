@@ -110,10 +110,12 @@ fn words(language: Language) -> Words {
         Language::Id => Words {
             greeting: "Halo,",
             confirm_subject: "Konfirmasi langganan status",
-            confirm_text: "Ada permintaan untuk mengirim kabar status layanan kantor ini ke alamat email ini.",
+            confirm_text:
+                "Ada permintaan untuk mengirim kabar status layanan kantor ini ke alamat email ini.",
             confirm_within: "Untuk mulai berlangganan, buka tautan di bawah ini sebelum {until}:",
             confirm_button: "Ya, kirimi saya kabar status",
-            ignore: "Bukan Anda yang meminta? Abaikan email ini: Anda tidak akan menerima email lain dari kami.",
+            ignore:
+                "Bukan Anda yang meminta? Abaikan email ini: Anda tidak akan menerima email lain dari kami.",
             reason: "Keterangan",
             since: "Sejak",
             expected: "Perkiraan pulih",
@@ -124,7 +126,8 @@ fn words(language: Language) -> Words {
         Language::En => Words {
             greeting: "Hello,",
             confirm_subject: "Confirm your status subscription",
-            confirm_text: "Someone asked for this office's service status updates to be sent to this email address.",
+            confirm_text:
+                "Someone asked for this office's service status updates to be sent to this email address.",
             confirm_within: "To start your subscription, open the link below before {until}:",
             confirm_button: "Yes, send me status updates",
             ignore: "Did not ask for this? Ignore this email: you will not get any other email from us.",
@@ -159,8 +162,10 @@ pub fn write(
             Some(confirm_url.to_string()),
         ),
         About::Update(change) => {
-            let (service, state) = (service_title(change.service, language), state_label(change.to, language));
-            let mut lines = vec![format!("{service}: {state}. {}", meaning(change.service, change.to, language))];
+            let (service, state) =
+                (service_title(change.service, language), state_label(change.to, language));
+            let mut lines =
+                vec![format!("{service}: {state}. {}", meaning(change.service, change.to, language))];
             if let Some(reason) = &change.reason {
                 lines.push(format!("{}: {reason}", w.reason));
             }

@@ -40,7 +40,12 @@ pub struct SubscriptionsConfig {
 
 impl Default for SubscriptionsConfig {
     fn default() -> Self {
-        SubscriptionsConfig { per_address_per_hour: 3, per_client_per_hour: 20, confirm_hours: 48, form_hours: 24 }
+        SubscriptionsConfig {
+            per_address_per_hour: 3,
+            per_client_per_hour: 20,
+            confirm_hours: 48,
+            form_hours: 24,
+        }
     }
 }
 

@@ -51,7 +51,8 @@ impl Site {
             .await
             .unwrap();
         assert!(report.is_clean(), "{report}");
-        let day = (Utc::now() + chrono::Duration::days(2)).with_timezone(&chrono_tz::Asia::Jakarta).date_naive();
+        let day =
+            (Utc::now() + chrono::Duration::days(2)).with_timezone(&chrono_tz::Asia::Jakarta).date_naive();
         let bookings = format!(
             "booking_code,office_code,unit_code,name,phone,email,whatsapp,language,appointment_at,product,express,stage,applied_at\n\
              PLGX-5501,PLG,,Ayu Lestari,0812-7100-5501,{APPLICANT_EMAIL},,,{day} 09:00,regular,no,booked,\n"
@@ -95,7 +96,8 @@ impl Site {
         )
         .await
         .unwrap();
-        let planner = PlannerConfig { settle_seconds: 0, channels: vec![Channel::Email], ..PlannerConfig::default() };
+        let planner =
+            PlannerConfig { settle_seconds: 0, channels: vec![Channel::Email], ..PlannerConfig::default() };
         Site { base, http: reqwest::Client::new(), db, smtp, worker, planner, _shutdown: shutdown }
     }
 
@@ -110,15 +112,23 @@ impl Site {
         let html = page.text().await.unwrap();
         assert!(html.contains(&format!("action=\"/status/{office}/subscribe\"")), "{html}");
         assert!(html.contains("name=\"lang\" value=\"en\""), "the language is kept: {html}");
-        let start = html.find("name=\"token\" value=\"").expect("a form token") + "name=\"token\" value=\"".len();
+        let start =
+            html.find("name=\"token\" value=\"").expect("a form token") + "name=\"token\" value=\"".len();
         html[start..].split('"').next().unwrap().to_owned()
     }
 
-    async fn subscribe(&self, office: &str, email: &str, token: &str, origin: Option<&str>) -> reqwest::Response {
-        let mut request = self
-            .http
-            .post(self.url(&format!("/status/{office}/subscribe")))
-            .form(&[("email", email), ("token", token), ("lang", "en")]);
+    async fn subscribe(
+        &self,
+        office: &str,
+        email: &str,
+        token: &str,
+        origin: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self.http.post(self.url(&format!("/status/{office}/subscribe"))).form(&[
+            ("email", email),
+            ("token", token),
+            ("lang", "en"),
+        ]);
         if let Some(origin) = origin {
             request = request.header("Origin", origin);
         }
@@ -181,7 +191,10 @@ async fn a_subscriber_confirms_hears_of_a_change_and_leaves_with_one_click(db: T
     let confirmation = site.smtp.mail(0).await;
     assert_eq!(confirmation.to, [READER]);
     let confirmation_headers = headers(&confirmation);
-    assert!(confirmation_headers.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{confirmation_headers}");
+    assert!(
+        confirmation_headers.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{confirmation_headers}"
+    );
     let text = body_text(&confirmation);
     assert!(text.contains("Kantor Imigrasi Kelas I TPI Palembang"), "{text}");
     assert!(text.contains("WIB"), "the link's expiry in the office's zone: {text}");
@@ -215,7 +228,10 @@ async fn a_subscriber_confirms_hears_of_a_change_and_leaves_with_one_click(db: T
     assert!(text.contains("Passport printing") || text.contains("printing"), "{text}");
     assert!(text.contains("WIB"), "{text}");
     for personal in ["Ayu", "Lestari", APPLICANT_EMAIL, "PLGX-5501", "5501", "petugas"] {
-        assert!(!String::from_utf8_lossy(&update.data).contains(personal), "{personal} in a subscriber's mail");
+        assert!(
+            !String::from_utf8_lossy(&update.data).contains(personal),
+            "{personal} in a subscriber's mail"
+        );
     }
     assert_eq!(site.mails_to(APPLICANT_EMAIL).len(), 2, "the applicant's restoration notice");
     for mail in site.mails_to(APPLICANT_EMAIL) {
@@ -245,7 +261,9 @@ async fn a_subscriber_confirms_hears_of_a_change_and_leaves_with_one_click(db: T
     assert_eq!(site.mails_to(APPLICANT_EMAIL).len(), 3);
 
     // The address is in no public answer and in no audit row; the audit log has the three steps.
-    for path in ["/status/PLG", "/status/PLG?lang=en", "/status/PLG/feed.atom", "/status/PLG/api/v2/summary.json"] {
+    for path in
+        ["/status/PLG", "/status/PLG?lang=en", "/status/PLG/feed.atom", "/status/PLG/api/v2/summary.json"]
+    {
         let body = site.http.get(site.url(path)).send().await.unwrap().text().await.unwrap();
         assert!(!body.to_lowercase().contains("reader@"), "{path}");
     }
@@ -258,14 +276,21 @@ async fn a_subscriber_confirms_hears_of_a_change_and_leaves_with_one_click(db: T
         })
         .await
         .unwrap();
-    let steps: Vec<&str> =
-        audit.iter().map(|row| row.action.as_str()).filter(|action| action.starts_with("subscription.")).collect();
+    let steps: Vec<&str> = audit
+        .iter()
+        .map(|row| row.action.as_str())
+        .filter(|action| action.starts_with("subscription."))
+        .collect();
     assert_eq!(steps, ["subscription.request", "subscription.confirm", "subscription.unsubscribe"]);
     assert!(!format!("{audit:?}").contains("reader@"), "no address in the audit log");
 }
 
 async fn the_form_refuses_forgeries_and_limits_requests(db: TestStore) {
-    let config = SubscriptionsConfig { per_address_per_hour: 2, per_client_per_hour: 5, ..SubscriptionsConfig::default() };
+    let config = SubscriptionsConfig {
+        per_address_per_hour: 2,
+        per_client_per_hour: 5,
+        ..SubscriptionsConfig::default()
+    };
     let site = Site::start(db, config).await;
     let token = site.form_token("PLG").await;
     let other_office = site.form_token("GTO").await;
@@ -279,10 +304,11 @@ async fn the_form_refuses_forgeries_and_limits_requests(db: TestStore) {
         ("", Some(site.base.as_str()), None),
         (token.as_str(), Some("null"), Some("cross-site")),
     ] {
-        let mut request = site
-            .http
-            .post(site.url("/status/PLG/subscribe"))
-            .form(&[("email", READER), ("token", token), ("lang", "en")]);
+        let mut request = site.http.post(site.url("/status/PLG/subscribe")).form(&[
+            ("email", READER),
+            ("token", token),
+            ("lang", "en"),
+        ]);
         if let Some(origin) = origin {
             request = request.header("Origin", origin);
         }
@@ -293,7 +319,10 @@ async fn the_form_refuses_forgeries_and_limits_requests(db: TestStore) {
         assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{token:?} from {origin:?}");
         assert!(refused.text().await.unwrap().contains("Reload the office page"));
     }
-    assert_eq!(site.subscribe("PLG", "not an address", &token, Some(&site.base)).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        site.subscribe("PLG", "not an address", &token, Some(&site.base)).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(site.subscribe("XXX", READER, &token, Some(&site.base)).await.status(), StatusCode::NOT_FOUND);
 
     // A browser's same-origin post whose Origin is opaque (the page's no-referrer policy makes

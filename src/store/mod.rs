@@ -32,6 +32,7 @@ mod sessions;
 mod staff;
 mod states;
 mod status;
+mod subscriber_outbox;
 mod subscriptions;
 mod undo;
 mod url;
@@ -76,9 +77,8 @@ pub use sessions::ConsoleSession;
 pub use staff::IdempotentStart;
 pub use states::{AppliedChange, BoardRow, StateChangeRecord};
 pub use status::PublicChange;
-pub use subscriptions::{
-    ConfirmOutcome, NewSubscriber, SubscribeOutcome, SubscriberMessageFacts, UnsubscribeOutcome,
-};
+pub use subscriber_outbox::SubscriberMessageFacts;
+pub use subscriptions::{ConfirmOutcome, NewSubscriber, SubscribeOutcome, UnsubscribeOutcome};
 pub use undo::UndoOutcome;
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use workers::{process_may_be_alive, WorkerIdentity, WorkerRow};

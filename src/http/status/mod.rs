@@ -22,6 +22,7 @@ mod machine;
 mod pages;
 mod respond;
 pub mod subscribe;
+mod subscribe_words;
 mod view;
 mod words;
 

@@ -32,6 +32,7 @@ use tokio::sync::Notify;
 use super::lang::{negotiate, StatusQuery};
 use super::pages::{not_found_page, render, unavailable, HTML};
 use super::respond::uncached;
+use super::subscribe_words::words;
 use super::view::{frame, Frame};
 use super::StatusState;
 use crate::domain::{Email, Language, OfficeCode};
@@ -356,96 +357,5 @@ async fn unsubscribe(
             tracing::error!(error = %err, "a subscriber could not be unsubscribed");
             unavailable(language)
         }
-    }
-}
-
-/// The words of the subscription form and its answers.
-struct Words {
-    form_title: &'static str,
-    form_text: &'static str,
-    form_email: &'static str,
-    form_button: &'static str,
-    off_title: &'static str,
-    off_text: &'static str,
-    refused_title: &'static str,
-    refused_text: &'static str,
-    invalid_title: &'static str,
-    invalid_text: &'static str,
-    limited_title: &'static str,
-    limited_text: &'static str,
-    sent_title: &'static str,
-    sent_text: &'static str,
-    confirm_title: &'static str,
-    confirm_text: &'static str,
-    confirm_button: &'static str,
-    confirmed_title: &'static str,
-    confirmed_text: &'static str,
-    expired_title: &'static str,
-    expired_text: &'static str,
-    unsubscribe_title: &'static str,
-    unsubscribe_text: &'static str,
-    unsubscribe_button: &'static str,
-    unsubscribed_title: &'static str,
-    unsubscribed_text: &'static str,
-}
-
-fn words(language: Language) -> Words {
-    match language {
-        Language::Id => Words {
-            form_title: "Kabar lewat email",
-            form_text: "Terima email setiap kali status layanan kantor ini berubah. Kami mengirim tautan konfirmasi dulu; berhenti kapan saja dengan satu klik.",
-            form_email: "Alamat email",
-            form_button: "Berlangganan",
-            off_title: "Langganan belum tersedia",
-            off_text: "Langganan email belum diaktifkan di server ini.",
-            refused_title: "Formulir tidak dapat diterima",
-            refused_text: "Formulir ini sudah kedaluwarsa atau tidak dikirim dari halaman status. Muat ulang halaman kantor, lalu coba lagi.",
-            invalid_title: "Alamat email tidak valid",
-            invalid_text: "Periksa alamat email yang Anda tulis, lalu coba lagi.",
-            limited_title: "Terlalu banyak permintaan",
-            limited_text: "Sudah terlalu banyak permintaan langganan untuk alamat ini atau dari jaringan Anda. Coba lagi satu jam lagi.",
-            sent_title: "Periksa email Anda",
-            sent_text: "Bila alamat itu belum berlangganan, kami mengirim tautan konfirmasi ke sana. Buka tautan itu dalam {hours} jam untuk mulai menerima kabar status.",
-            confirm_title: "Konfirmasi langganan",
-            confirm_text: "Tekan tombol di bawah ini untuk mulai menerima kabar status kantor ini lewat email.",
-            confirm_button: "Ya, kirimi saya kabar status",
-            confirmed_title: "Langganan aktif",
-            confirmed_text: "Terima kasih. Anda akan menerima email setiap kali status layanan kantor ini berubah.",
-            expired_title: "Tautan tidak berlaku",
-            expired_text: "Tautan ini sudah kedaluwarsa atau tidak dikenal. Anda dapat berlangganan lagi dari halaman kantor.",
-            unsubscribe_title: "Berhenti berlangganan",
-            unsubscribe_text: "Tekan tombol di bawah ini untuk berhenti menerima kabar status kantor ini lewat email.",
-            unsubscribe_button: "Berhenti berlangganan",
-            unsubscribed_title: "Anda sudah berhenti berlangganan",
-            unsubscribed_text: "Kami tidak akan mengirim kabar status kantor ini lagi ke alamat Anda.",
-        },
-        Language::En => Words {
-            form_title: "Updates by email",
-            form_text: "Get an email whenever the status of this office's services changes. We send a confirmation link first; unsubscribe at any time with one click.",
-            form_email: "Email address",
-            form_button: "Subscribe",
-            off_title: "Subscriptions are not available",
-            off_text: "Email subscriptions are not enabled on this server.",
-            refused_title: "The form cannot be accepted",
-            refused_text: "This form has expired or was not sent from the status page. Reload the office page and try again.",
-            invalid_title: "The email address is not valid",
-            invalid_text: "Check the email address you typed and try again.",
-            limited_title: "Too many requests",
-            limited_text: "There have been too many subscription requests for this address or from your network. Try again in an hour.",
-            sent_title: "Check your email",
-            sent_text: "If that address is not subscribed yet, we sent it a confirmation link. Open it within {hours} hours to start receiving status updates.",
-            confirm_title: "Confirm your subscription",
-            confirm_text: "Press the button below to start receiving this office's status updates by email.",
-            confirm_button: "Yes, send me status updates",
-            confirmed_title: "Subscription active",
-            confirmed_text: "Thank you. You will get an email whenever the status of this office's services changes.",
-            expired_title: "This link does not work",
-            expired_text: "This link has expired or is not known. You can subscribe again from the office page.",
-            unsubscribe_title: "Unsubscribe",
-            unsubscribe_text: "Press the button below to stop receiving this office's status updates by email.",
-            unsubscribe_button: "Unsubscribe",
-            unsubscribed_title: "You are unsubscribed",
-            unsubscribed_text: "We will not send this office's status updates to your address again.",
-        },
     }
 }

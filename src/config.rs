@@ -54,6 +54,9 @@ pub struct Config {
     /// The receipts and replies server of `kabar serve`; off unless configured.
     #[serde(default, skip_serializing)]
     pub receipts: Option<ReceiptsConfig>,
+    /// Email subscriptions to the public status pages: rate limits and link lifetimes.
+    #[serde(default)]
+    pub subscriptions: crate::status::subscriptions::SubscriptionsConfig,
     /// Lines to log once logging is set up: deprecated settings that still work.
     #[serde(skip)]
     pub deprecations: Vec<String>,
@@ -98,6 +101,7 @@ impl Default for Config {
             costs: crate::staff::CostsConfig::default(),
             detect: crate::detect::DetectConfig::default(),
             receipts: None,
+            subscriptions: crate::status::subscriptions::SubscriptionsConfig::default(),
             deprecations: Vec::new(),
         }
     }
@@ -193,6 +197,7 @@ impl Config {
         self.staff.validate().map_err(ConfigError::Invalid)?;
         self.costs.validate().map_err(ConfigError::Invalid)?;
         self.detect.validate().map_err(ConfigError::Invalid)?;
+        self.subscriptions.validate().map_err(ConfigError::Invalid)?;
         if let Some(receipts) = &self.receipts {
             if self.http.public_url.as_ref().is_some_and(|url| *url != receipts.public_base_url) {
                 return Err(ConfigError::Invalid(

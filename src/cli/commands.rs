@@ -200,8 +200,9 @@ async fn run_plan(
     };
     let events = crate::plan::plan_once(store, &config.planner, now).await?;
     let broadcasts = crate::plan::broadcast::plan_due(store, &config.planner, now).await?;
+    let subscriber_updates = crate::status::subscriptions::plan_updates(store, &config.planner, now).await?;
     if json {
-        let planned = serde_json::json!({"events": events, "broadcasts": broadcasts});
+        let planned = serde_json::json!({"events": events, "broadcasts": broadcasts, "subscriber_updates": subscriber_updates});
         println!("{}", serde_json::to_string_pretty(&planned)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -231,7 +232,10 @@ async fn run_plan(
             event.office, counts.messages, counts.unreachable, counts.deferred
         );
     }
-    if events.is_empty() && broadcasts.is_empty() {
+    if subscriber_updates > 0 {
+        println!("status subscribers: {subscriber_updates} update emails planned");
+    }
+    if events.is_empty() && broadcasts.is_empty() && subscriber_updates == 0 {
         println!("nothing to plan: no state change has settled since the last run");
     }
     Ok(ExitCode::SUCCESS)

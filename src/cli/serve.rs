@@ -83,7 +83,7 @@ pub(super) async fn serve(
         // routes and the API; a lone worker answers only the first three.
         let listener = crate::http::bind(listen).await?;
         let state = if everything {
-            crate::http::HttpState::from_config(store.clone(), config, metrics)
+            crate::http::HttpState::from_config(store.clone(), config, metrics).with_worker_wake(wake.clone())
         } else {
             let state = crate::http::HttpState::new(store.clone(), metrics)
                 .with_settle_seconds(config.planner.settle_seconds);
@@ -157,12 +157,15 @@ async fn plan_until(
         let round = async {
             let events = plan_once(store, planner, now).await?;
             let broadcasts = broadcast::plan_due(store, planner, now).await?;
+            let subscribers = crate::status::subscriptions::plan_updates(store, planner, now).await?;
             let planned: u64 = events.iter().map(|event| event.counts.messages).sum::<u64>()
-                + broadcasts.iter().map(|done| done.counts.messages).sum::<u64>();
+                + broadcasts.iter().map(|done| done.counts.messages).sum::<u64>()
+                + subscribers;
             if planned > 0 {
                 tracing::info!(
                     events = events.len(),
                     broadcasts = broadcasts.len(),
+                    subscriber_updates = subscribers,
                     messages = planned,
                     "planned"
                 );

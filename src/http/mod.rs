@@ -69,6 +69,10 @@ pub struct HttpState {
     public_url: Option<url::Url>,
     /// The public status pages' live snapshot.
     status: status::StatusState,
+    /// `[subscriptions]`: the status pages' email subscriptions.
+    subscriptions: crate::status::subscriptions::SubscriptionsConfig,
+    /// Wakes this process's worker (a subscription's confirmation mail is due at once).
+    worker_wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl HttpState {
@@ -102,6 +106,7 @@ impl HttpState {
             },
         );
         state.metrics_token = config.http.metrics_token.clone();
+        state.subscriptions = config.subscriptions.clone();
         match config.http.public_url.clone() {
             Some(url) => state.with_public_url(url),
             None => state,
@@ -122,7 +127,21 @@ impl HttpState {
             ready: Arc::new(AtomicBool::new(true)),
             scraped: Arc::new(AtomicBool::new(true)),
             public_url: None,
+            subscriptions: Default::default(),
+            worker_wake: None,
         }
+    }
+
+    /// The status pages' email subscriptions with these settings (`[subscriptions]`).
+    pub fn with_subscriptions(mut self, config: crate::status::subscriptions::SubscriptionsConfig) -> Self {
+        self.subscriptions = config;
+        self
+    }
+
+    /// The worker of this process, woken when a request queues a message.
+    pub fn with_worker_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.worker_wake = Some(wake);
+        self
     }
 
     /// The server's public URL (`[http] public_url`).
@@ -171,7 +190,12 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state.clone())
         .merge(api::router(state.api.clone()))
         .merge(console::router(console::ConsoleState::new(state.api.clone(), state.public_url.clone())))
-        .merge(status::router(state.status.clone()));
+        .merge(status::router(state.status.clone()))
+        .merge(status::subscribe::router(status::subscribe::SubscribeState::new(
+            state.status.clone(),
+            state.subscriptions.clone(),
+            state.worker_wake.clone(),
+        )));
     if let Some(receipts) = state.receipts {
         app = app.merge(crate::receipts::router(receipts));
     }

@@ -11,6 +11,7 @@ pub mod badge;
 pub mod feed;
 pub mod history;
 pub mod incidents;
+pub mod subscriptions;
 pub mod summary;
 pub mod words;
 

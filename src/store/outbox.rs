@@ -35,9 +35,11 @@ impl Store {
         on_writer!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let row: Option<(Option<String>, String, bool, bool, bool, bool)> = sqlx::query_as(
-                "SELECT m.channel, m.status, a.whatsapp_opted_out, a.sms_opted_out,
-                        a.email_opted_out, a.email IS NOT NULL
-                 FROM messages m JOIN applicants a ON a.id = m.applicant_id
+                // A status subscriber's message has no applicant: every channel counts as
+                // refused, so a permanent failure fails it (email is its only channel).
+                "SELECT m.channel, m.status, COALESCE(a.whatsapp_opted_out, TRUE), COALESCE(a.sms_opted_out, TRUE),
+                        COALESCE(a.email_opted_out, TRUE), a.email IS NOT NULL
+                 FROM messages m LEFT JOIN applicants a ON a.id = m.applicant_id
                  WHERE m.id = $1",
             )
             .bind(message_id)

@@ -23,3 +23,4 @@ mod logs;
 mod metrics;
 mod replies;
 mod status;
+mod subscriptions;

@@ -22,3 +22,4 @@ mod reports;
 mod scenario;
 mod staff;
 mod states;
+mod subscriptions;

@@ -12,6 +12,7 @@ mod hand;
 mod heartbeat;
 mod prepare;
 mod send;
+mod subscriber;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -90,6 +91,8 @@ pub struct Worker {
     outage: Outage,
     /// This worker's part in the division of rates.
     sharing: Mutex<heartbeat::Sharing>,
+    /// The status subscriptions' secret, read on the first subscriber's message.
+    subscription_secret: tokio::sync::OnceCell<crate::status::subscriptions::tokens::Secret>,
 }
 
 impl Worker {
@@ -131,6 +134,7 @@ impl Worker {
             hand: Hand::default(),
             outage: Outage::default(),
             sharing: Mutex::default(),
+            subscription_secret: tokio::sync::OnceCell::new(),
         })
     }
 

@@ -16,6 +16,7 @@ use crate::receipts::unsubscribe_url;
 use crate::render::render;
 use crate::store::{
     AttemptOutcome, BroadcastRecord, Claim, EventFacts, MessageFacts, OfficeDirectory, StoreError,
+    SubscriberMessageFacts,
 };
 
 /// Facts by id, loaded once per worker: a notice event or a broadcast does not change once its
@@ -72,6 +73,17 @@ impl Worker {
         let prepared = async {
             let facts = self.store.message_facts(&ids).await?;
             let directory = self.directory().await?;
+            // A status subscriber's message has no applicant, so no applicant facts: only a batch
+            // that holds some (fewer facts than claims) asks for subscribers' facts, and an
+            // applicants-only batch costs nothing more than before.
+            let mut subscribers: HashMap<i64, SubscriberMessageFacts> = if facts.len() < claims.len() {
+                let known: std::collections::HashSet<i64> = facts.iter().map(|facts| facts.id).collect();
+                let others: Vec<i64> = ids.iter().copied().filter(|id| !known.contains(id)).collect();
+                let found = self.store.subscriber_message_facts(&others).await?;
+                found.into_iter().map(|facts| (facts.id, facts)).collect()
+            } else {
+                HashMap::new()
+            };
             let mut facts: HashMap<i64, MessageFacts> =
                 facts.into_iter().map(|facts| (facts.id, facts)).collect();
             let mut prepared = Vec::with_capacity(claims.len());
@@ -79,6 +91,8 @@ impl Worker {
                 // Every claimed id has its facts: messages are never deleted while queued.
                 if let Some(message) = facts.remove(&claim.id) {
                     prepared.push(self.prepare(*claim, message, &directory, now).await?);
+                } else if let Some(message) = subscribers.remove(&claim.id) {
+                    prepared.push(self.prepare_for_subscriber(*claim, message, &directory, now).await?);
                 }
             }
             Ok::<_, StoreError>(prepared)

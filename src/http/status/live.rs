@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::status::subscriptions::tokens::{self, Secret};
 use crate::status::Snapshot;
 use crate::store::{Changes, Store, StoreError, Topic};
 
@@ -32,6 +33,8 @@ struct Inner {
     base: String,
     live: ArcSwapOption<Live>,
     started: tokio::sync::OnceCell<()>,
+    /// The subscriptions' secret (signs the subscribe form), read on first use.
+    secret: tokio::sync::OnceCell<Secret>,
 }
 
 /// One snapshot and the answers rendered from it so far.
@@ -95,12 +98,29 @@ impl StatusState {
                 base,
                 live: ArcSwapOption::empty(),
                 started: tokio::sync::OnceCell::new(),
+                secret: tokio::sync::OnceCell::new(),
             }),
         }
     }
 
     pub(super) fn base(&self) -> &str {
         &self.inner.base
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The status subscriptions' secret, read (or made) once.
+    pub(super) async fn subscription_secret(&self) -> Result<Secret, StoreError> {
+        self.inner
+            .secret
+            .get_or_try_init(|| async {
+                let bytes = self.inner.store.server_secret(tokens::SECRET_NAME, Utc::now()).await?;
+                Ok::<_, StoreError>(Secret::new(bytes))
+            })
+            .await
+            .cloned()
     }
 
     /// The current snapshot, loading the first and starting the watcher on first use.

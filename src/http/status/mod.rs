@@ -8,6 +8,7 @@
 //! | `GET /status/api/v2/summary.json`, `GET /status/{office}/api/v2/summary.json` | Statuspage's public summary shape |
 //! | `GET /status/{office}/badge.svg` | a badge for the office's website |
 //! | `GET /status/static/status.css` | the one stylesheet |
+//! | `POST /status/{office}/subscribe`, `/status/subscriptions/…` | email subscriptions ([`subscribe`]) |
 //!
 //! Every answer comes from the in-memory [`Snapshot`] ([`live`]), rebuilt when the shared change
 //! signal moves (any process's state change), so a page view never queries the database; a
@@ -20,6 +21,8 @@ mod live;
 mod machine;
 mod pages;
 mod respond;
+pub mod subscribe;
+mod subscribe_words;
 mod view;
 mod words;
 

@@ -17,7 +17,7 @@ use super::view::{self, frame, words};
 use super::StatusState;
 use crate::domain::{Language, OfficeCode};
 
-const HTML: &str = "text/html; charset=utf-8";
+pub(super) const HTML: &str = "text/html; charset=utf-8";
 const STYLESHEET: &str = include_str!("pages/status.css");
 
 /// The stylesheet's URL, versioned by its content so it can be cached for a year.
@@ -41,6 +41,7 @@ static TEMPLATES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
         ("index", include_str!("pages/index.hbs")),
         ("office", include_str!("pages/office.hbs")),
         ("message", include_str!("pages/message.hbs")),
+        ("action", include_str!("pages/action.hbs")),
     ] {
         templates.register_template_string(name, text).expect("the status templates parse");
     }
@@ -62,11 +63,19 @@ fn escape_html(text: &str) -> String {
     escaped
 }
 
-fn render(name: &str, view: &impl Serialize) -> String {
+pub(super) fn render(name: &str, view: &impl Serialize) -> String {
     TEMPLATES.render(name, view).unwrap_or_else(|err| {
         tracing::error!(error = %err, template = name, "status page not rendered");
         String::new()
     })
+}
+
+/// The office page with its subscribe form (`None` when subscriptions are off).
+#[derive(Serialize)]
+struct WithForm<T> {
+    #[serde(flatten)]
+    page: T,
+    subscribe: Option<super::subscribe::SubscribeForm>,
 }
 
 #[derive(Serialize)]
@@ -134,6 +143,8 @@ pub(super) async fn office(
     else {
         return not_found_page(language);
     };
+    // Signed per request (an HMAC): the rendering below is kept for the snapshot's life.
+    let subscribe = super::subscribe::form(&state, &code, language).await;
     let rendered = live.rendered(&format!("office:{}:{language}", code.as_str()), |snapshot| {
         let status = snapshot.office(&code).expect("checked above");
         // The page changes at the office's midnight too (the history moves a day).
@@ -143,7 +154,8 @@ pub(super) async fn office(
             .and_then(|t| t.and_local_timezone(status.office.timezone.0).earliest())
             .map(|t| t.to_utc());
         let modified = status.updated_at.into_iter().chain(midnight).max().unwrap_or(snapshot.built_at);
-        Rendered::new(render("office", &view::office(status, language)), HTML, modified)
+        let page = WithForm { page: view::office(status, language), subscribe };
+        Rendered::new(render("office", &page), HTML, modified)
     });
     cached(StatusCode::OK, &rendered, &headers)
 }

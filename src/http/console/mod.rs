@@ -10,6 +10,9 @@
 //! | `GET /console/change`, `POST /console/change/{confirm,edit,apply,undo}` | change a state ([`change`]) |
 //! | `POST /console/proposals/{confirm,dismiss}` | supervisors: decide what automatic detection proposes ([`proposals`]) |
 //! | `GET /console/assets/console.css` | the stylesheet |
+//! | `GET /console/incidents[?open=…]`, `GET /console/incidents/{id}` | incidents: timeline, progress per channel ([`incident`]) |
+//! | `POST /console/incidents/{id}/{updates,restore}`, `GET …/messages.csv` | a staff update, the restoration, the delivery report |
+//! | `GET/POST /console/incidents/{id}/call-list` | the call list and its outcomes ([`calls`]) |
 //!
 //! Every page works without JavaScript (there is none). Sessions live in the database
 //! ([`crate::staff::session`]); every form carries the session's CSRF token and is refused unless
@@ -22,6 +25,9 @@ mod form;
 mod login;
 mod pages;
 mod proposals;
+// The incident pages and the call list (issue 14, page 4).
+mod calls;
+mod incident;
 
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -76,6 +82,12 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/proposals/confirm", post(proposals::confirm))
         .route("/console/proposals/dismiss", post(proposals::dismiss))
         .route("/console/assets/console.css", get(pages::stylesheet))
+        .route("/console/incidents", get(incident::list))
+        .route("/console/incidents/{id}", get(incident::page))
+        .route("/console/incidents/{id}/updates", post(incident::update))
+        .route("/console/incidents/{id}/restore", post(incident::restore))
+        .route("/console/incidents/{id}/messages.csv", get(incident::messages_csv))
+        .route("/console/incidents/{id}/call-list", get(calls::page).post(calls::record))
         .route("/console/{*rest}", get(not_found))
         .layer(axum::middleware::map_response(pages::security_headers))
         .with_state(state)

@@ -23,6 +23,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("confirm", include_str!("pages/confirm.hbs")),
     ("result", include_str!("pages/result.hbs")),
     ("error", include_str!("pages/error.hbs")),
+    ("incidents", include_str!("pages/incidents.hbs")),
+    ("incident", include_str!("pages/incident.hbs")),
+    ("call_row", include_str!("pages/call_row.hbs")),
+    ("call_list", include_str!("pages/call_list.hbs")),
 ];
 
 /// The stylesheet, served at `/console/assets/console.css` (no inline style: the CSP allows

@@ -54,6 +54,7 @@ fn statuses() -> Vec<OfficeStatus> {
                 })
                 .collect(),
             incident_since: (office.code.as_str() == "PLG").then_some(since),
+            incident_id: (office.code.as_str() == "PLG").then_some(7),
             office: office.clone(),
         })
         .collect()

@@ -8,6 +8,7 @@ mod support;
 
 mod api;
 mod console;
+mod console_support;
 mod incidents;
 mod matrix;
 // Broadcasts and the booking sync (issue 13 part B).
@@ -19,3 +20,5 @@ mod logs;
 mod metrics;
 mod replies;
 mod status;
+// The console's incident pages and call list (issue 14, page 4).
+mod console_incident;

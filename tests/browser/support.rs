@@ -136,10 +136,11 @@ impl Console {
     }
 
     /// Runs the planner as `kabar serve` would once the settle time has passed; the messages it
-    /// planned.
+    /// planned. It runs now with no settle time rather than a settle time ahead, so that what
+    /// staff do next (a call recorded) comes after the messages, as it does in service.
     pub async fn plan_after_settling(&self) -> u64 {
-        let later = chrono::Utc::now() + chrono::Duration::seconds(self.planner.settle_seconds as i64 + 1);
-        let events = plan_once(&self.db.store, &self.planner, later).await.unwrap();
+        let settled = PlannerConfig { settle_seconds: 0, ..self.planner.clone() };
+        let events = plan_once(&self.db.store, &settled, chrono::Utc::now()).await.unwrap();
         events.iter().map(|event| event.counts.messages).sum()
     }
 

@@ -128,6 +128,9 @@ async fn incident_pages_update_restore_and_refuse_other_offices(db: TestStore) {
         assert_eq!(status, 404, "{path}: {body}");
         assert!(!body.contains("Hana") && !body.contains("Gorontalo"), "{body}");
     }
+    let (status, body) = text(&console, "/console/incidents/abc", &budi).await;
+    assert_eq!(status, 404, "not an id: the console's 404 page");
+    assert!(body.contains("<html lang=\"id\">"), "{body}");
     let update = with_csrf(&[("text", "Pencetakan kembali besok.")], &csrf);
     let refused = submit(&console, &budi, &format!("/console/incidents/{gto}/updates"), &update).await;
     assert_eq!(refused.status(), 404);

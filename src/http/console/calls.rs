@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::error::ConsoleError;
 use super::form::{Staff, StaffPost};
+use super::incident::incident_id;
 use super::pages::word;
 use super::ConsoleState;
 use crate::domain::Language;
@@ -71,8 +72,9 @@ pub(super) fn call_list_data(language: Language, list: &CallListView, officer: b
 pub(super) async fn page(
     State(state): State<ConsoleState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
+    let id = incident_id(&id, staff.language())?;
     let authed = staff.authed();
     let list = call_list_of(&state.api, authed, id).await.map_err(staff.deny())?;
     let officer = authed.caller.role >= Role::Officer;
@@ -85,10 +87,11 @@ pub(super) async fn page(
 /// `POST /api/v1/call-list/{booking_code}/outcomes` records it, then back to the list.
 pub(super) async fn record(
     State(state): State<ConsoleState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     post: StaffPost,
 ) -> Result<Response, ConsoleError> {
     let staff = &post.staff;
+    let id = incident_id(&id, staff.language())?;
     // An incident the caller does not see is refused as its list refuses it (404).
     visible_incident(&state.api, staff.authed(), id).await.map_err(staff.deny())?;
     let request = OutcomeRequest {

@@ -27,6 +27,12 @@ use crate::staff::Role;
 use crate::state::{self, StateChange, Target};
 use crate::store::OfficeDirectory;
 
+/// The incident id of a path; anything else names no incident (the console's 404 page).
+pub(super) fn incident_id(raw: &str, language: Language) -> Result<i64, ConsoleError> {
+    raw.parse()
+        .map_err(|_| ConsoleError::Api(ApiError::NotFound(format!("there is no incident {raw}")), language))
+}
+
 /// How many incidents of each kind (open, closed) the list shows.
 const LISTED: usize = 100;
 
@@ -220,9 +226,10 @@ async fn render(
 pub(super) async fn page(
     State(state): State<ConsoleState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, ConsoleError> {
+    let id = incident_id(&id, staff.language())?;
     let done = ["update", "restored"].into_iter().find(|done| *done == query.done).map(str::to_owned);
     render(&state, &staff, id, done, None).await
 }
@@ -231,9 +238,10 @@ pub(super) async fn page(
 /// `POST /api/v1/incidents/{id}/updates` posts it.
 pub(super) async fn update(
     State(state): State<ConsoleState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     post: StaffPost,
 ) -> Result<Response, ConsoleError> {
+    let id = incident_id(&id, post.staff.language())?;
     let staff = &post.staff;
     let text = post.form.get("text");
     let text_en = post.form.get("text_en");
@@ -254,9 +262,10 @@ pub(super) async fn update(
 /// (officer within scope, audited); the planner sends the restoration notice.
 pub(super) async fn restore(
     State(state): State<ConsoleState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     post: StaffPost,
 ) -> Result<Response, ConsoleError> {
+    let id = incident_id(&id, post.staff.language())?;
     let staff = &post.staff;
     let authed = staff.authed();
     let (record, offices) = visible_incident(&state.api, authed, id).await.map_err(staff.deny())?;
@@ -297,9 +306,10 @@ pub(super) struct CsvQuery {
 pub(super) async fn messages_csv(
     State(state): State<ConsoleState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Query(query): Query<CsvQuery>,
 ) -> Result<Response, ConsoleError> {
+    let id = incident_id(&id, staff.language())?;
     let mut response =
         incident_csv(&state.api, staff.authed(), id, query.full_phone).await.map_err(staff.deny())?;
     let name = format!("attachment; filename=\"incident-{id}-messages.csv\"");

@@ -25,6 +25,8 @@ pub struct OfficeStatus {
     pub office: Office,
     pub services: Vec<ServiceStatus>,
     pub incident_since: Option<DateTime<Utc>>,
+    /// The open incident's id, for its page.
+    pub incident_id: Option<i64>,
 }
 
 /// Every office `scope` covers, by region then code.
@@ -62,6 +64,10 @@ pub async fn overview(store: &Store, scope: &Scope) -> Result<Vec<OfficeStatus>,
                 .iter()
                 .find(|incident| incident.office == office.code)
                 .map(|incident| incident.opened_at),
+            incident_id: incidents
+                .iter()
+                .find(|incident| incident.office == office.code)
+                .map(|incident| incident.id),
             office: office.clone(),
         })
         .collect();

@@ -66,6 +66,17 @@ pub async fn a_broadcast_needs_a_second_supervisor(browser: &Browser, console: &
     let messages: u64 =
         planned.iter().filter(|done| done.broadcast_id == id).map(|done| done.counts.messages).sum();
     assert_eq!(messages, told, "the preview's count is what was planned");
+    // And the fake SMS provider receives it, once per applicant.
+    let received = console.deliver_all().await;
+    let broadcast: Vec<_> =
+        received.iter().filter(|request| request.field("Body").is_some_and(|body| body.contains(TEXT))).collect();
+    let counts = console.store().message_counts().await.unwrap();
+    let of = |status: &str| -> u64 {
+        counts.iter().filter(|c| c.kind == "broadcast" && c.status == status).map(|c| c.messages).sum()
+    };
+    assert!(!broadcast.is_empty(), "the fake SMS provider received the broadcast");
+    assert_eq!(broadcast.len() as u64, of("sent"), "each sent message reached the provider once");
+    assert_eq!(of("queued") + of("sending"), 0, "nothing of the broadcast is left to send");
     browser.goto(&console.url(&format!("/console/broadcasts/{id}"))).await;
     browser.wait_for("#progress").await;
     browser.check_page("broadcast-detail", console).await;

@@ -9,9 +9,12 @@
 //! Needs `/usr/bin/chromedriver` and `/usr/bin/chromium` (Debian: `apt-get install chromium
 //! chromium-driver`; `.ci/run` installs them). Without them the suite fails and says so.
 
+#[path = "../fakes/mod.rs"]
+mod fakes;
 #[path = "../store/harness.rs"]
 #[allow(dead_code)] // the browser suite runs on SQLite only
 mod harness;
+mod incident;
 mod support;
 
 mod admin;
@@ -173,6 +176,7 @@ async fn the_console_in_a_real_browser() {
 
     admin::admin_pages(&browser, &console).await;
     broadcasts::a_broadcast_needs_a_second_supervisor(&browser, &console).await;
+    incident::incident_page_and_call_list(&browser, &console).await;
 
     browser.finish().await;
 }

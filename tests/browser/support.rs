@@ -1,6 +1,7 @@
 //! The browser suite's two halves: [`Console`], kabar's HTTP server on port 0 over a fresh SQLite
-//! store (offices, bookings in printing at PLG and GTO, two staff accounts), and [`Browser`],
-//! chromedriver started on a free port with one headless Chromium session.
+//! store (offices, bookings in printing at PLG and GTO, four staff accounts) with kabar's delivery
+//! worker sending SMS to a fake Twilio over real HTTP, and [`Browser`], chromedriver started on a
+//! free port with one headless Chromium session.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use kabar::audit::Origin;
-use kabar::domain::{OfficeCode, Service, ServiceState};
+use kabar::deliver::{DeliveryConfig, Providers, Worker};
+use kabar::domain::{Channel, OfficeCode, Service, ServiceState};
 use kabar::http::api::ApiSettings;
 use kabar::http::HttpState;
 use kabar::import::{self, ImportOptions};
@@ -20,6 +22,8 @@ use kabar::store::DatabaseUrl;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
+use crate::fakes::twilio::FakeTwilio;
+use crate::fakes::Recorded;
 use crate::harness::TestStore;
 
 pub const PASSWORD: &str = "kata sandi yang panjang";
@@ -34,19 +38,28 @@ PLG,Kantor Imigrasi Kelas I TPI Palembang,Asia/Jakarta,office,,I,Sumatera Selata
 GTO,Kantor Imigrasi Kelas I TPI Gorontalo,Asia/Makassar,office,,I,Gorontalo,yes
 ";
 
-/// Applications in printing: a printing outage tells them whatever the date.
+/// Applications in printing: a printing outage tells them whatever the date. Eko has opted out
+/// of SMS, the only channel here: nobody reaches him but a phone call (the call list).
 const BOOKINGS: &str = "\
 booking_code,office_code,unit_code,name,phone,email,whatsapp,language,appointment_at,product,express,stage,applied_at
 PLG-0001,PLG,,Budi,0812-1000-0001,,,,2024-06-18 09:00,regular,no,printing,
 PLG-0002,PLG,,Citra,0812-1000-0002,,,en,2024-06-18 10:00,epassport,no,printing,
+PLG-0003,PLG,,Eko,0812-1000-0003,,,,2024-06-18 11:00,regular,no,printing,
 GTO-0001,GTO,,Dewi,0812-2000-0001,,,,2024-06-18 09:00,regular,no,printing,
 ";
+/// Eko's number.
+const UNREACHABLE: &str = "0812-1000-0003";
 
 /// kabar's server, as `kabar serve` runs it, over a fresh SQLite store.
 pub struct Console {
     base: String,
     db: TestStore,
     planner: PlannerConfig,
+    /// The SMS provider the worker sends to, and the worker, as `kabar serve` runs it.
+    sms: FakeTwilio,
+    worker: Worker,
+    /// How many of the fake's requests [`Console::deliver_all`] has already returned.
+    delivered: std::sync::atomic::AtomicUsize,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -81,7 +94,25 @@ impl Console {
                 .await
                 .unwrap();
         }
-        let planner = PlannerConfig::default();
+        let eko = UNREACHABLE.parse().unwrap();
+        assert!(db.store.set_opt_out(&eko, Channel::Sms, true).await.unwrap());
+        // SMS only: the one fake provider the worker sends to.
+        let planner = PlannerConfig { channels: vec![Channel::Sms], ..PlannerConfig::default() };
+        let sms = FakeTwilio::start().await;
+        let delivery = DeliveryConfig { twilio: Some(sms.config()), ..DeliveryConfig::default() };
+        delivery.validate().expect("a valid delivery configuration");
+        let providers = Providers::from_config(&delivery).expect("the providers start");
+        let worker = Worker::new(
+            db.store.clone(),
+            std::sync::Arc::new(providers),
+            std::sync::Arc::new(kabar::render::Catalogue::builtin()),
+            kabar::plan::notice::NoticeConfig::default(),
+            planner.channels.clone(),
+            delivery,
+            None,
+        )
+        .await
+        .expect("the worker starts");
         let listener = kabar::http::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let settings = ApiSettings { planner: planner.clone(), ..ApiSettings::default() };
@@ -91,11 +122,10 @@ impl Console {
         tokio::spawn(kabar::http::serve(listener, state, async move {
             let _ = stop.await;
         }));
-        Console { base, db, planner, _shutdown: shutdown }
+        Console { base, db, planner, sms, worker, delivered: Default::default(), _shutdown: shutdown }
     }
 
     /// The store the server runs over, for scenarios that check what a page did.
-    #[allow(dead_code)] // until the incident, broadcast and admin scenarios use it
     pub fn store(&self) -> &kabar::store::Store {
         &self.db.store
     }
@@ -105,11 +135,47 @@ impl Console {
     }
 
     /// Runs the planner as `kabar serve` would once the settle time has passed; the messages it
-    /// planned.
+    /// planned. It runs now with no settle time rather than a settle time ahead, so that what
+    /// staff do next (a call recorded) comes after the messages, as it does in service.
     pub async fn plan_after_settling(&self) -> u64 {
-        let later = chrono::Utc::now() + chrono::Duration::seconds(self.planner.settle_seconds as i64 + 1);
-        let events = plan_once(&self.db.store, &self.planner, later).await.unwrap();
+        let settled = PlannerConfig { settle_seconds: 0, ..self.planner.clone() };
+        let events = plan_once(&self.db.store, &settled, chrono::Utc::now()).await.unwrap();
         events.iter().map(|event| event.counts.messages).sum()
+    }
+
+    /// Runs kabar's delivery worker (in process, the step `kabar serve` repeats) until nothing is
+    /// left to send; what the fake SMS provider received since the last call. The worker runs at
+    /// a moment a day ahead, when every message held for the offices' quiet hours is due (the
+    /// suite runs at any hour).
+    pub async fn deliver_all(&self) -> Vec<Recorded> {
+        let due = chrono::Utc::now() + chrono::Duration::days(1);
+        self.worker.drain(due).await.expect("the worker sends");
+        let received = self.sms.requests();
+        let seen = self.delivered.swap(received.len(), std::sync::atomic::Ordering::SeqCst);
+        received[seen.min(received.len())..].to_vec()
+    }
+
+    /// Printing unavailable at `office`, changed by `actor` through the service `kabar state
+    /// set` calls, and planned once settled; the office's open incident.
+    pub async fn outage(&self, office: &str, actor: &str) -> i64 {
+        let change = kabar::state::StateChange {
+            target: kabar::state::Target::Offices(vec![office.parse().unwrap()]),
+            service: Service::Printing,
+            state: ServiceState::Unavailable,
+            reason: Some("Gangguan Pusat Data Nasional".into()),
+            until: None,
+            actor: actor.into(),
+            at: chrono::Utc::now(),
+        };
+        kabar::state::set_state(&self.db.store, &change).await.unwrap();
+        self.plan_after_settling().await;
+        self.open_incident(office).await.expect("an open incident")
+    }
+
+    /// The office's open incident.
+    pub async fn open_incident(&self, office: &str) -> Option<i64> {
+        let open = self.db.store.open_incidents().await.unwrap();
+        open.iter().find(|incident| incident.office.as_str() == office).map(|incident| incident.id)
     }
 
     pub async fn state(&self, office: &str, service: Service) -> ServiceState {

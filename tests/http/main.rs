@@ -24,3 +24,5 @@ mod metrics;
 mod replies;
 mod status;
 mod subscriptions;
+// The console's incident pages and call list (issue 14, page 4).
+mod console_incident;

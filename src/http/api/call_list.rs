@@ -168,8 +168,18 @@ pub(super) async fn call_list(
     authed: Authed,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<CallListView>, ApiError> {
+    Ok(Json(call_list_of(&state, &authed, id).await?))
+}
+
+/// The incident's call list as the caller may read it (whole numbers for officers and above),
+/// 404 for an incident the caller does not see: the API's and the console's call list.
+pub(crate) async fn call_list_of(
+    state: &ApiState,
+    authed: &Authed,
+    id: i64,
+) -> Result<CallListView, ApiError> {
     authed.require(Role::Viewer)?;
-    let (record, offices) = visible_incident(&state, &authed, id).await?;
+    let (record, offices) = visible_incident(state, authed, id).await?;
     let full_phone = authed.caller.role >= Role::Officer;
     let entries =
         state.store.call_list(&MessageFilter { incident: Some(record.id), broadcast: None }).await?;
@@ -183,7 +193,7 @@ pub(super) async fn call_list(
             reached.push(view);
         }
     }
-    Ok(Json(CallListView { incident_id: record.id, full_phone, to_call, reached }))
+    Ok(CallListView { incident_id: record.id, full_phone, to_call, reached })
 }
 
 #[utoipa::path(
@@ -209,8 +219,19 @@ pub(super) async fn record_outcome(
     ApiPath(code): ApiPath<String>,
     ApiJson(request): ApiJson<OutcomeRequest>,
 ) -> Result<(StatusCode, Json<OutcomeView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(record_call(&state, &authed, &code, &request).await?)))
+}
+
+/// Records a call about booking `code`: 404 for a booking the caller does not see, then
+/// officers and above only; audited by [`calls::record`]. The API's and the console's form.
+pub(crate) async fn record_call(
+    state: &ApiState,
+    authed: &Authed,
+    code: &str,
+    request: &OutcomeRequest,
+) -> Result<OutcomeView, ApiError> {
     authed.require(Role::Viewer)?;
-    let call = CallRecord::parse(&code, &request.outcome, request.note.as_deref())?;
+    let call = CallRecord::parse(code, &request.outcome, request.note.as_deref())?;
     let offices = state.store.office_directory().await?;
     // A booking of another office is answered as one that does not exist.
     match state.store.booking_office(&call.booking).await? {
@@ -220,5 +241,5 @@ pub(super) async fn record_outcome(
     authed.require(Role::Officer)?;
     let recorded = calls::record(&state.store, &call, &authed.origin, chrono::Utc::now()).await?;
     let zone = offices.office(&recorded.office).map(|office| office.timezone);
-    Ok((StatusCode::CREATED, Json(outcome_view(&recorded, zone))))
+    Ok(outcome_view(&recorded, zone))
 }

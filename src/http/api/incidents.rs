@@ -29,17 +29,17 @@ impl From<UpdateError> for ApiError {
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct IncidentQuery {
     /// true: open incidents only; false: resolved ones only.
-    open: Option<bool>,
+    pub(crate) open: Option<bool>,
     /// Only this office's incidents.
-    office: Option<String>,
+    pub(crate) office: Option<String>,
     /// The `next` of the previous page (an incident id; the list is newest first).
-    after: Option<i64>,
+    pub(crate) after: Option<i64>,
     /// Incidents per page, 1 to 1000 (default 100).
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
 }
 
 /// An incident: one office's disruption.
@@ -246,7 +246,7 @@ fn progress_view(row: ChannelProgress) -> ProgressView {
 }
 
 /// The incident `id` if the caller may see it; otherwise, as for an id that names nothing, 404.
-pub(super) async fn visible_incident(
+pub(crate) async fn visible_incident(
     state: &ApiState,
     authed: &Authed,
     id: i64,
@@ -275,6 +275,15 @@ pub(super) async fn list(
     authed: Authed,
     ApiQuery(query): ApiQuery<IncidentQuery>,
 ) -> Result<Json<Page<IncidentView>>, ApiError> {
+    Ok(Json(incident_list(&state, &authed, &query).await?))
+}
+
+/// The incidents the caller sees, newest first, as `GET /incidents` and the console list them.
+pub(crate) async fn incident_list(
+    state: &ApiState,
+    authed: &Authed,
+    query: &IncidentQuery,
+) -> Result<Page<IncidentView>, ApiError> {
     authed.require(Role::Viewer)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -303,7 +312,7 @@ pub(super) async fn list(
         None
     };
     let items = found.iter().map(|record| view(record, zone_of(&offices, &record.office))).collect();
-    Ok(Json(Page { items, next }))
+    Ok(Page { items, next })
 }
 
 #[utoipa::path(
@@ -322,16 +331,26 @@ pub(super) async fn one(
     authed: Authed,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
+    Ok(Json(incident_detail(&state, &authed, id).await?))
+}
+
+/// The incident with its timeline and progress, if the caller may see it (404 otherwise), as
+/// `GET /incidents/{id}` and the console's incident page show it.
+pub(crate) async fn incident_detail(
+    state: &ApiState,
+    authed: &Authed,
+    id: i64,
+) -> Result<IncidentDetail, ApiError> {
     authed.require(Role::Viewer)?;
-    let (record, offices) = visible_incident(&state, &authed, id).await?;
+    let (record, offices) = visible_incident(state, authed, id).await?;
     let zone = zone_of(&offices, &record.office);
     let timeline = state.store.incident_timeline(&record).await?;
     let progress = state.store.incident_progress(record.id, chrono::Utc::now()).await?;
-    Ok(Json(IncidentDetail {
+    Ok(IncidentDetail {
         incident: view(&record, zone),
         timeline: timeline.into_iter().map(|entry| timeline_view(entry, zone)).collect(),
         progress: progress.into_iter().map(progress_view).collect(),
-    }))
+    })
 }
 
 #[utoipa::path(
@@ -358,7 +377,19 @@ pub(super) async fn post_update_route(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<UpdateRequest>,
 ) -> Result<(StatusCode, Json<UpdatePosted>), ApiError> {
-    let (record, _) = visible_incident(&state, &authed, id).await?;
+    let posted = post_incident_update(&state, &authed, id, request).await?;
+    Ok((StatusCode::CREATED, Json(posted)))
+}
+
+/// A staff-written update to the incident's audience: 404 for an incident the caller does not
+/// see, then officers and above only; planned and audited by [`post_update`].
+pub(crate) async fn post_incident_update(
+    state: &ApiState,
+    authed: &Authed,
+    id: i64,
+    request: UpdateRequest,
+) -> Result<UpdatePosted, ApiError> {
+    let (record, _) = visible_incident(state, authed, id).await?;
     authed.require(Role::Officer)?;
     let text = UpdateText { text_id: request.text, text_en: request.text_en };
     let posted = post_update(
@@ -370,14 +401,11 @@ pub(super) async fn post_update_route(
         chrono::Utc::now(),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(UpdatePosted {
-            update_id: posted.update_id,
-            broadcast_id: posted.broadcast_id,
-            messages: posted.messages,
-            unreachable: posted.unreachable,
-            deferred: posted.deferred,
-        }),
-    ))
+    Ok(UpdatePosted {
+        update_id: posted.update_id,
+        broadcast_id: posted.broadcast_id,
+        messages: posted.messages,
+        unreachable: posted.unreachable,
+        deferred: posted.deferred,
+    })
 }

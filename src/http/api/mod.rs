@@ -24,9 +24,9 @@ mod queue;
 mod state_changes;
 
 // Incidents, call list and delivery reports (issue 13).
-mod call_list;
-mod incidents;
-mod reports;
+pub(crate) mod call_list;
+pub(crate) mod incidents;
+pub(crate) mod reports;
 
 use std::sync::Arc;
 

@@ -133,9 +133,8 @@ async fn respond(
     authed: &Authed,
     report: Report,
     query: &ReportQuery,
-    headers: &HeaderMap,
+    format: Format,
 ) -> Result<Response, ApiError> {
-    let format = Format::of(headers);
     if query.full_phone {
         authed.require(Role::Officer).map_err(|_| {
             ApiError::Forbidden(format!(
@@ -175,15 +174,36 @@ pub(super) async fn incident_messages(
     ApiQuery(query): ApiQuery<ReportQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    incident_report(&state, &authed, id, &query, Format::of(&headers)).await
+}
+
+/// The incident's delivery report as CSV, streamed: the console's download, the same report,
+/// checks and audit of a full-phone read as `GET /incidents/{id}/messages`.
+pub(crate) async fn incident_csv(
+    state: &ApiState,
+    authed: &Authed,
+    id: i64,
+    full_phone: bool,
+) -> Result<Response, ApiError> {
+    incident_report(state, authed, id, &ReportQuery { full_phone }, Format::Csv).await
+}
+
+async fn incident_report(
+    state: &ApiState,
+    authed: &Authed,
+    id: i64,
+    query: &ReportQuery,
+    format: Format,
+) -> Result<Response, ApiError> {
     authed.require(Role::Viewer)?;
-    let (record, _) = visible_incident(&state, &authed, id).await?;
+    let (record, _) = visible_incident(state, authed, id).await?;
     let report = Report {
         filter: MessageFilter { incident: Some(record.id), broadcast: None },
         only: None,
         target: format!("incident:{}", record.id),
         offices: vec![record.office],
     };
-    respond(&state, &authed, report, &query, &headers).await
+    respond(state, authed, report, query, format).await
 }
 
 #[utoipa::path(
@@ -229,5 +249,5 @@ pub(super) async fn broadcast_messages(
         target: format!("broadcast:{id}"),
         offices: visible,
     };
-    respond(&state, &authed, report, &query, &headers).await
+    respond(&state, &authed, report, &query, Format::of(&headers)).await
 }

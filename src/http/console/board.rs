@@ -40,6 +40,7 @@ pub(super) fn board_data(language: Language, offices: &[OfficeStatus]) -> Value 
                 "region": status.office.region,
                 "zone": format!("{} ({})", zone_label(zone), zone.name()),
                 "incident": status.incident_since.map(|since| local(Some(since), zone)),
+                "incident_id": status.incident_id,
                 "services": status.services.iter().map(|s| service_row(language, s, zone)).collect::<Vec<_>>(),
             })
         })

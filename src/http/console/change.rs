@@ -335,6 +335,8 @@ pub(super) async fn apply(
     } else {
         word(language, "result", "done")
     };
+    // An office's open incident, for its page (a new one opens when the planner tells of it).
+    let incidents = state.api.store.open_incidents().await?;
     let rows: Vec<Value> = applied
         .iter()
         .map(|a| {
@@ -343,6 +345,7 @@ pub(super) async fn apply(
                 "service": service_name(language, a.service),
                 "state": a.to.as_str(),
                 "state_name": state_name(language, a.to),
+                "incident": incidents.iter().find(|incident| incident.office == a.office).map(|incident| incident.id),
             })
         })
         .collect();

@@ -13,6 +13,9 @@
 //! | `GET/POST /console/admin/staff[/{username}[/access,disable,enable,password]]`, `GET/POST /console/admin/tokens`, `POST /console/admin/tokens/revoke`, `GET /console/admin/audit` | admins: staff, tokens; officers+: the audit log and its verification ([`admin`]) |
 //! | `GET /console/broadcasts`, `GET /console/broadcasts/{new,ID}`, `POST /console/broadcasts[/preview]`, `POST /console/broadcasts/ID/cancel` | broadcasts: list, composer with preview, draft and submit, progress, cancel ([`broadcasts`]) |
 //! | `GET /console/approvals`, `POST /console/broadcasts/ID/{approve,reject}` | supervisors: the approvals inbox ([`approvals`]) |
+//! | `GET /console/incidents[?open=…]`, `GET /console/incidents/{id}` | incidents: timeline, progress per channel ([`incident`]) |
+//! | `POST /console/incidents/{id}/{updates,restore}`, `GET …/messages.csv` | a staff update, the restoration, the delivery report |
+//! | `GET/POST /console/incidents/{id}/call-list` | the call list and its outcomes ([`calls`]) |
 //!
 //! Every page works without JavaScript (there is none). Sessions live in the database
 //! ([`crate::staff::session`]); every form carries the session's CSRF token and is refused unless
@@ -30,6 +33,9 @@ mod proposals;
 mod approvals;
 mod broadcast_form;
 mod broadcasts;
+// The incident pages and the call list (issue 14, page 4).
+mod calls;
+mod incident;
 
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -92,6 +98,12 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/broadcasts/{id}/approve", post(approvals::approve))
         .route("/console/broadcasts/{id}/reject", post(approvals::reject))
         .route("/console/approvals", get(approvals::inbox))
+        .route("/console/incidents", get(incident::list))
+        .route("/console/incidents/{id}", get(incident::page))
+        .route("/console/incidents/{id}/updates", post(incident::update))
+        .route("/console/incidents/{id}/restore", post(incident::restore))
+        .route("/console/incidents/{id}/messages.csv", get(incident::messages_csv))
+        .route("/console/incidents/{id}/call-list", get(calls::page).post(calls::record))
         .route("/console/{*rest}", get(not_found))
         .merge(admin::router())
         .layer(axum::middleware::map_response(pages::security_headers))

@@ -33,6 +33,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("compose", include_str!("pages/compose.hbs")),
     ("broadcast", include_str!("pages/broadcast.hbs")),
     ("approvals", include_str!("pages/approvals.hbs")),
+    ("incidents", include_str!("pages/incidents.hbs")),
+    ("incident", include_str!("pages/incident.hbs")),
+    ("call_row", include_str!("pages/call_row.hbs")),
+    ("call_list", include_str!("pages/call_list.hbs")),
 ];
 
 /// The stylesheet, served at `/console/assets/console.css` (no inline style: the CSP allows

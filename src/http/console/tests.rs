@@ -54,6 +54,7 @@ fn statuses() -> Vec<OfficeStatus> {
                 })
                 .collect(),
             incident_since: (office.code.as_str() == "PLG").then_some(since),
+            incident_id: (office.code.as_str() == "PLG").then_some(7),
             office: office.clone(),
         })
         .collect()
@@ -602,3 +603,5 @@ fn broadcast_pages_render_in_both_languages_and_show_what_they_are_for() {
     assert!(inbox.contains("id=\"reject-error-12\""), "the refused reason is shown on its broadcast");
     assert!(nth("approvals", 1).contains("id=\"inbox-empty\""));
 }
+// The incident pages and the call list (issue 14, page 4).
+mod incident;

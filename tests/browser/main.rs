@@ -175,8 +175,9 @@ async fn the_console_in_a_real_browser() {
     }
 
     admin::admin_pages(&browser, &console).await;
-    broadcasts::a_broadcast_needs_a_second_supervisor(&browser, &console).await;
+    // The incident first: its delivery is the first since PLG's change was planned.
     incident::incident_page_and_call_list(&browser, &console).await;
+    broadcasts::a_broadcast_needs_a_second_supervisor(&browser, &console).await;
 
     browser.finish().await;
 }

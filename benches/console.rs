@@ -2,7 +2,7 @@
 //! printing outage and plans it (so every office has an open incident), then times the console's
 //! pages over real HTTP on 127.0.0.1, signed in: the board of an officer (one office), the board
 //! of a supervisor of `all` (125 offices), and the national view. Prints p50, p95 and max per
-//! page (goal: p95 ≤ 50 ms on SQLite). The incident page is not built yet.
+//! page (goal: p95 ≤ 50 ms on SQLite), and the incident page and call list of one office.
 //!
 //!     cargo bench --bench console
 //!     cargo bench --bench console -- --bookings 20000 --requests 50   # a smoke run
@@ -96,7 +96,12 @@ async fn main() {
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
     let officer = session(&http, &base, "officer").await;
     let supervisor = session(&http, &base, "supervisor").await;
+    let incident = store.open_incident(&first).await.expect("incidents").expect("the office's incident");
+    let incident_page = format!("/console/incidents/{incident}");
+    let call_list = format!("/console/incidents/{incident}/call-list");
     for (page, path, cookie) in [
+        ("incident, one office", incident_page.as_str(), &officer),
+        ("call list, one office", call_list.as_str(), &officer),
         ("board, one office", "/console", &officer),
         ("board, 125 offices", "/console", &supervisor),
         ("national view", "/console/national", &supervisor),

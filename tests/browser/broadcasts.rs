@@ -68,8 +68,10 @@ pub async fn a_broadcast_needs_a_second_supervisor(browser: &Browser, console: &
     assert_eq!(messages, told, "the preview's count is what was planned");
     // And the fake SMS provider receives it, once per applicant.
     let received = console.deliver_all().await;
-    let broadcast: Vec<_> =
-        received.iter().filter(|request| request.field("Body").is_some_and(|body| body.contains(TEXT))).collect();
+    let broadcast: Vec<_> = received
+        .iter()
+        .filter(|request| request.field("Body").is_some_and(|body| body.contains(TEXT)))
+        .collect();
     let counts = console.store().message_counts().await.unwrap();
     let of = |status: &str| -> u64 {
         counts.iter().filter(|c| c.kind == "broadcast" && c.status == status).map(|c| c.messages).sum()

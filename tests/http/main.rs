@@ -26,3 +26,4 @@ mod status;
 mod subscriptions;
 // The console's incident pages and call list (issue 14, page 4).
 mod console_incident;
+mod console_matrix;

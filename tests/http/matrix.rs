@@ -94,7 +94,7 @@ const MATRIX: &[(&str, &str)] = &[
 ];
 
 /// An open outage proposal for printing at `offices`, as the prober opens one.
-async fn proposal(api: &Api, offices: &str) -> i64 {
+pub(crate) async fn proposal(store: &kabar::store::Store, offices: &str) -> i64 {
     use kabar::detect::{probe::ProbeOutcome, NewProposal, ProposalKind, Tally, Transition};
     let system = unique("simkim");
     let tally = Tally { episode: 1, ..Tally::default() };
@@ -108,15 +108,8 @@ async fn proposal(api: &Api, offices: &str) -> i64 {
         apply_at: None,
     };
     let now = chrono::Utc::now();
-    let recorded = api.db.store.record_probe(
-        &system,
-        &tally,
-        &outcome,
-        Some(Transition::WentDown),
-        Some(&new),
-        now,
-        now,
-    );
+    let recorded =
+        store.record_probe(&system, &tally, &outcome, Some(Transition::WentDown), Some(&new), now, now);
     recorded.await.unwrap().proposed.expect("a proposal")
 }
 
@@ -130,13 +123,13 @@ fn expected(row: &str) -> Vec<Vec<Option<u16>>> {
 }
 
 /// The scope string of a target.
-fn scope(target: usize) -> &'static str {
+pub(crate) fn scope(target: usize) -> &'static str {
     ["PLG", "GTO", "region:Sumatera Selatan", "all"][target]
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -177,28 +170,28 @@ async fn request(api: &Api, route: &str, role: &str, target: usize) -> Option<re
             call(&format!("/api/v1/tokens/{name}"))
         }
         "/api/v1/proposals" => call(path),
-        "/api/v1/proposals/{id}/confirm" => call(&format!("/api/v1/proposals/{}/confirm", proposal(api, scope(target)).await)),
+        "/api/v1/proposals/{id}/confirm" => call(&format!("/api/v1/proposals/{}/confirm", proposal(&api.db.store, scope(target)).await)),
         "/api/v1/proposals/{id}/dismiss" => {
-            let id = proposal(api, scope(target)).await;
+            let id = proposal(&api.db.store, scope(target)).await;
             call(&format!("/api/v1/proposals/{id}/dismiss")).json(&json!({"note": "pemeliharaan terjadwal"}))
         }
         // Broadcasts and the booking sync (issue 13 part B).
         "/api/v1/broadcasts/preview" => call(path).json(&broadcast_body(target)),
         "/api/v1/broadcasts" if method == Method::POST => call(path).json(&broadcast_body(target)),
         "/api/v1/broadcasts" => call(path),
-        "/api/v1/broadcasts/{id}" => call(&format!("/api/v1/broadcasts/{}", broadcast_of(api, target, false).await)),
+        "/api/v1/broadcasts/{id}" => call(&format!("/api/v1/broadcasts/{}", broadcast_of(&api.db.store, target, false).await)),
         "/api/v1/broadcasts/{id}/submit" => {
-            call(&format!("/api/v1/broadcasts/{}/submit", broadcast_of(api, target, false).await))
+            call(&format!("/api/v1/broadcasts/{}/submit", broadcast_of(&api.db.store, target, false).await))
         }
         "/api/v1/broadcasts/{id}/approve" => {
-            call(&format!("/api/v1/broadcasts/{}/approve", broadcast_of(api, target, true).await))
+            call(&format!("/api/v1/broadcasts/{}/approve", broadcast_of(&api.db.store, target, true).await))
         }
         "/api/v1/broadcasts/{id}/reject" => {
-            call(&format!("/api/v1/broadcasts/{}/reject", broadcast_of(api, target, true).await))
+            call(&format!("/api/v1/broadcasts/{}/reject", broadcast_of(&api.db.store, target, true).await))
                 .json(&json!({"reason": "Jam pengambilan salah"}))
         }
         "/api/v1/broadcasts/{id}/cancel" => {
-            call(&format!("/api/v1/broadcasts/{}/cancel", broadcast_of(api, target, false).await))
+            call(&format!("/api/v1/broadcasts/{}/cancel", broadcast_of(&api.db.store, target, false).await))
         }
         "/api/v1/bookings" => call("/api/v1/bookings?strict=true").json(&booking_rows(target)?),
         "/api/v1/bookings/import" => {
@@ -229,7 +222,7 @@ fn broadcast_body(target: usize) -> serde_json::Value {
 }
 
 /// A draft by `root` for the target's offices; with `submitted`, waiting for approval.
-async fn broadcast_of(api: &Api, target: usize, submitted: bool) -> i64 {
+pub(crate) async fn broadcast_of(store: &kabar::store::Store, target: usize, submitted: bool) -> i64 {
     use kabar::plan::broadcast::{self, BroadcastContent, BroadcastFilter, BroadcastRequest};
     use kabar::store::{BroadcastStatus, Transition};
     let request = BroadcastRequest {
@@ -246,7 +239,7 @@ async fn broadcast_of(api: &Api, target: usize, submitted: bool) -> i64 {
     let origin = Origin::of(kabar::audit::Actor::token("root"));
     let planner = kabar::plan::PlannerConfig::default();
     let now = chrono::Utc::now();
-    let id = broadcast::draft(&api.db.store, &planner, &request, &origin, now).await.unwrap();
+    let id = broadcast::draft(store, &planner, &request, &origin, now).await.unwrap();
     if submitted {
         let step = Transition {
             id,
@@ -258,7 +251,7 @@ async fn broadcast_of(api: &Api, target: usize, submitted: bool) -> i64 {
             reason: None,
             not_by_author: false,
         };
-        api.db.store.transition_broadcast(&step, None).await.unwrap();
+        store.transition_broadcast(&step, None).await.unwrap();
     }
     id
 }
@@ -284,9 +277,9 @@ fn booking_rows(target: usize) -> Option<serde_json::Value> {
 
 /// The open incident of `office` (opened by a pickup outage planned at once), with one booking
 /// there (`{office}-M1`) and a staff update (a broadcast to its audience).
-async fn incident_at(api: &Api, office: &str) -> (i64, i64) {
+pub(crate) async fn incident_at(store: &kabar::store::Store, office: &str) -> (i64, i64) {
     use kabar::plan::{plan_once, update, PlannerConfig};
-    let store = &api.db.store;
+
     if store.open_incident(&office.parse().unwrap()).await.unwrap().is_none() {
         let csv = format!(
             "booking_code,office_code,unit_code,name,phone,email,whatsapp,language,appointment_at,product,express,stage,applied_at\n\
@@ -338,7 +331,7 @@ async fn incidents_request(
         return (target != 2).then(|| api.request(method, &format!("{path}{query}"), Some(role)));
     }
     let office = [Some("PLG"), Some("GTO"), None, None][target]?;
-    let (incident, broadcast) = incident_at(api, office).await;
+    let (incident, broadcast) = incident_at(&api.db.store, office).await;
     let concrete = path
         .replace(
             "{id}/",

@@ -38,7 +38,7 @@ mod calls;
 mod incident;
 
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use url::Url;
 
@@ -73,39 +73,63 @@ async fn not_found() -> axum::response::Response {
         .into_response()
 }
 
+type Route = (&'static str, &'static str, MethodRouter<ConsoleState>);
+
+/// Every console route: method, path, handler. The router is built from this list and from the
+/// admin pages' ([`admin::routes`]), and [`route_table`] gives it to the console's authorization
+/// matrix test, so a route cannot be added without a row there.
+fn routes() -> Vec<Route> {
+    let mut routes: Vec<Route> = vec![
+        ("GET", "/console", get(board::board)),
+        ("GET", "/console/", get(board::board)),
+        ("GET", "/console/national", get(board::national)),
+        ("GET", "/console/login", get(login::form)),
+        ("POST", "/console/login", post(login::login)),
+        ("POST", "/console/logout", post(login::logout)),
+        ("POST", "/console/language", post(login::language)),
+        ("GET", "/console/change", get(change::form)),
+        ("POST", "/console/change/edit", post(change::edit)),
+        ("POST", "/console/change/confirm", post(change::confirm)),
+        ("POST", "/console/change/apply", post(change::apply)),
+        ("POST", "/console/change/undo", post(change::undo)),
+        ("POST", "/console/proposals/confirm", post(proposals::confirm)),
+        ("POST", "/console/proposals/dismiss", post(proposals::dismiss)),
+        ("GET", "/console/assets/console.css", get(pages::stylesheet)),
+        ("GET", "/console/broadcasts", get(broadcasts::list)),
+        ("POST", "/console/broadcasts", post(broadcasts::create)),
+        ("GET", "/console/broadcasts/new", get(broadcasts::new)),
+        ("POST", "/console/broadcasts/preview", post(broadcasts::preview)),
+        ("GET", "/console/broadcasts/{id}", get(broadcasts::one)),
+        ("POST", "/console/broadcasts/{id}/cancel", post(broadcasts::cancel)),
+        ("POST", "/console/broadcasts/{id}/approve", post(approvals::approve)),
+        ("POST", "/console/broadcasts/{id}/reject", post(approvals::reject)),
+        ("GET", "/console/approvals", get(approvals::inbox)),
+        ("GET", "/console/incidents", get(incident::list)),
+        ("GET", "/console/incidents/{id}", get(incident::page)),
+        ("POST", "/console/incidents/{id}/updates", post(incident::update)),
+        ("POST", "/console/incidents/{id}/restore", post(incident::restore)),
+        ("GET", "/console/incidents/{id}/messages.csv", get(incident::messages_csv)),
+        ("GET", "/console/incidents/{id}/call-list", get(calls::page)),
+        ("POST", "/console/incidents/{id}/call-list", post(calls::record)),
+    ];
+    routes.extend(admin::routes());
+    routes
+}
+
+/// `(METHOD, path)` of every console route, for the authorization matrix test.
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    routes().into_iter().map(|(method, path, _)| (method, path)).collect()
+}
+
 /// The `/console` routes.
 pub fn router(state: ConsoleState) -> Router {
-    Router::new()
-        .route("/console", get(board::board))
-        .route("/console/", get(board::board))
-        .route("/console/national", get(board::national))
-        .route("/console/login", get(login::form).post(login::login))
-        .route("/console/logout", post(login::logout))
-        .route("/console/language", post(login::language))
-        .route("/console/change", get(change::form))
-        .route("/console/change/edit", post(change::edit))
-        .route("/console/change/confirm", post(change::confirm))
-        .route("/console/change/apply", post(change::apply))
-        .route("/console/change/undo", post(change::undo))
-        .route("/console/proposals/confirm", post(proposals::confirm))
-        .route("/console/proposals/dismiss", post(proposals::dismiss))
-        .route("/console/assets/console.css", get(pages::stylesheet))
-        .route("/console/broadcasts", get(broadcasts::list).post(broadcasts::create))
-        .route("/console/broadcasts/new", get(broadcasts::new))
-        .route("/console/broadcasts/preview", post(broadcasts::preview))
-        .route("/console/broadcasts/{id}", get(broadcasts::one))
-        .route("/console/broadcasts/{id}/cancel", post(broadcasts::cancel))
-        .route("/console/broadcasts/{id}/approve", post(approvals::approve))
-        .route("/console/broadcasts/{id}/reject", post(approvals::reject))
-        .route("/console/approvals", get(approvals::inbox))
-        .route("/console/incidents", get(incident::list))
-        .route("/console/incidents/{id}", get(incident::page))
-        .route("/console/incidents/{id}/updates", post(incident::update))
-        .route("/console/incidents/{id}/restore", post(incident::restore))
-        .route("/console/incidents/{id}/messages.csv", get(incident::messages_csv))
-        .route("/console/incidents/{id}/call-list", get(calls::page).post(calls::record))
+    let mut router = Router::new();
+    for (_, path, handler) in routes() {
+        // Two methods of one path are two rows; axum merges them into one route.
+        router = router.route(path, handler);
+    }
+    router
         .route("/console/{*rest}", get(not_found))
-        .merge(admin::router())
         .layer(axum::middleware::map_response(pages::security_headers))
         .with_state(state)
 }

@@ -12,30 +12,31 @@ pub(super) mod tokens;
 
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::error::ConsoleError;
 use super::form::Staff;
 use super::pages::{local, word};
-use super::ConsoleState;
 use crate::domain::{Language, TimeZone};
 use crate::http::api::ApiError;
 use crate::staff::Role;
 
-/// The admin routes, merged into the console's router.
-pub(super) fn router() -> Router<ConsoleState> {
-    Router::new()
-        .route("/console/admin/staff", get(staff::list).post(staff::add))
-        .route("/console/admin/staff/{username}", get(staff::account))
-        .route("/console/admin/staff/{username}/access", post(staff::access))
-        .route("/console/admin/staff/{username}/disable", post(staff::disable))
-        .route("/console/admin/staff/{username}/enable", post(staff::enable))
-        .route("/console/admin/staff/{username}/password", post(staff::password))
-        .route("/console/admin/tokens", get(tokens::list).post(tokens::create))
-        .route("/console/admin/tokens/revoke", post(tokens::revoke))
-        .route("/console/admin/audit", get(audit::log))
+/// The admin routes, in the console's route list.
+pub(super) fn routes() -> Vec<super::Route> {
+    vec![
+        ("GET", "/console/admin/staff", get(staff::list)),
+        ("POST", "/console/admin/staff", post(staff::add)),
+        ("GET", "/console/admin/staff/{username}", get(staff::account)),
+        ("POST", "/console/admin/staff/{username}/access", post(staff::access)),
+        ("POST", "/console/admin/staff/{username}/disable", post(staff::disable)),
+        ("POST", "/console/admin/staff/{username}/enable", post(staff::enable)),
+        ("POST", "/console/admin/staff/{username}/password", post(staff::password)),
+        ("GET", "/console/admin/tokens", get(tokens::list)),
+        ("POST", "/console/admin/tokens", post(tokens::create)),
+        ("POST", "/console/admin/tokens/revoke", post(tokens::revoke)),
+        ("GET", "/console/admin/audit", get(audit::log)),
+    ]
 }
 
 /// Times not about one office (accounts, tokens, rows about several offices) are shown in WIB,

@@ -17,9 +17,14 @@ pub async fn a_broadcast_needs_a_second_supervisor(browser: &Browser, console: &
     browser.click("#office-GTO").await;
     browser.click("#stage-printing").await;
     browser.fill("#text", TEXT).await;
+    // The live count: the preview appears as the form is filled in, without a click.
+    browser.wait_for("#live-preview[data-live] #preview-applicants").await;
+    let live: u64 = browser.text("#preview-applicants").await.parse().expect("a count");
+    assert_eq!(browser.path().await, "/console/broadcasts/new", "no page load");
     browser.click("#preview-button").await;
     browser.wait_for("#preview").await;
     let told: u64 = browser.text("#preview-applicants").await.parse().expect("a count");
+    assert_eq!(live, told, "the live count is the Preview button's");
     assert!(told > 0, "PLG's and GTO's applications in printing");
     assert!(browser.text("#needs-approval").await.contains("persetujuan supervisor lain"));
     assert!(browser.text("#preview").await.contains(TEXT), "the sample as applicants read it");

@@ -38,6 +38,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("POST /console/proposals/confirm", "403 403 | 403 403 | 303 404 | 303 404"),
     ("POST /console/proposals/dismiss", "403 403 | 403 403 | 303 404 | 303 404"),
     ("GET /console/assets/console.css", "200 - | 200 - | 200 - | 200 -"),
+    ("GET /console/assets/compose.js", "200 - | 200 - | 200 - | 200 -"),
     ("GET /console/broadcasts", "200 - | 200 - | 200 - | 200 -"),
     ("POST /console/broadcasts", "403 403 | 303 403 | 303 403 | 303 403"),
     ("GET /console/broadcasts/new", "403 - | 200 - | 200 - | 200 -"),

@@ -9,7 +9,7 @@
 //! | `GET /console/national` | supervisors: every office in scope by region, filtered |
 //! | `GET /console/change`, `POST /console/change/{confirm,edit,apply,undo}` | change a state ([`change`]) |
 //! | `POST /console/proposals/{confirm,dismiss}` | supervisors: decide what automatic detection proposes ([`proposals`]) |
-//! | `GET /console/assets/console.css` | the stylesheet |
+//! | `GET /console/assets/console.css`, `GET /console/assets/compose.js` | the stylesheet; the composer's live count |
 //! | `GET/POST /console/admin/staff[/{username}[/access,disable,enable,password]]`, `GET/POST /console/admin/tokens`, `POST /console/admin/tokens/revoke`, `GET /console/admin/audit` | admins: staff, tokens; officers+: the audit log and its verification ([`admin`]) |
 //! | `GET /console/broadcasts`, `GET /console/broadcasts/{new,ID}`, `POST /console/broadcasts[/preview]`, `POST /console/broadcasts/ID/cancel` | broadcasts: list, composer with preview, draft and submit, progress, cancel ([`broadcasts`]) |
 //! | `GET /console/approvals`, `POST /console/broadcasts/ID/{approve,reject}` | supervisors: the approvals inbox ([`approvals`]) |
@@ -17,7 +17,8 @@
 //! | `POST /console/incidents/{id}/{updates,restore}`, `GET …/messages.csv` | a staff update, the restoration, the delivery report |
 //! | `GET/POST /console/incidents/{id}/call-list` | the call list and its outcomes ([`calls`]) |
 //!
-//! Every page works without JavaScript (there is none). Sessions live in the database
+//! Every page works without JavaScript; the one script (`/console/assets/compose.js`, the
+//! composer's live recipient count) only saves a click. Sessions live in the database
 //! ([`crate::staff::session`]); every form carries the session's CSRF token and is refused unless
 //! its `Origin` is this server ([`form`]).
 
@@ -95,6 +96,7 @@ fn routes() -> Vec<Route> {
         ("POST", "/console/proposals/confirm", post(proposals::confirm)),
         ("POST", "/console/proposals/dismiss", post(proposals::dismiss)),
         ("GET", "/console/assets/console.css", get(pages::stylesheet)),
+        ("GET", "/console/assets/compose.js", get(pages::compose_script)),
         ("GET", "/console/broadcasts", get(broadcasts::list)),
         ("POST", "/console/broadcasts", post(broadcasts::create)),
         ("GET", "/console/broadcasts/new", get(broadcasts::new)),

@@ -39,6 +39,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("call_list", include_str!("pages/call_list.hbs")),
 ];
 
+/// The composer's live recipient count (a progressive enhancement; the page works without it),
+/// served at `/console/assets/compose.js`.
+pub(super) const COMPOSE_SCRIPT: &str = include_str!("pages/compose.js");
+
 /// The stylesheet, served at `/console/assets/console.css` (no inline style: the CSP allows
 /// only the server's own stylesheet).
 pub(super) const STYLESHEET: &str = include_str!("pages/console.css");
@@ -164,14 +168,27 @@ pub(super) async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// `GET /console/assets/compose.js`.
+pub(super) async fn compose_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        COMPOSE_SCRIPT,
+    )
+        .into_response()
+}
+
 /// Headers of every console answer: a CSP without `unsafe-inline` (no inline script or style
-/// exists), no framing, no sniffing, no caching of pages that show personal or internal data.
+/// exists; the one script is the server's own file, and it may call only this server), no
+/// framing, no sniffing, no caching of pages that show personal or internal data.
 pub(super) async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+            "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
         ),
     );

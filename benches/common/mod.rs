@@ -52,6 +52,7 @@ pub struct BenchStore {
     postgres: Option<(String, String)>,
 }
 
+#[allow(dead_code)] // each benchmark binary uses a different part of this module
 impl BenchStore {
     pub async fn open(dir: &std::path::Path) -> BenchStore {
         BenchStore::open_named(dir, "bench").await

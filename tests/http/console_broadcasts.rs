@@ -9,7 +9,7 @@ use kabar::plan::{broadcast, PlannerConfig};
 use kabar::staff::accounts::{self, NewStaff, NewToken};
 use kabar::staff::{Role, StaffConfig};
 use kabar::store::BroadcastStatus;
-use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION, ORIGIN};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
@@ -60,15 +60,7 @@ struct Session {
 }
 
 async fn log_in(console: &Console, username: &str) -> Session {
-    let response = console
-        .post("/console/login", &[("username", username), ("password", PASSWORD)])
-        .header(ORIGIN, &console.origin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "{username} logs in");
-    let set = response.headers()[SET_COOKIE].to_str().unwrap();
-    let id = set.strip_prefix("kabar_session=").unwrap().split(';').next().unwrap().to_owned();
+    let id = console.session_of(username).await;
     let csrf = console.csrf(&id).await;
     Session { cookie: id, csrf }
 }

@@ -11,7 +11,7 @@ use kabar::plan::{plan_once, PlannerConfig};
 use kabar::staff::accounts::{self, NewStaff};
 use kabar::staff::{Role, StaffConfig};
 use kabar::state::{set_state, StateChange, Target};
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN};
 
 use crate::console_support::{with_csrf, Console, PASSWORD};
 use crate::harness::TestStore;
@@ -75,19 +75,6 @@ async fn outage(console: &Console, office: &str) -> i64 {
     open.iter().find(|incident| incident.office.as_str() == office).expect("an open incident").id
 }
 
-/// Logs `username` in; the session cookie's value.
-async fn session_of(console: &Console, username: &str) -> String {
-    let response = console
-        .post("/console/login", &[("username", username), ("password", PASSWORD)])
-        .header(ORIGIN, &console.origin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "{username} logs in");
-    let set = response.headers()[SET_COOKIE].to_str().unwrap();
-    set.strip_prefix("kabar_session=").unwrap().split(';').next().unwrap().to_owned()
-}
-
 /// A form posted with the session and this server's origin.
 async fn submit(console: &Console, session: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     let request = console
@@ -107,7 +94,7 @@ async fn incident_pages_update_restore_and_refuse_other_offices(db: TestStore) {
     seed(&console).await;
     let plg = outage(&console, "PLG").await;
     let gto = outage(&console, "GTO").await;
-    let budi = session_of(&console, "budi").await;
+    let budi = console.session_of("budi").await;
     let csrf = console.csrf(&budi).await;
 
     // The list shows PLG's incident and nothing of GTO; the page its progress, in WIB.
@@ -158,7 +145,7 @@ async fn incident_pages_update_restore_and_refuse_other_offices(db: TestStore) {
     assert!(again.text().await.unwrap().contains("id=\"form-error\""));
 
     // A viewer reads the page without its forms, and may not restore.
-    let vina = session_of(&console, "vina").await;
+    let vina = console.session_of("vina").await;
     let (status, page) = text(&console, &format!("/console/incidents/{plg}"), &vina).await;
     assert_eq!(status, 200);
     assert!(!page.contains("/restore\"") && !page.contains("/updates\""), "{page}");
@@ -197,7 +184,7 @@ async fn the_call_list_and_the_report(db: TestStore) {
     seed(&console).await;
     let plg = outage(&console, "PLG").await;
     let gto = outage(&console, "GTO").await;
-    let budi = session_of(&console, "budi").await;
+    let budi = console.session_of("budi").await;
     let csrf = console.csrf(&budi).await;
     let call_list = format!("/console/incidents/{plg}/call-list");
 
@@ -208,7 +195,7 @@ async fn the_call_list_and_the_report(db: TestStore) {
     assert!(to_call.contains("Dedi") && to_call.contains("+6281232000004"), "{to_call}");
     assert!(to_call.contains("value=\"PLG-4\""), "a form for his booking");
     assert!(!list.contains("Ayu"), "Ayu was reached");
-    let vina = session_of(&console, "vina").await;
+    let vina = console.session_of("vina").await;
     let (_, masked) = text(&console, &call_list, &vina).await;
     assert!(masked.contains("Dedi") && !masked.contains("+6281232000004"), "{masked}");
     assert!(!masked.contains("name=\"outcome\""), "a viewer records no call");

@@ -90,6 +90,19 @@ impl Console {
         (response, cookie)
     }
 
+    /// Signs `username` in through the form (password [`PASSWORD`]); the session cookie's value.
+    pub(crate) async fn session_of(&self, username: &str) -> String {
+        let response = self
+            .post("/console/login", &[("username", username), ("password", PASSWORD)])
+            .header(ORIGIN, &self.origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{username} logs in");
+        let set = response.headers()[SET_COOKIE].to_str().unwrap();
+        set.strip_prefix("kabar_session=").unwrap().split(';').next().unwrap().to_owned()
+    }
+
     pub(crate) async fn page(&self, path: &str, session: &str) -> reqwest::Response {
         let request =
             self.http.get(format!("{}{path}", self.base)).header(COOKIE, format!("kabar_session={session}"));

@@ -13,7 +13,7 @@ use super::DemoRunArgs;
 use crate::config::Config;
 use crate::deliver::{Providers, Worker};
 use crate::demo::{self, SeedSpec};
-use crate::plan::{broadcast, plan_once};
+use crate::plan::{broadcast, plan_once_waking};
 use crate::render::Catalogue;
 use crate::store::{Changes, DatabaseUrl, Store, StoreError, Topic};
 
@@ -144,7 +144,7 @@ async fn plan_until(
     store: &Store,
     planner: &crate::plan::PlannerConfig,
     shutdown: &CancellationToken,
-    wake: &Notify,
+    wake: &Arc<Notify>,
 ) -> anyhow::Result<()> {
     let tick = std::time::Duration::from_secs(planner.tick_seconds.max(1));
     let settle = chrono::Duration::seconds(i64::try_from(planner.settle_seconds).unwrap_or(i64::MAX / 2));
@@ -155,7 +155,8 @@ async fn plan_until(
     while !shutdown.is_cancelled() {
         let now = chrono::Utc::now();
         let round = async {
-            let events = plan_once(store, planner, now).await?;
+            // Each office's messages go out as soon as they are planned.
+            let events = plan_once_waking(store, planner, now, Some(wake.clone())).await?;
             let broadcasts = broadcast::plan_due(store, planner, now).await?;
             let subscribers = crate::status::subscriptions::plan_updates(store, planner, now).await?;
             let planned: u64 = events.iter().map(|event| event.counts.messages).sum::<u64>()

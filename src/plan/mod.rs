@@ -202,6 +202,19 @@ pub async fn plan_once(
     config: &PlannerConfig,
     now: DateTime<Utc>,
 ) -> Result<Vec<PlannedEvent>, StoreError> {
+    plan_once_waking(store, config, now, None).await
+}
+
+/// [`plan_once`], waking `workers` as soon as each event's messages are written, so that the
+/// first office's applicants are being told while the other offices of a national change are
+/// still being planned (`kabar serve` passes its workers' wake-up; other processes' workers get
+/// the store's notification too).
+pub async fn plan_once_waking(
+    store: &Store,
+    config: &PlannerConfig,
+    now: DateTime<Utc>,
+    workers: Option<std::sync::Arc<tokio::sync::Notify>>,
+) -> Result<Vec<PlannedEvent>, StoreError> {
     let settle = Duration::seconds(i64::try_from(config.settle_seconds).unwrap_or(i64::MAX / 2));
     let settled = store.settled_changes(now - settle).await?;
     let incidents = store.open_incidents().await?;
@@ -241,12 +254,16 @@ pub async fn plan_once(
     let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(store.planning_concurrency()));
     let mut tasks = tokio::task::JoinSet::new();
     for (_, plans) in by_office {
-        let (store, limit) = (store.clone(), limit.clone());
+        let (store, limit, workers) = (store.clone(), limit.clone(), workers.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("the semaphore is never closed");
             let mut planned = Vec::with_capacity(plans.len());
             for (index, plan) in plans {
                 let counts = store.plan_event(&plan).await?;
+                if let Some(workers) = workers.as_ref().filter(|_| counts.messages > 0) {
+                    workers.notify_one();
+                    store.notify_workers().await?;
+                }
                 tracing::debug!(
                     office = %plan.trigger.office(),
                     messages = counts.messages,

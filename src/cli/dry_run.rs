@@ -16,7 +16,7 @@ pub(super) async fn dry_run(
     json: bool,
 ) -> anyhow::Result<()> {
     let audience =
-        crate::plan::who_would_hear(store, change, &config.planner, &config.costs, Utc::now()).await?;
+        crate::plan::who_would_hear(store, None, change, &config.planner, &config.costs, Utc::now()).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&audience)?);
     } else {

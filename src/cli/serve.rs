@@ -83,7 +83,10 @@ pub(super) async fn serve(
         // routes and the API; a lone worker answers only the first three.
         let listener = crate::http::bind(listen).await?;
         let state = if everything {
-            crate::http::HttpState::from_config(store.clone(), config, metrics).with_worker_wake(wake.clone())
+            let state = crate::http::HttpState::from_config(store.clone(), config, metrics)
+                .with_worker_wake(wake.clone());
+            state.warm_audience_index();
+            state
         } else {
             let state = crate::http::HttpState::new(store.clone(), metrics)
                 .with_settle_seconds(config.planner.settle_seconds);

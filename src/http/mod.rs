@@ -172,6 +172,27 @@ impl HttpState {
         self
     }
 
+    /// Loads the dry runs' audience index ([`crate::plan::AudienceIndex`]) in the background, so
+    /// the first national dry run does not wait for it (about 3 s per million bookings on SQLite).
+    pub fn warm_audience_index(&self) {
+        let (index, store) = (self.api.audience.clone(), self.api.store.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match index.warm(&store).await {
+                Ok(bookings) => {
+                    tracing::info!(
+                        bookings,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "audience index loaded"
+                    )
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "audience index not loaded; dry runs load it as they go")
+                }
+            }
+        });
+    }
+
     /// How long a probe waits for the database ([`DEFAULT_STORE_TIMEOUT`] unless set).
     pub fn with_store_timeout(mut self, timeout: Duration) -> Self {
         self.store_timeout = timeout;

@@ -9,6 +9,7 @@
 //! an event plan nothing new.
 
 mod audience;
+pub mod audience_index;
 pub mod broadcast;
 mod filter;
 pub mod notice;
@@ -22,6 +23,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone as _, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use audience::{restoration_kind, rules, Rule, STATUS_UPDATE};
+pub use audience_index::AudienceIndex;
 pub use preview::{who_would_hear, Audience as WhoWouldHear};
 pub use quiet::QuietHours;
 

@@ -2,7 +2,8 @@
 //! made and writing nothing. For each office the change would settle into the event the planner
 //! will plan (the same audience rules, the same quiet hours, at the end of the settle window), and
 //! the store counts that event's audience with the planner's own statements
-//! ([`Store::count_event_audience`]). The API's dry run and the console both call
+//! ([`Store::count_event_audience`]), or the server's [`AudienceIndex`] counts it in memory by the
+//! same rules. The API's dry run, the console and `kabar state set --dry-run` all call
 //! [`who_would_hear`].
 
 use std::collections::BTreeMap;
@@ -12,7 +13,7 @@ use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use futures::StreamExt as _;
 use serde::Serialize;
 
-use super::{audience_of, event_plan, PlannerConfig};
+use super::{audience_of, event_plan, AudienceIndex, PlannerConfig};
 use crate::domain::{format_short, Channel, Language, OfficeCode, Service, ServiceState};
 use crate::render::{Catalogue, NoticeKind, Rendered};
 use crate::staff::CostsConfig;
@@ -67,9 +68,11 @@ pub struct Cost {
 /// How the change would reach applicants, writing nothing: validated exactly as `kabar state set`
 /// validates it (the same errors), then counted office by office as the planner would plan it at
 /// `change.at` plus the settle window. `now` is the instant the counts are for (normally
-/// `change.at`).
+/// `change.at`). With an `index` (the server's), audiences of bookings are counted in memory;
+/// without, by the store (a one-off count costs the same either way).
 pub async fn who_would_hear(
     store: &Store,
+    index: Option<&AudienceIndex>,
     change: &StateChange,
     planner: &PlannerConfig,
     costs: &CostsConfig,
@@ -83,11 +86,15 @@ pub async fn who_would_hear(
     // Whole seconds, as the store keeps instants.
     let planned_at = (now.max(change.at) + settle).trunc_subsecs(0);
     let horizon = Duration::days(i64::from(planner.horizon_days));
+    let versions = match index {
+        Some(_) => Some(AudienceIndex::versions(store).await?),
+        None => None,
+    };
 
     // Offices are counted side by side: each is one indexed statement over its own bookings.
     let counted = futures::stream::iter(records)
         .map(|record| {
-            let (board, notified, directory) = (&board, &notified, &directory);
+            let (board, notified, directory, versions) = (&board, &notified, &directory, &versions);
             async move {
                 let current =
                     board.iter().find(|row| row.office == record.office && row.service == record.service);
@@ -114,7 +121,10 @@ pub async fn who_would_hear(
                 let audience = audience_of(&settled, &others, planned_at, horizon);
                 let plan = event_plan(planner, directory, Trigger::Change(settled), audience, planned_at);
                 let incident = store.open_incident(&record.office).await?;
-                let groups = store.count_event_audience(&plan, incident).await?;
+                let groups = match (index, versions) {
+                    (Some(index), Some(versions)) => index.count(store, versions, &plan, incident).await?,
+                    _ => store.count_event_audience(&plan, incident).await?,
+                };
                 Ok::<_, StateError>((record.office, groups))
             }
         })

@@ -65,8 +65,8 @@ pub use observe::{QueueGauges, SchemaStatus};
 pub use offices::OfficeDirectory;
 pub use outbox::{Attempt, AttemptOutcome, Claim, FallBack, MessageCount, WAKE_CHANNEL};
 pub use plan::{
-    Audience, EventPlan, HearingGroup, OpenIncident, PlannedCounts, PlannedMessage, SettledChange, Trigger,
-    SUPERSEDED,
+    Audience, AudienceRow, EventPlan, HearingGroup, OpenIncident, PlannedCounts, PlannedMessage,
+    SettledChange, Trigger, SUPERSEDED,
 };
 pub use receipts::{ReceiptReport, ReplyOutcome};
 pub use reports::{

@@ -3,6 +3,7 @@
 mod fixtures;
 mod harness;
 
+mod audience_index;
 mod audit;
 mod bookings;
 mod broadcast_approval;

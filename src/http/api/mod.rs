@@ -55,6 +55,8 @@ pub struct ApiState {
     pub(crate) store: Store,
     pub(crate) auth: Authenticator,
     pub(crate) settings: Arc<ApiSettings>,
+    /// Dry runs' audience counts, in memory ([`crate::plan::AudienceIndex`]).
+    pub(crate) audience: Arc<crate::plan::AudienceIndex>,
 }
 
 /// The configuration the API reads.
@@ -86,7 +88,7 @@ impl Default for ApiSettings {
 impl ApiState {
     pub fn new(store: Store, settings: ApiSettings) -> ApiState {
         let auth = Authenticator::new(store.clone(), settings.staff.limits());
-        ApiState { store, auth, settings: Arc::new(settings) }
+        ApiState { store, auth, settings: Arc::new(settings), audience: Arc::default() }
     }
 }
 

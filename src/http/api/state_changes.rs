@@ -202,9 +202,15 @@ pub(super) async fn create(
     authed.require_offices(Role::Officer, &codes, &offices)?;
     let (status, applied, audience) = if request.dry_run {
         let settings = &state.settings;
-        let audience =
-            crate::plan::who_would_hear(&state.store, &change, &settings.planner, &settings.costs, change.at)
-                .await?;
+        let audience = crate::plan::who_would_hear(
+            &state.store,
+            Some(&state.audience),
+            &change,
+            &settings.planner,
+            &settings.costs,
+            change.at,
+        )
+        .await?;
         let records = state::check_state_change(&state.store, &change).await?;
         let applied = state::preview_change(&state.store, &records).await?;
         (StatusCode::OK, applied, Some(WhoWouldHearView::from(audience)))

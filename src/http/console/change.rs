@@ -221,8 +221,14 @@ pub(super) async fn confirm(
         confirm_data(language, &offices, &change, &records, &applied, &form, state.settle_seconds());
     // The same counts as the API's dry run, from the planner's own statements.
     let settings = &state.api.settings;
-    let audience =
-        crate::plan::who_would_hear(&state.api.store, &change, &settings.planner, &settings.costs, change.at);
+    let audience = crate::plan::who_would_hear(
+        &state.api.store,
+        Some(&state.api.audience),
+        &change,
+        &settings.planner,
+        &settings.costs,
+        change.at,
+    );
     data["audience"] = audience_data(language, &audience.await.map_err(|err| staff.deny()(err.into()))?);
     Ok(staff.frame().page(StatusCode::OK, "confirm", &word(language, "confirm", "title"), data))
 }

@@ -2,6 +2,7 @@
 //! messages (`INSERT … SELECT`, nothing loaded into memory).
 
 mod count;
+mod rows;
 pub(super) mod sql;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,6 +12,7 @@ use crate::domain::{BookingCode, Channel, Language, Msisdn, OfficeCode, Service,
 use crate::plan::Rule;
 use crate::render::NoticeKind;
 pub use count::HearingGroup;
+pub use rows::AudienceRow;
 pub use sql::SUPERSEDED;
 use sql::{
     plan_bookings_sql, plan_restoration_sql, plan_update_sql, restoration_applicants_sql, supersede_sql,

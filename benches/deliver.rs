@@ -35,6 +35,9 @@ mod common;
 mod compare;
 #[path = "deliver/fake.rs"]
 mod fake;
+/// The run's figures as JSON and its course as an SVG chart under target/bench/.
+#[path = "deliver/plot.rs"]
+mod plot;
 #[path = "deliver/queue.rs"]
 mod queue;
 #[path = "deliver/runs.rs"]
@@ -210,6 +213,17 @@ async fn throughput(
         std::thread::available_parallelism().map_or(0, |cores| cores.get()),
         peak_rss_mib()
     );
+    let name = format!("deliver-{}-{workers}-workers", engine.to_lowercase());
+    let figures = serde_json::json!({
+        "engine": engine, "workers": workers, "messages": queued.messages, "seconds": seconds,
+        "messages_per_second": sent as f64 / seconds, "all_received_once": all,
+        "batch_size": options.batch_size, "concurrency": options.concurrency,
+        "worker_cpu_us_per_message": reports.iter().map(|report| report.cpu_seconds * 1e6 / report.sent.max(1) as f64).collect::<Vec<_>>(),
+        "worker_peak_rss_mib": reports.iter().map(|report| report.peak_rss_mib).collect::<Vec<_>>(),
+    });
+    let title = format!("kabar deliver: {} SMS, {engine}, {workers} worker(s)", queued.messages);
+    let svg = plot::write(&name, &title, figures, &plot::course(&arrivals, started, queued.messages));
+    println!("{engine}:   figures and chart: {} (and .json)", svg.display());
     drop(fake);
     bench.finish().await;
     compare::Figures::of(engine.to_string(), &reports, seconds)

@@ -13,6 +13,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use futures::{StreamExt as _, TryStreamExt as _};
+
 use crate::domain::{Channel, Language, OfficeCode};
 use crate::store::{epoch, Audience, AudienceRow, EventPlan, HearingGroup, Store, StoreError};
 
@@ -51,11 +53,14 @@ impl AudienceIndex {
     /// first dry run does not pay for it). Returns how many bookings the index holds.
     pub async fn warm(&self, store: &Store) -> Result<usize, StoreError> {
         let versions = AudienceIndex::versions(store).await?;
-        let mut held = 0;
-        for office in versions.0.keys() {
-            held += self.copy(store, &versions, office).await?.map_or(0, |copy| copy.rows.len());
-        }
-        Ok(held)
+        // Two offices at a time: the decoding is the work, and there are two cores.
+        let offices: Vec<OfficeCode> = versions.0.keys().cloned().collect();
+        let versions = &versions;
+        let loads = futures::stream::iter(offices)
+            .map(|office| async move { self.copy(store, versions, &office).await })
+            .buffer_unordered(2);
+        let copies: Vec<_> = loads.try_collect().await?;
+        Ok(copies.iter().flatten().map(|copy| copy.rows.len()).sum())
     }
 
     /// Who planning `plan` would write messages for, as [`Store::count_event_audience`] counts

@@ -5,9 +5,10 @@
 //! make up for a sender woken late (tokio's timer wheel ticks in milliseconds, so at 200/s every
 //! 5 ms slot starts up to a millisecond late) and sustained only ~96% of `R`. A burst of `B`
 //! absorbs that lateness but lets a window hold `R + B − 1`; the window check takes that back.
-//! The window is 20 ms longer than a second: a request held up on its way (a busy core, a slow
+//! The window is 5 ms longer than a second: a request held up on its way (a busy core, a slow
 //! connection) arrives later than the ones released after it, and the margin keeps the
-//! provider's own count of any second within `R`. It costs 2% of the rate.
+//! provider's own count of any second within `R` for a delay up to 5 ms more than its
+//! neighbours'. It costs 0.5% of the rate (the design's ceiling is 0.995 R; 20 ms cost 2%).
 //!
 //! The rate is the account's, not the process's: the workers of one database divide it between
 //! them (the worker's heartbeat sets each one's share, see `deliver::worker`).
@@ -58,7 +59,7 @@ struct Window {
 }
 
 /// One second and the margin for requests delayed on their way.
-const WINDOW: Duration = Duration::from_millis(1_020);
+const WINDOW: Duration = Duration::from_millis(1_005);
 /// A rate given up by other workers counts as sent at the account's pace up to the moment it was
 /// given up, but for this many sends counted as made at that moment: the bursts their buckets
 /// allow beyond an even pace (a few sends each).

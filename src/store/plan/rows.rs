@@ -72,12 +72,20 @@ impl Store {
              ORDER BY b.applicant_id"
         );
         type Row = (i64, i64, String, i64);
+        let settings = self.dialect().planning_settings;
         let (version, rows): (Option<i64>, Vec<Row>) = on_reader!(self, pool => {
             let version = sqlx::query_scalar("SELECT version FROM booking_versions WHERE office_code = $1")
                 .bind(office.as_str())
                 .fetch_optional(pool)
                 .await?;
-            let rows = sqlx::query_as(&sql).bind(office.as_str()).fetch_all(pool).await?;
+            // The planner's settings: on PostgreSQL, index lookups of the office's applicants
+            // rather than a scan of every applicant for each office.
+            let mut tx = pool.begin().await?;
+            for setting in settings {
+                sqlx::query(setting).execute(&mut *tx).await?;
+            }
+            let rows = sqlx::query_as(&sql).bind(office.as_str()).fetch_all(&mut *tx).await?;
+            tx.rollback().await?;
             (version, rows)
         });
         let Some(version) = version else { return Ok(None) };

@@ -73,8 +73,15 @@ fn chart(path: &PathBuf, title: &str, course: &Course) -> Result<(), Box<dyn std
         .right_y_label_area_size(72)
         .build_cartesian_2d(0.0..end, 0.0..top)?
         .set_secondary_coord(0.0..end, 0.0..deepest);
-    chart.configure_mesh().x_desc("seconds").y_desc("messages/s").draw()?;
-    chart.configure_secondary_axes().y_desc("queue depth").draw()?;
+    let whole = |value: &f64| format!("{value:.0}");
+    chart
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc("messages/s")
+        .x_label_formatter(&whole)
+        .y_label_formatter(&whole)
+        .draw()?;
+    chart.configure_secondary_axes().y_desc("queue depth").y_label_formatter(&whole).draw()?;
     let rate = course.seconds.iter().copied().zip(course.per_second.iter().copied());
     chart
         .draw_series(LineSeries::new(rate, BLUE.stroke_width(2)))?
@@ -85,7 +92,12 @@ fn chart(path: &PathBuf, title: &str, course: &Course) -> Result<(), Box<dyn std
         .draw_secondary_series(LineSeries::new(depth, RED.stroke_width(2)))?
         .label("queue depth")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED));
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
     root.present()?;
     Ok(())
 }

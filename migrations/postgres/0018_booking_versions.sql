@@ -19,34 +19,30 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER booking_versions_office AFTER INSERT ON offices
     FOR EACH ROW EXECUTE FUNCTION kabar_booking_office_added();
 
-CREATE FUNCTION kabar_bookings_inserted() RETURNS trigger AS $$
+-- The offices of the rows a statement wrote: `new_rows` for an insert, `old_rows` for a delete,
+-- both for an update (a booking that moved changes two offices).
+CREATE FUNCTION kabar_bookings_changed() RETURNS trigger AS $$
 BEGIN
-    UPDATE booking_versions SET version = version + 1
-    WHERE office_code IN (SELECT DISTINCT office_code FROM new_rows);
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-CREATE FUNCTION kabar_bookings_updated() RETURNS trigger AS $$
-BEGIN
-    UPDATE booking_versions SET version = version + 1
-    WHERE office_code IN (SELECT office_code FROM new_rows UNION SELECT office_code FROM old_rows);
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-CREATE FUNCTION kabar_bookings_deleted() RETURNS trigger AS $$
-BEGIN
-    UPDATE booking_versions SET version = version + 1
-    WHERE office_code IN (SELECT DISTINCT office_code FROM old_rows);
+    IF TG_OP = 'INSERT' THEN
+        UPDATE booking_versions SET version = version + 1
+        WHERE office_code IN (SELECT office_code FROM new_rows);
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE booking_versions SET version = version + 1
+        WHERE office_code IN (SELECT office_code FROM old_rows);
+    ELSE
+        UPDATE booking_versions SET version = version + 1
+        WHERE office_code IN (SELECT office_code FROM new_rows UNION SELECT office_code FROM old_rows);
+    END IF;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER booking_versions_insert AFTER INSERT ON bookings
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kabar_bookings_inserted();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kabar_bookings_changed();
 CREATE TRIGGER booking_versions_update AFTER UPDATE ON bookings
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION kabar_bookings_updated();
+    FOR EACH STATEMENT EXECUTE FUNCTION kabar_bookings_changed();
 CREATE TRIGGER booking_versions_delete AFTER DELETE ON bookings
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION kabar_bookings_deleted();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION kabar_bookings_changed();
 
 CREATE FUNCTION kabar_applicants_reach_changed() RETURNS trigger AS $$
 BEGIN

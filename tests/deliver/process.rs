@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use kabar::domain::Channel;
 use kabar::store::DatabaseUrl;
+use tokio::io::AsyncBufReadExt as _;
 use tokio::process::{Child, Command};
 
 use crate::fakes::twilio::FakeTwilio;
@@ -200,11 +201,26 @@ async fn a_second_signal_stops_at_once_and_a_restart_finishes_the_work() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), &twilio);
     let database = sqlite_path(&db);
-    let first = serve(&config, &database);
+    let mut first = serve(&config, &database);
     twilio.wait_for(4).await;
     terminate(&first);
+    // The second signal once the first has been taken: two sent at once may reach the process
+    // as one (a signal stream reports deliveries between two polls once).
+    let mut stderr = tokio::io::BufReader::new(first.stderr.take().expect("piped stderr")).lines();
+    let mut logged = Vec::new();
+    while !logged.last().is_some_and(|line: &String| line.contains("shutting down")) {
+        let line = tokio::time::timeout(EXIT_LIMIT, stderr.next_line()).await.expect("the shutdown line");
+        logged.push(line.expect("stderr").expect("kabar serve logs its shutdown"));
+    }
+    let rest = tokio::spawn(async move {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            logged.push(line);
+        }
+        logged.join("\n")
+    });
     terminate(&first);
-    let (status, _, stderr) = exited(first).await;
+    let (status, _, _) = exited(first).await;
+    let stderr = rest.await.expect("the stderr reader");
     assert_eq!(status.code(), Some(130), "{stderr}");
 
     let second = serve(&config, &database);

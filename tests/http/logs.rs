@@ -1,39 +1,16 @@
 //! What a provider sends cannot forge log lines: a signed Twilio callback whose `MessageSid`
 //! holds CR/LF is logged on one line, in the text format and in the JSON format.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use kabar::observe::logging::{subscriber, LogFormat};
 use kabar::observe::Untrusted;
 use reqwest::StatusCode;
 
 use crate::harness::TestStore;
+use crate::log_capture::{capture, Captured};
 use crate::support::{post_twilio, App, Options};
 
 /// A log line's worth of text, as a forger would write it, after the id.
 const FORGED: &str = "SM1\r\n2024-06-20T03:00:00.000000Z  INFO kabar::receipts::server: opt-out by reply provider=\"twilio\" matched=true";
-
-/// Every byte the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
 
 /// Posts a failed status callback and a STOP (twice), each with [`FORGED`] as its `MessageSid`,
 /// and returns what was logged. The test runtime is single-threaded, so the server's tasks run
@@ -41,7 +18,7 @@ impl Captured {
 async fn log_of_forged_webhooks(format: LogFormat) -> String {
     let captured = Captured::default();
     let writer = captured.clone();
-    let _guard = tracing::subscriber::set_default(subscriber("info", format, move || writer.clone()));
+    let _guard = capture(subscriber("info", format, move || writer.clone()));
     let app = App::start(TestStore::sqlite().await, Options { receipts: true, ..Options::default() }).await;
     let status = [("MessageSid", FORGED), ("MessageStatus", "undelivered"), ("ErrorCode", "30008\nX")];
     assert_eq!(post_twilio(&app, "/twilio/status", &status).await.status(), StatusCode::OK);

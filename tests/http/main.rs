@@ -4,6 +4,8 @@
 mod api_support;
 #[path = "../store/harness.rs"]
 mod harness;
+#[path = "../common/log_capture.rs"]
+mod log_capture;
 mod support;
 
 mod api;

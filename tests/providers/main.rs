@@ -3,6 +3,8 @@
 
 #[path = "../fakes/mod.rs"]
 mod fakes;
+#[path = "../common/log_capture.rs"]
+mod log_capture;
 
 mod infobip;
 mod provider;

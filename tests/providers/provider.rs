@@ -1,8 +1,5 @@
 //! The `Provider` enum the worker holds, and what a send leaves in the log.
 
-use std::io;
-use std::sync::{Arc, Mutex};
-
 use kabar::deliver::providers::http::http_client;
 use kabar::deliver::providers::infobip::Infobip;
 use kabar::deliver::providers::twilio::Twilio;
@@ -13,6 +10,7 @@ use kabar::domain::Channel;
 use crate::fakes::infobip::FakeInfobip;
 use crate::fakes::twilio::{self as fake_twilio, FakeTwilio};
 use crate::fakes::whatsapp::FakeWhatsapp;
+use crate::log_capture::{capture, Captured};
 use crate::support::*;
 
 #[tokio::test]
@@ -42,20 +40,6 @@ async fn each_provider_has_its_stored_name_and_channel_and_sends_to_its_own_api(
     assert_eq!(received, [1, 1, 1]);
 }
 
-/// A log sink for one test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_log_names_the_outcome_and_code_but_never_the_text_or_number() {
     let captured = Captured::default();
@@ -66,7 +50,7 @@ async fn the_log_names_the_outcome_and_code_but_never_the_text_or_number() {
         .with_writer(move || sink.clone())
         .finish();
     // A current-thread runtime: the whole send runs on this thread, under this subscriber.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = capture(subscriber);
 
     let fake = FakeTwilio::start().await;
     let twilio = Twilio::new(&fake.config(), http_client()).unwrap();
@@ -78,7 +62,7 @@ async fn the_log_names_the_outcome_and_code_but_never_the_text_or_number() {
     ));
     twilio.send(&sms(32, 2)).await.expect_err("refused");
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(log.contains("provider=\"twilio\"") && log.contains("message_id=31"), "{log}");
     assert!(log.contains("outcome=\"accepted\"") && log.contains("code=201"), "{log}");
     assert!(log.contains("outcome=\"permanent\"") && log.contains("code=\"21211\""), "{log}");

@@ -45,9 +45,9 @@ mod runs;
 
 use std::time::Instant;
 
-use child::{cpu_seconds, Options, WorkerProcess};
+use child::{Options, WorkerProcess};
 use chrono::{DateTime, Utc};
-use common::{arg, peak_rss_mib, BenchStore};
+use common::{arg, cpu_seconds, peak_rss_mib, BenchStore};
 use fake::FakeTwilio;
 use kabar::deliver::DeliveryConfig;
 use runs::verdict;

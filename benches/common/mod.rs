@@ -12,6 +12,37 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// CPU time used by this process so far (user + system), from `/proc/self/stat` (Linux; the
+/// kernel counts in USER_HZ ticks, 100 per second).
+#[allow(dead_code)]
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces: state is the
+    // 3rd field, utime the 14th and stime the 15th.
+    let fields: Vec<&str> = stat.rsplit_once(") ").map_or(vec![], |(_, rest)| rest.split(' ').collect());
+    let ticks = |at: usize| fields.get(at).and_then(|value| value.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// `target/bench`, beside the benchmark's own binary (`target/release/deps/…`), where each
+/// benchmark leaves its figures as JSON.
+#[allow(dead_code)]
+pub fn bench_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the benchmark's path");
+    let target = exe.ancestors().nth(3).map(std::path::PathBuf::from);
+    let dir = target.unwrap_or_else(|| std::path::PathBuf::from("target")).join("bench");
+    std::fs::create_dir_all(&dir).expect("create target/bench");
+    dir
+}
+
+/// Writes a benchmark's figures to `target/bench/<name>.json`; returns the path.
+#[allow(dead_code)]
+pub fn write_figures(name: &str, figures: &serde_json::Value) -> std::path::PathBuf {
+    let path = bench_dir().join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(figures).expect("JSON")).expect("write the figures");
+    path
+}
+
 /// The peak resident set size of this process so far (or since [`reset_peak_rss`]), in MiB
 /// (Linux).
 #[allow(dead_code)] // each benchmark binary uses a different part of this module

@@ -8,8 +8,8 @@ use std::time::Instant;
 use base64::Engine as _;
 use futures::StreamExt as _;
 
-use crate::child::{cpu_seconds, Report};
-use crate::common::{arg, peak_rss_mib};
+use crate::child::Report;
+use crate::common::{arg, cpu_seconds, peak_rss_mib};
 use crate::fake::twilio_config;
 
 /// The body of a broadcast as the throughput run's messages carry it (one GSM-7 segment).

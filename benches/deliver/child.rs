@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::breakdown::{Phases, Replica};
-use crate::common::{arg, peak_rss_mib};
+use crate::common::{arg, cpu_seconds, peak_rss_mib};
 use crate::fake::twilio_config;
 
 /// The database URL goes through the environment, not the command line, where `ps` would show
@@ -195,15 +195,4 @@ async fn run() {
     };
     store.close().await;
     println!("{}", serde_json::to_string(&report).expect("a report"));
-}
-
-/// CPU time used by this process so far (user + system), from `/proc/self/stat` (Linux; the
-/// kernel counts in USER_HZ ticks, 100 per second).
-pub fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may hold spaces: state is the
-    // 3rd field, utime the 14th and stime the 15th.
-    let fields: Vec<&str> = stat.rsplit_once(") ").map_or(vec![], |(_, rest)| rest.split(' ').collect());
-    let ticks = |at: usize| fields.get(at).and_then(|value| value.parse::<f64>().ok()).unwrap_or(f64::NAN);
-    (ticks(11) + ticks(12)) / 100.0
 }

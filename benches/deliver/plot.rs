@@ -34,17 +34,9 @@ pub fn course(arrivals: &[Instant], started: Instant, queued: u64) -> Course {
     course
 }
 
-/// `target/bench`, beside the benchmark's own binary (`target/release/deps/…`).
-fn bench_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the benchmark's path");
-    let target = exe.ancestors().nth(3).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
-    target.join("bench")
-}
-
 /// Writes `<name>.json` (the figures and the course) and `<name>.svg`; returns the SVG's path.
 pub fn write(name: &str, title: &str, figures: serde_json::Value, course: &Course) -> PathBuf {
-    let dir = bench_dir();
-    std::fs::create_dir_all(&dir).expect("create target/bench");
+    let dir = crate::common::bench_dir();
     let json = serde_json::json!({
         "figures": figures,
         "step_seconds": STEP.as_secs_f64(),

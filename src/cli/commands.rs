@@ -66,6 +66,7 @@ async fn run_import(store: &Store, config: &Config, command: ImportCommand) -> a
         batch_size: config.import.batch_size,
         progress: std::io::stderr().is_terminal(),
         numbers: config.import.allowed_countries.clone(),
+        ..ImportOptions::default()
     };
     let report = if bookings {
         import::import_bookings(store, &args.file, &options).await?

@@ -7,6 +7,7 @@
 
 mod applicant;
 mod booking;
+mod indonesian_mobile;
 mod office;
 mod phone;
 mod service;

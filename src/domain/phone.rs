@@ -95,6 +95,9 @@ fn parse_mobile(input: &str) -> Result<(Msisdn, Option<country::Id>), ParseError
     if trimmed.len() > 40 {
         return Err(invalid());
     }
+    if let Some(e164) = super::indonesian_mobile::recognise(trimmed) {
+        return Ok((Msisdn(e164), Some(country::Id::ID)));
+    }
     let number = phonenumber::parse(Some(country::Id::ID), trimmed).map_err(|_| invalid())?;
     if !number.is_valid() {
         return Err(invalid());
@@ -212,6 +215,60 @@ impl From<NumberPolicy> for Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What [`parse_mobile`] decided before the Indonesian fast path.
+    fn reference(input: &str) -> Result<(String, Option<country::Id>), String> {
+        use phonenumber::{Mode, Type};
+        let trimmed = input.trim();
+        check_characters(trimmed).map_err(|err| err.to_string())?;
+        if trimmed.len() > 40 {
+            return Err("invalid".into());
+        }
+        let number = phonenumber::parse(Some(country::Id::ID), trimmed).map_err(|_| "invalid")?;
+        if !number.is_valid() {
+            return Err("invalid".into());
+        }
+        match number.number_type(&phonenumber::metadata::DATABASE) {
+            Type::Mobile | Type::FixedLineOrMobile => {}
+            _ => return Err("not mobile".into()),
+        }
+        Ok((number.format().mode(Mode::E164).to_string(), number.country().id()))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn the_fast_paths_decide_as_libphonenumber_alone_did(
+            prefix in proptest::sample::select(vec![
+                "08", "08", "0 8", "(08", "+628", "+62 8", "+62-8", "628", "+62 08", "0", "00", "+62", "62",
+                "+1", "+7", "+44", "+61", "+65", "+60", "+966", "",
+            ]),
+            digits in "[0-9]{3,13}",
+            separators in proptest::collection::vec(
+                proptest::sample::select(vec!["", "", "", "", " ", "-", ".", "(", ")", "  "]), 13),
+        ) {
+            let mut input = String::from(prefix);
+            for (digit, separator) in digits.chars().zip(separators.iter().chain(std::iter::repeat(&""))) {
+                input.push(digit);
+                input.push_str(separator);
+            }
+            let ours = parse_mobile(&input).map(|(number, region)| (number.e164().to_owned(), region));
+            match (&ours, reference(&input)) {
+                (Ok(ours), Ok(expected)) => proptest::prop_assert_eq!(ours, &expected, "{}", input),
+                // libphonenumber's general parser trips over some dashes after a `+` (it refuses
+                // `+62812345678-9` outright): the number must be one it accepts written plainly.
+                (Ok(ours), Err(_)) => {
+                    let plain = reference(&ours.0);
+                    proptest::prop_assert_eq!(Ok(ours), plain.as_ref(), "{}", input);
+                }
+                (Err(ours), Ok(expected)) => proptest::prop_assert!(false, "{input}: {ours} but {expected:?}"),
+                (Err(ours), Err(expected)) => {
+                    let kind = |text: &str| text.contains("not a mobile") || text == "not mobile";
+                    proptest::prop_assert_eq!(kind(&ours.to_string()), kind(&expected), "{}", input);
+                }
+            }
+        }
+    }
 
     #[test]
     fn indonesian_mobile_numbers_in_every_common_spelling() {

@@ -272,7 +272,9 @@ fn progress_bar(options: &ImportOptions, total_bytes: u64) -> ProgressBar {
 /// batches of `options.batch_size` rows while the next batch is parsed; memory stays flat
 /// whatever the file size. By default each batch is one transaction, so a store failure keeps
 /// the batches before it; with `strict` the file is validated whole first and then written in a
-/// single transaction, so nothing is kept unless everything is.
+/// single transaction, so nothing is kept unless everything is. An initial load (a file of at
+/// least `options.initial_load_bytes` into an empty table) is also one transaction, with the
+/// table's secondary indexes built once at the end on SQLite.
 pub async fn import_bookings(
     store: &Store,
     path: &Path,
@@ -330,11 +332,17 @@ pub async fn import_bookings(
     let mut report = ImportReport { file: file.clone(), written: true, ..ImportReport::default() };
     let mut affected = 0;
     let mut valid = 0;
-    // With `strict`, one transaction for the whole file; on an error it is rolled back when dropped.
-    let mut whole_file = match options.strict {
+    // With `strict`, and for an initial load (a large file into an empty table), one transaction
+    // for the whole file; on an error it is rolled back when dropped, and importing the file
+    // again completes it.
+    let initial_load = before == 0 && total_bytes >= options.initial_load_bytes;
+    let mut whole_file = match options.strict || initial_load {
         true => Some(store.begin_booking_import().await?),
         false => None,
     };
+    if let (Some(import), true) = (&mut whole_file, initial_load) {
+        import.suspend_indexes().await?;
+    }
     while let Some(batch) = receiver.recv().await {
         report.rows += batch.rows;
         report.rejected += batch.rejected;
@@ -357,7 +365,7 @@ pub async fn import_bookings(
     }
     report.ignored_columns = parser.await.expect("the parsing thread panicked")?;
     if let Some(import) = whole_file {
-        if report.rejected > 0 {
+        if options.strict && report.rejected > 0 {
             // The file changed between the two passes; strict still means all or nothing.
             import.rollback().await?;
             report.written = false;

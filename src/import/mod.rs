@@ -77,13 +77,26 @@ pub struct ImportOptions {
     pub progress: bool,
     /// Whose mobile numbers a booking may carry (`[import] allowed_countries`).
     pub numbers: NumberPolicy,
+    /// A booking export at least this large going into an empty table is an initial load: one
+    /// transaction, with the table's secondary indexes built once at the end (SQLite).
+    pub initial_load_bytes: u64,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { strict: false, batch_size: 25_000, progress: false, numbers: NumberPolicy::default() }
+        ImportOptions {
+            strict: false,
+            batch_size: 25_000,
+            progress: false,
+            numbers: NumberPolicy::default(),
+            initial_load_bytes: INITIAL_LOAD_BYTES,
+        }
     }
 }
+
+/// About 35,000 rows of an M-Paspor export: below it, building the indexes again costs more than
+/// keeping them in step.
+const INITIAL_LOAD_BYTES: u64 = 4 << 20;
 
 /// What an import did.
 #[derive(Debug, Clone, Default, serde::Serialize)]

@@ -14,6 +14,7 @@
 //! processes. Readers use a separate pool and, thanks to WAL, never block the writer.
 
 mod audit;
+mod booking_copy;
 mod booking_writes;
 mod bookings;
 mod broadcasts;

@@ -18,7 +18,7 @@ fn rows(count: usize, from: usize) -> String {
 
 /// Makes the database itself refuse to insert booking `MP-BOOM`, as a constraint kabar does not
 /// check (or a failing disk) would.
-async fn refuse_boom(db: &TestStore) {
+pub(crate) async fn refuse_boom(db: &TestStore) {
     match &db.url {
         DatabaseUrl::Sqlite(path) => {
             let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}")).await.unwrap();

@@ -14,6 +14,7 @@ mod console;
 mod demo;
 mod detect;
 mod import_files;
+mod import_initial;
 mod import_rows;
 mod offices;
 mod plan;

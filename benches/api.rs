@@ -4,7 +4,8 @@
 //! hear, counted by the server's in-memory audience index: the first, which loads it, then p50,
 //! p95, max; then right after a write, and by the store's statements alone for comparison) and
 //! the throughput of authenticated
-//! `GET /api/v1/offices/{code}` requests.
+//! `GET /api/v1/offices/{code}` requests. Writes the figures to
+//! `target/bench/api-<engine>-<bookings>.json`.
 //!
 //!     cargo bench --bench api                                   # 1,000,000 bookings on SQLite
 //!     cargo bench --bench api -- --bookings 20000 --runs 3 --requests 500   # the CI smoke run
@@ -16,7 +17,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{arg, BenchStore};
+use common::{arg, write_figures, BenchStore};
 use kabar::audit::Origin;
 use kabar::demo::{self, SeedSpec};
 use kabar::domain::{Channel, Service, ServiceState};
@@ -50,13 +51,10 @@ async fn main() {
     let today = chrono::Utc::now().date_naive();
     let seeded =
         demo::seed_bookings(store, &SeedSpec::new(bookings, 11, today), &offices, false).await.expect("seed");
+    let seed_seconds = started.elapsed().as_secs_f64();
     println!(
         "{}: seeded {} bookings ({} applicants) over {} offices in {:.1} s",
-        bench.engine,
-        seeded.bookings,
-        seeded.applicants,
-        seeded.offices,
-        started.elapsed().as_secs_f64()
+        bench.engine, seeded.bookings, seeded.applicants, seeded.offices, seed_seconds
     );
 
     let new = NewToken {
@@ -193,6 +191,40 @@ async fn main() {
         bench.engine,
         requests as f64 / seconds
     );
+    let figures = serde_json::json!({
+        "engine": bench.engine,
+        "bookings": seeded.bookings,
+        "applicants": seeded.applicants,
+        "offices": seeded.offices,
+        "seed_seconds": seed_seconds,
+        "dry_run": {
+            "runs": latencies.len(),
+            "p50_ms": ms(percentile(&latencies, 0.50)),
+            "p95_ms": ms(percentile(&latencies, 0.95)),
+            "max_ms": ms(*latencies.last().expect("a run")),
+            "first_ms": ms(cold),
+            "would_reach_applicants": last["applicants"],
+            "would_reach_bookings": last["bookings"],
+            "by_channel": last["by_channel"],
+        },
+        "dry_run_after_write": {
+            "runs": after_write.len(),
+            "p50_ms": ms(percentile(&after_write, 0.50)),
+            "max_ms": ms(*after_write.last().expect("a run")),
+        },
+        "dry_run_by_store": {
+            "runs": by_store.len(),
+            "p50_ms": ms(percentile(&by_store, 0.50)),
+        },
+        "get_office": {
+            "requests": requests,
+            "clients": clients,
+            "seconds": seconds,
+            "requests_per_second": requests as f64 / seconds,
+        },
+    });
+    let written = write_figures(&format!("api-{}-{bookings}", bench.engine.to_lowercase()), &figures);
+    println!("figures: {}", written.display());
     let _ = shutdown.send(());
     bench.finish().await;
 }

@@ -1,7 +1,8 @@
 //! Booking sync benchmark: `PUT /api/v1/bookings` over real HTTP (a server on port 0, a token
 //! for all offices), N bookings from the demo generator over ~150 offices sent 10,000 per
 //! request, one request at a time as M-Paspor would. Prints rows per second for the first sync
-//! (every row new) and a second one (nothing changes), and the latency of a request.
+//! (every row new) and a second one (nothing changes), and the latency of a request, and writes
+//! the figures to `target/bench/api_sync-<engine>-<rows>.json`.
 //!
 //!     cargo bench --bench api_sync                       # 200,000 rows on SQLite
 //!     cargo bench --bench api_sync -- --rows 20000       # the CI smoke run
@@ -11,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{arg, peak_rss_mib, BenchStore};
+use common::{arg, peak_rss_mib, write_figures, BenchStore};
 use kabar::audit::Origin;
 use kabar::demo::{self, SeedSpec};
 use kabar::http::HttpState;
@@ -58,12 +59,13 @@ async fn main() {
     let rows = json_rows(&csv);
     let bodies: Vec<Vec<u8>> =
         rows.chunks(MAX_SYNC_ROWS).map(|chunk| serde_json::to_vec(chunk).expect("JSON")).collect();
+    let json_bytes = bodies.iter().map(Vec::len).sum::<usize>();
     println!(
         "generated {} rows over {} offices, {} requests of at most {MAX_SYNC_ROWS} ({:.1} MiB of JSON)",
         rows.len(),
         offices.len(),
         bodies.len(),
-        bodies.iter().map(Vec::len).sum::<usize>() as f64 / 1048576.0
+        json_bytes as f64 / 1048576.0
     );
 
     let token = NewToken {
@@ -83,6 +85,7 @@ async fn main() {
     }));
     let client = reqwest::Client::new();
 
+    let mut passes = Vec::new();
     for pass in ["first sync", "second sync (unchanged)"] {
         let mut latencies = Vec::with_capacity(bodies.len());
         let (mut inserted, mut unchanged) = (0, 0);
@@ -106,6 +109,7 @@ async fn main() {
         }
         let seconds = started.elapsed().as_secs_f64();
         latencies.sort();
+        let peak = peak_rss_mib();
         println!(
             "{} PUT /api/v1/bookings {pass}: {} rows in {seconds:.1} s = {:.0} rows/s ({inserted} new, {unchanged} \
              unchanged); per request of {MAX_SYNC_ROWS}: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms; peak RSS {:.0} MiB",
@@ -115,9 +119,33 @@ async fn main() {
             percentile(&latencies, 0.50),
             percentile(&latencies, 0.95),
             percentile(&latencies, 1.0),
-            peak_rss_mib()
+            peak
         );
+        passes.push(serde_json::json!({
+            "rows": rows.len(),
+            "seconds": seconds,
+            "rows_per_second": rows.len() as f64 / seconds,
+            "inserted": inserted,
+            "unchanged": unchanged,
+            "p50_ms": percentile(&latencies, 0.50),
+            "p95_ms": percentile(&latencies, 0.95),
+            "max_ms": percentile(&latencies, 1.0),
+            "peak_rss_mib": peak,
+        }));
     }
+    let figures = serde_json::json!({
+        "engine": bench.engine,
+        "rows": rows.len(),
+        "offices": offices.len(),
+        "requests": bodies.len(),
+        "rows_per_request": MAX_SYNC_ROWS,
+        "json_bytes": json_bytes,
+        "first_sync": passes[0],
+        "second_sync": passes[1],
+    });
+    let written =
+        write_figures(&format!("api_sync-{}-{}", bench.engine.to_lowercase(), spec.bookings), &figures);
+    println!("figures: {}", written.display());
     let _ = stop.send(());
     let _ = server.await;
     bench.finish().await;

@@ -2,7 +2,8 @@
 //! printing outage and plans it (so every office has an open incident), then times the console's
 //! pages over real HTTP on 127.0.0.1, signed in: the board of an officer (one office), the board
 //! of a supervisor of `all` (125 offices), and the national view. Prints p50, p95 and max per
-//! page (goal: p95 ≤ 50 ms on SQLite), and the incident page and call list of one office.
+//! page (goal: p95 ≤ 50 ms on SQLite), and the incident page and call list of one office, and
+//! writes the figures to `target/bench/console-<engine>-<bookings>.json`.
 //!
 //!     cargo bench --bench console
 //!     cargo bench --bench console -- --bookings 20000 --requests 50   # a smoke run
@@ -12,7 +13,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use common::{arg, peak_rss_mib, BenchStore};
+use common::{arg, peak_rss_mib, write_figures, BenchStore};
 use kabar::audit::Origin;
 use kabar::demo::{self, SeedSpec};
 use kabar::domain::{Service, ServiceState};
@@ -66,12 +67,10 @@ async fn main() {
     set_state(store, &outage).await.expect("the outage");
     let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
     plan_once(store, &config, now).await.expect("plan");
+    let setup_seconds = started.elapsed().as_secs_f64();
     println!(
         "{}: {} bookings over {} offices seeded, national printing outage planned, in {:.1} s",
-        bench.engine,
-        seeded.bookings,
-        seeded.offices,
-        started.elapsed().as_secs_f64()
+        bench.engine, seeded.bookings, seeded.offices, setup_seconds
     );
     let first =
         store.office_directory().await.expect("offices").offices().next().expect("an office").code.clone();
@@ -99,6 +98,7 @@ async fn main() {
     let incident = store.open_incident(&first).await.expect("incidents").expect("the office's incident");
     let incident_page = format!("/console/incidents/{incident}");
     let call_list = format!("/console/incidents/{incident}/call-list");
+    let mut pages = Vec::new();
     for (page, path, cookie) in [
         ("incident, one office", incident_page.as_str(), &officer),
         ("call list, one office", call_list.as_str(), &officer),
@@ -130,7 +130,27 @@ async fn main() {
             percentile(&times, 95),
             percentile(&times, 100),
         );
+        pages.push(serde_json::json!({
+            "page": page,
+            "path": path,
+            "bytes": bytes,
+            "p50_ms": percentile(&times, 50),
+            "p95_ms": percentile(&times, 95),
+            "max_ms": percentile(&times, 100),
+        }));
     }
-    println!("{}: peak RSS {:.0} MiB", bench.engine, peak_rss_mib());
+    let peak = peak_rss_mib();
+    println!("{}: peak RSS {peak:.0} MiB", bench.engine);
+    let figures = serde_json::json!({
+        "engine": bench.engine,
+        "bookings": seeded.bookings,
+        "offices": seeded.offices,
+        "setup_seconds": setup_seconds,
+        "requests_per_page": requests,
+        "pages": pages,
+        "peak_rss_mib": peak,
+    });
+    let written = write_figures(&format!("console-{}-{bookings}", bench.engine.to_lowercase()), &figures);
+    println!("figures: {}", written.display());
     bench.finish().await;
 }

@@ -1,7 +1,8 @@
 //! Planning benchmark: seeds N bookings (default 2,000,000) over ~150 offices, declares the
 //! national printing outage of 2024-06-20, and times the planner turning it into messages (one
 //! event per office, each planned in the database). Prints the time, the messages planned and the
-//! peak resident memory.
+//! peak resident memory, and writes the figures to
+//! `target/bench/plan-<engine>-<bookings>-history-<per mille>.json`.
 //!
 //!     cargo bench --bench plan                          # 2,000,000 bookings on SQLite
 //!     cargo bench --bench plan -- --history 0           # only live bookings: the worst case
@@ -18,7 +19,7 @@ mod common;
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use common::{arg, peak_rss_mib, reset_peak_rss, rss_mib, BenchStore};
+use common::{arg, peak_rss_mib, reset_peak_rss, rss_mib, write_figures, BenchStore};
 use kabar::demo::{self, SeedSpec};
 use kabar::domain::{Service, ServiceState};
 use kabar::plan::{plan_once, PlannerConfig};
@@ -37,14 +38,10 @@ async fn main() {
     let mut spec = SeedSpec::new(bookings, 11, NaiveDate::from_ymd_opt(2024, 6, 17).expect("a date"));
     spec.history_per_mille = history;
     let seeded = demo::seed_bookings(store, &spec, &offices, false).await.expect("seed");
+    let seed_seconds = started.elapsed().as_secs_f64();
     println!(
         "{}: seeded {} bookings ({}‰ finished history; {} applicants) over {} offices in {:.1} s",
-        bench.engine,
-        seeded.bookings,
-        history,
-        seeded.applicants,
-        seeded.offices,
-        started.elapsed().as_secs_f64()
+        bench.engine, seeded.bookings, history, seeded.applicants, seeded.offices, seed_seconds
     );
 
     // Thursday 2024-06-20, 10:00 WIB: printing stops everywhere.
@@ -67,6 +64,7 @@ async fn main() {
     let seconds = started.elapsed().as_secs_f64();
     let messages: u64 = events.iter().map(|event| event.counts.messages).sum();
     let unreachable: u64 = events.iter().map(|event| event.counts.unreachable).sum();
+    let peak = peak_rss_mib();
     println!(
         "{}: national printing outage planned in {seconds:.2} s: {} events, {messages} messages \
          ({unreachable} with no usable channel) = {:.0} messages/s; RSS {before:.0} MiB before \
@@ -74,15 +72,33 @@ async fn main() {
         bench.engine,
         events.len(),
         messages as f64 / seconds,
-        peak_rss_mib()
+        peak
     );
     let started = Instant::now();
     let replay = plan_once(store, &config, now).await.expect("plan again");
-    println!(
-        "{}: planning again: {} events in {:.3} s",
-        bench.engine,
-        replay.len(),
-        started.elapsed().as_secs_f64()
+    let replay_seconds = started.elapsed().as_secs_f64();
+    println!("{}: planning again: {} events in {replay_seconds:.3} s", bench.engine, replay.len());
+    let figures = serde_json::json!({
+        "engine": bench.engine,
+        "bookings": seeded.bookings,
+        "history_per_mille": history,
+        "applicants": seeded.applicants,
+        "offices": seeded.offices,
+        "seed_seconds": seed_seconds,
+        "plan_seconds": seconds,
+        "events": events.len(),
+        "messages": messages,
+        "unreachable": unreachable,
+        "messages_per_second": messages as f64 / seconds,
+        "rss_before_mib": before,
+        "peak_rss_mib": peak,
+        "replan_events": replay.len(),
+        "replan_seconds": replay_seconds,
+    });
+    let written = write_figures(
+        &format!("plan-{}-{bookings}-history-{history}", bench.engine.to_lowercase()),
+        &figures,
     );
+    println!("figures: {}", written.display());
     bench.finish().await;
 }

@@ -2,7 +2,8 @@
 //! national Atom feed under many concurrent keep-alive clients (in this process, over real TCP,
 //! each client a plain HTTP/1.1 loop so the load generator costs little next to the server), the
 //! resident memory before and after, and how long a state change made through another store
-//! handle takes to appear on the page. Prints figures; asserts only that every answer was a 200.
+//! handle takes to appear on the page. Prints figures and writes them to
+//! `target/bench/status-<engine>.json`; asserts only that every answer was a 200.
 //!
 //!     cargo bench --bench status                                   # 64 clients, 10 s per route
 //!     cargo bench --bench status -- --seconds 2 --clients 16       # the CI smoke run
@@ -16,7 +17,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{arg, rss_mib, BenchStore};
+use common::{arg, rss_mib, write_figures, BenchStore};
 use kabar::domain::{Service, ServiceState};
 use kabar::http::HttpState;
 use kabar::import::{self, ImportOptions};
@@ -67,11 +68,13 @@ async fn run() {
 
     println!("status benchmark on {} ({} clients, {seconds} s per route)", bench.engine, clients);
     // Warm: the snapshot is loaded and each answer rendered once.
+    let mut gzip_bytes = serde_json::Map::new();
     for route in ["/status/PLG", "/status/feed.atom"] {
         let mut client = Client::connect(address).await;
         let (status, bytes) = client.get(route).await;
         assert_eq!(status, 200, "{route}");
         println!("  {route}: {bytes} bytes gzip");
+        gzip_bytes.insert(route.to_owned(), bytes.into());
     }
     // A second of load first, not reported: the server's connections and buffers for this many
     // clients exist before the memory is read, so "after" shows what the run itself kept.
@@ -79,8 +82,10 @@ async fn run() {
         load(address, route, clients, Duration::from_secs(1), false).await;
     }
     let before = rss_mib();
+    let mut routes = serde_json::Map::new();
     for route in ["/status/PLG", "/status/feed.atom"] {
-        load(address, route, clients, Duration::from_secs(seconds), true).await;
+        let figures = load(address, route, clients, Duration::from_secs(seconds), true).await;
+        routes.insert(route.to_owned(), figures);
     }
     let after = rss_mib();
     println!("  RSS before {before:.1} MiB, after {after:.1} MiB ({:.2}x, goal <= 1.2x)", after / before);
@@ -109,6 +114,21 @@ async fn run() {
         ms(times[times.len() / 2]),
         ms(times[times.len() - 1])
     );
+    let figures = serde_json::json!({
+        "engine": bench.engine,
+        "clients": clients,
+        "seconds_per_route": seconds,
+        "gzip_bytes": gzip_bytes,
+        "routes": routes,
+        "rss_before_mib": before,
+        "rss_after_mib": after,
+        "rss_ratio": after / before,
+        "state_changes": repeat,
+        "state_change_median_ms": ms(times[times.len() / 2]),
+        "state_change_max_ms": ms(times[times.len() - 1]),
+    });
+    let written = write_figures(&format!("status-{}", bench.engine.to_lowercase()), &figures);
+    println!("figures: {}", written.display());
     other.close().await;
     bench.finish().await;
 }
@@ -123,14 +143,15 @@ fn ms(duration: Duration) -> f64 {
 const BUCKET_US: u64 = 10;
 const BUCKETS: usize = 10_000;
 
-/// `clients` keep-alive connections asking for `route` as fast as they can for `length`.
+/// `clients` keep-alive connections asking for `route` as fast as they can for `length`; with
+/// `report`, prints and returns the figures (otherwise returns null).
 async fn load(
     address: std::net::SocketAddr,
     route: &'static str,
     clients: usize,
     length: Duration,
     report: bool,
-) {
+) -> serde_json::Value {
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
@@ -156,7 +177,7 @@ async fn load(
     }
     let took = started.elapsed();
     if !report {
-        return;
+        return serde_json::Value::Null;
     }
     let requests: u64 = histogram.iter().sum();
     let at = |q: f64| {
@@ -175,6 +196,13 @@ async fn load(
         at(0.50),
         at(0.99)
     );
+    serde_json::json!({
+        "requests": requests,
+        "seconds": took.as_secs_f64(),
+        "requests_per_second": requests as f64 / took.as_secs_f64(),
+        "p50_ms": at(0.50),
+        "p99_ms": at(0.99),
+    })
 }
 
 /// A minimal HTTP/1.1 keep-alive client: one request at a time, `Content-Length` bodies.

@@ -5,7 +5,9 @@
 //! Prints the median and the maximum over the rounds (goal: ≤ 100 ms for one office). With
 //! `--national N` it seeds N demo bookings over 125 offices instead and times the national
 //! printing outage (`kabar state set all …`) to its first message (goal: ≤ 300 ms over 2M): the
-//! planner wakes the worker after each office it plans.
+//! planner wakes the worker after each office it plans. Writes the figures to
+//! `target/bench/wake-one-office-<bookings>-<rounds>-rounds.json` or
+//! `target/bench/wake-national-<N>.json`.
 //!
 //!     cargo bench --bench wake                       # 10 changes, 200 bookings at PLG
 //!     cargo bench --bench wake -- --rounds 2         # the CI smoke run
@@ -18,7 +20,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::arg;
+use common::{arg, write_figures};
 
 const KABAR: &str = env!("CARGO_BIN_EXE_kabar");
 
@@ -61,17 +63,17 @@ fn main() {
         csv.push_str(&format!("MP-{i:05},PLG,Budi,0812-10{i:06},2099-06-24 09:00,regular,no,printing\n"));
     }
     std::fs::write(dir.join("bookings.csv"), csv).expect("bookings");
-    if national > 0 {
+    let seed_seconds = if national > 0 {
         let started = Instant::now();
         kabar(dir, &["demo", "seed", "--bookings", &national.to_string(), "--offices", "125"]);
-        println!(
-            "SQLite: seeded {national} bookings over 125 offices in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
+        let seconds = started.elapsed().as_secs_f64();
+        println!("SQLite: seeded {national} bookings over 125 offices in {seconds:.1} s");
+        Some(seconds)
     } else {
         kabar(dir, &["import", "offices", "offices.csv"]);
         kabar(dir, &["import", "bookings", "bookings.csv"]);
-    }
+        None
+    };
 
     let mut serve = Command::new(KABAR)
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -122,6 +124,15 @@ fn main() {
              kabar serve: {:.0} ms over {national} bookings (goal ≤ 300 ms over 2,000,000)",
             ms(took[0])
         );
+        let figures = serde_json::json!({
+            "engine": "SQLite",
+            "bookings": national,
+            "offices": 125,
+            "seed_seconds": seed_seconds,
+            "first_message_ms": ms(took[0]),
+        });
+        let written = write_figures(&format!("wake-national-{national}"), &figures);
+        println!("figures: {}", written.display());
         return;
     }
     println!(
@@ -131,4 +142,13 @@ fn main() {
         ms(took[took.len() / 2]),
         ms(took[took.len() - 1]),
     );
+    let figures = serde_json::json!({
+        "engine": "SQLite",
+        "bookings": bookings,
+        "rounds": rounds,
+        "median_ms": ms(took[took.len() / 2]),
+        "max_ms": ms(took[took.len() - 1]),
+    });
+    let written = write_figures(&format!("wake-one-office-{bookings}-{rounds}-rounds"), &figures);
+    println!("figures: {}", written.display());
 }

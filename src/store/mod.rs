@@ -282,9 +282,11 @@ impl Store {
                     .foreign_keys(true)
                     .pragma("temp_store", "memory");
                 // The writer's page cache holds the pages a large import transaction dirties
-                // (64 MiB); readers scan and rely on the OS cache (16 MiB each).
+                // (64 MiB); readers scan and rely on the OS cache (4 MiB each: four of them at
+                // 16 MiB were most of a serve's memory once the audience index had read every
+                // booking).
                 let writer_options = options.clone().pragma("cache_size", "-65536");
-                let reader_options = options.read_only(true).pragma("cache_size", "-16384");
+                let reader_options = options.read_only(true).pragma("cache_size", "-4096");
                 let writer = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(120))

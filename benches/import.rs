@@ -76,7 +76,7 @@ async fn main() {
     let batch = run_child(&batch_store.url, &path, u64::MAX);
     batch_store.finish().await;
     println!(
-        "{} first import, batch path (as before the initial load): {} rows in {:.1} s = {:.0} rows/s; \
+        "{} first import, batch by batch (each its own transaction): {} rows in {:.1} s = {:.0} rows/s; \
          CPU {:.1} s; peak RSS {:.0} MiB",
         bench.engine,
         batch.rows,

@@ -262,9 +262,9 @@ impl BookingImport {
 
     /// For a first load into an empty table on SQLite: drops the secondary indexes of
     /// `bookings` inside the transaction, so that the rows are appended without keeping them in
-    /// step, and [`BookingImport::commit`] builds each again from the sorted rows at once (about
-    /// twice as fast over a million rows). Readers see the indexes throughout: they read the last
-    /// commit. On PostgreSQL it does nothing, since `DROP INDEX` would lock every reader out of
+    /// step, and [`BookingImport::commit`] builds each again from the sorted rows at once (a
+    /// million rows in 30.6 s where batch after batch took 46.6 s, in one benchmark run). Readers
+    /// see the indexes throughout: they read the last commit. On PostgreSQL it does nothing, since `DROP INDEX` would lock every reader out of
     /// `bookings` until the commit.
     pub async fn suspend_indexes(&mut self) -> Result<(), StoreError> {
         let ImportTransaction::Sqlite(tx) = &mut self.tx else { return Ok(()) };

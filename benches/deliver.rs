@@ -19,6 +19,11 @@
 //!    database. `--rounds R` (1) alternates the two R times; the medians, the ratio
 //!    (`ceiling ratio (sqlite): 0.83`) and CPU µs per message of each are printed last.
 //!    `--no-ceiling` skips it.
+//!    `--runs mix` (`mix.rs`) does the same with the demo's mix: notices of the national outage
+//!    over WhatsApp, SMS and email through the test suite's fakes, 2% falling back, beside the
+//!    best case when both run.
+//!    `--runs inform` (`inform.rs`): time to inform, the national outage at the providers' real
+//!    limits, against the provider-limited minimum.
 //! 2. latency: a worker waiting on its `Notify`; `set_state` (settle time 0) → `plan_once` →
 //!    `notify_one`, timed to the fake's first request, `--repeat` (10) times.
 //! 3. rate: ~10 × `--rate R` (200) messages through an account limited to R per second: the
@@ -35,13 +40,23 @@ mod common;
 mod compare;
 #[path = "deliver/fake.rs"]
 mod fake;
+#[path = "deliver/inform.rs"]
+mod inform;
+#[path = "deliver/mix.rs"]
+mod mix;
 /// The run's figures as JSON and its course as an SVG chart under target/bench/.
 #[path = "deliver/plot.rs"]
 mod plot;
+/// The test suite's provider fakes, for the mix run.
+#[path = "../tests/fakes/mod.rs"]
+mod provider_fakes;
 #[path = "deliver/queue.rs"]
 mod queue;
 #[path = "deliver/runs.rs"]
 mod runs;
+#[allow(dead_code)] // the suite's SMTP server: the mix run uses a part of it
+#[path = "../tests/fakes/smtp.rs"]
+mod smtp_fake;
 
 use std::time::Instant;
 
@@ -80,6 +95,7 @@ async fn parent() {
         breakdown: flag("--breakdown"),
     };
     let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut best = None;
     if runs.contains("throughput") {
         let (messages, workers) = (arg("--messages", 1_000_000), arg("--workers", 1));
         let mut rounds = Vec::new();
@@ -95,6 +111,29 @@ async fn parent() {
             rounds.push((kabar, ceiling));
         }
         compare::print(&rounds, workers);
+        // The median round, beside the mix.
+        rounds.sort_by(|a, b| a.0.per_second.total_cmp(&b.0.per_second));
+        best = Some(rounds.swap_remove(rounds.len() / 2).0);
+    }
+    if runs.contains("mix") {
+        let round = tempfile::tempdir_in(dir.path()).expect("a temporary directory");
+        let mix = mix::run(round.path(), &options).await;
+        if let Some(best) = best {
+            println!(
+                "realistic mix ({}): {:.0} messages/s at {:.0} µs of worker CPU per message; best case {:.0} \
+                 messages/s at {:.0} µs ({:.2}×)",
+                best.engine.to_lowercase(),
+                mix.per_second,
+                mix.cpu_micros,
+                best.per_second,
+                best.cpu_micros,
+                mix.per_second / best.per_second
+            );
+        }
+    }
+    if runs.contains("inform") {
+        let round = tempfile::tempdir_in(dir.path()).expect("a temporary directory");
+        inform::run(round.path()).await;
     }
     if runs.contains("latency") {
         runs::latency(dir.path(), arg("--repeat", 10)).await;

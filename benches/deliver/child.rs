@@ -10,6 +10,7 @@ use std::time::Instant;
 use kabar::deliver::{DeliveryConfig, Providers, Worker};
 use kabar::domain::Channel;
 use kabar::plan::notice::NoticeConfig;
+use kabar::receipts::ReceiptsConfig;
 use kabar::render::Catalogue;
 use kabar::store::{DatabaseUrl, Store};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,8 @@ use crate::fake::twilio_config;
 /// The database URL goes through the environment, not the command line, where `ps` would show
 /// a password.
 const DATABASE_ENV: &str = "KABAR_BENCH_CHILD_DATABASE";
+/// The mix run's providers: a `[delivery]` table in TOML (it holds the fakes' credentials).
+const DELIVERY_ENV: &str = "KABAR_BENCH_CHILD_DELIVERY";
 
 /// What a worker process did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,13 +74,27 @@ impl WorkerProcess {
     /// Starts a worker process on `database`, sending to the fake at `fake`; returns once it is
     /// connected and ready.
     pub async fn start(database: &DatabaseUrl, fake: &url::Url, options: &Options) -> WorkerProcess {
+        let mut command = Self::worker_command(database, options);
+        command.args(["--fake", fake.as_str()]);
+        WorkerProcess::spawn(command).await
+    }
+
+    /// Starts a worker process on `database` with the providers of `delivery` (TOML, the
+    /// `[delivery]` table) on every channel, most preferred first as the planner has them.
+    pub async fn start_with(database: &DatabaseUrl, delivery: &str, options: &Options) -> WorkerProcess {
+        let mut command = Self::worker_command(database, options);
+        command.env(DELIVERY_ENV, delivery);
+        WorkerProcess::spawn(command).await
+    }
+
+    fn worker_command(database: &DatabaseUrl, options: &Options) -> Command {
         let database = match database {
             DatabaseUrl::Sqlite(path) => path.clone(),
             DatabaseUrl::Postgres(url) => url.as_str().to_owned(),
         };
         let mut command = Command::new(std::env::current_exe().expect("the benchmark's own path"));
         command
-            .args(["--child", "--fake", fake.as_str()])
+            .arg("--child")
             .args(["--batch", &options.batch_size.to_string()])
             .args(["--concurrency", &options.concurrency.to_string()])
             .args(options.breakdown.then_some("--breakdown"))
@@ -85,7 +102,7 @@ impl WorkerProcess {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true);
-        WorkerProcess::spawn(command).await
+        command
     }
 
     /// Starts a ceiling process (`ceiling.rs`): `messages` POSTs to the fake at `fake`, no
@@ -146,14 +163,27 @@ pub fn main() {
 async fn run() {
     let database: DatabaseUrl =
         std::env::var(DATABASE_ENV).expect("the parent sets the database").parse().expect("a database URL");
-    let fake: url::Url = arg("--fake", String::new()).parse().expect("--fake: a URL");
     let options = Options {
         batch_size: arg("--batch", 0),
         concurrency: arg("--concurrency", 0),
         breakdown: crate::flag("--breakdown"),
     };
     let store = Store::connect(&database).await.expect("open the database");
-    let config = options.delivery(&fake);
+    let (config, channels, receipts) = match std::env::var(DELIVERY_ENV) {
+        Ok(delivery) => {
+            let mut config: DeliveryConfig = toml::from_str(&delivery).expect("the parent's [delivery]");
+            (config.batch_size, config.concurrency) = (options.batch_size, options.concurrency);
+            config.validate().expect("a valid delivery configuration");
+            // An email carries its one-click unsubscribe link, signed with the receipts' key.
+            let mut receipts = ReceiptsConfig::new("https://kabar.imigrasi.go.id/".parse().expect("a URL"));
+            receipts.unsubscribe_key = Some("a-bench-key-of-more-than-thirty-two-characters".into());
+            (config, vec![Channel::Whatsapp, Channel::Sms, Channel::Email], Some(Arc::new(receipts)))
+        }
+        Err(_) => {
+            let fake: url::Url = arg("--fake", String::new()).parse().expect("--fake: a URL");
+            (options.delivery(&fake), vec![Channel::Sms], None)
+        }
+    };
     let providers = Arc::new(Providers::from_config(&config).expect("the providers"));
     let mut replica = options.breakdown.then(|| Replica::new(store.clone(), providers.clone(), &config));
     let worker = Worker::new(
@@ -161,9 +191,9 @@ async fn run() {
         providers,
         Arc::new(Catalogue::builtin()),
         NoticeConfig::default(),
-        vec![Channel::Sms],
+        channels,
         config,
-        None,
+        receipts,
     )
     .await
     .expect("a worker");

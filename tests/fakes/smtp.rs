@@ -112,6 +112,9 @@ pub struct ReceivedMail {
     pub data: Vec<u8>,
     /// How the connection that carried it was protected.
     pub protection: Protection,
+    /// When its `DATA` ended: when the relay took it (the deliver benchmark's time to inform).
+    #[allow(dead_code)]
+    pub at: std::time::Instant,
 }
 
 /// A failure the server plays once, on the next transaction that reaches its command.
@@ -427,6 +430,7 @@ impl Handler for Recorder {
             to: std::mem::take(&mut self.to),
             data: std::mem::take(&mut self.data),
             protection: self.shared.protection(self.connection),
+            at: std::time::Instant::now(),
         };
         self.shared.mails.send_modify(|mails| mails.push(mail));
         OK

@@ -28,6 +28,9 @@ pub struct FakeWhatsapp {
 #[derive(Default)]
 struct State {
     not_on_whatsapp: HashSet<String>,
+    /// Recipients refused as not on WhatsApp, per thousand, picked by a hash of the number (the
+    /// same numbers every run).
+    undeliverable_per_mille: u64,
     /// Meta's pair limit, when enforced: one message per interval to one recipient.
     pair_interval: Option<Duration>,
     last_accepted: HashMap<String, Instant>,
@@ -53,6 +56,12 @@ impl FakeWhatsapp {
     /// WhatsApp.
     pub fn not_on_whatsapp(&self, digits: &str) {
         self.state.lock().unwrap().not_on_whatsapp.insert(digits.to_owned());
+    }
+
+    /// From now on, about `per_mille` of every thousand recipients (always the same numbers) fail
+    /// with 131026, as numbers without WhatsApp do.
+    pub fn undeliverable_share(&self, per_mille: u64) {
+        self.state.lock().unwrap().undeliverable_per_mille = per_mille;
     }
 
     /// Answers 131056 to a second message to one recipient within `interval`, as Meta does.
@@ -135,7 +144,7 @@ impl Behaviour for Whatsapp {
             return refuse(StatusCode::BAD_REQUEST, 131008, "Required parameter is missing");
         }
         let mut state = self.state.lock().unwrap();
-        if state.not_on_whatsapp.contains(to) {
+        if state.not_on_whatsapp.contains(to) || fnv1a(to) % 1000 < state.undeliverable_per_mille {
             return refuse(StatusCode::BAD_REQUEST, 131026, "Message Undeliverable.");
         }
         if let Some(interval) = state.pair_interval {
@@ -154,4 +163,10 @@ impl Behaviour for Whatsapp {
         }))
         .into_response()
     }
+}
+
+/// FNV-1a: a hash that is the same in every process and run.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use handlebars::Handlebars;
+use handlebars::{Context, Handlebars};
 use include_dir::{include_dir, Dir};
 use serde_json::Value;
 
@@ -212,11 +212,13 @@ impl Catalogue {
     }
 
     /// Renders a plain-text template (or a WhatsApp parameter, see [`param_name`]).
-    pub(crate) fn render_text(&self, key: &str, view: &Value) -> Result<String, RenderError> {
+    /// Renders a text template. The view is a handlebars [`Context`] made once per message:
+    /// `Registry::render` would serialize the whole view again for every template it renders.
+    pub(crate) fn render_text(&self, key: &str, view: &Context) -> Result<String, RenderError> {
         self.render_with(&self.text, key, view)
     }
 
-    pub(crate) fn render_html(&self, key: &str, view: &Value) -> Result<String, RenderError> {
+    pub(crate) fn render_html(&self, key: &str, view: &Context) -> Result<String, RenderError> {
         self.render_with(&self.html, key, view)
     }
 
@@ -224,12 +226,14 @@ impl Catalogue {
         &self,
         registry: &Handlebars<'static>,
         name: &str,
-        view: &Value,
+        view: &Context,
     ) -> Result<String, RenderError> {
         if !registry.has_template(name) {
             return Err(self.unusable(name));
         }
-        registry.render(name, view).map_err(|err| RenderError::Template(self.problem_from(name, &err, view)))
+        registry
+            .render_with_context(name, view)
+            .map_err(|err| RenderError::Template(self.problem_from(name, &err, view.data())))
     }
 
     fn unusable(&self, name: &str) -> RenderError {

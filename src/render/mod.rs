@@ -43,6 +43,7 @@ mod whatsapp;
 
 use std::fmt;
 
+use handlebars::Context;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -202,7 +203,7 @@ pub fn render(
     let view = view::build(context, language, channel);
     match channel {
         Channel::Sms => {
-            let raw = catalogue.render_text(&file_key(language, kind, Part::Sms), &view)?;
+            let raw = catalogue.render_text(&file_key(language, kind, Part::Sms), &Context::from(view))?;
             let text = sms::normalise(raw.trim()).into_owned();
             let cost = sms::segment(&text);
             Ok(Rendered::Sms(SmsMessage {
@@ -222,6 +223,7 @@ pub fn render(
                     *text = whatsapp::one_line(text);
                 }
             }
+            let view = Context::from(view);
             let params = (0..spec.params.len())
                 .map(|index| {
                     let value = catalogue.render_text(&catalogue::param_name(&key, index), &view)?;
@@ -242,11 +244,12 @@ pub fn render(
             }))
         }
         Channel::Email => {
-            let subject = catalogue.render_text(&file_key(language, kind, Part::EmailSubject), &view)?;
+            let (view, wrapped) = (view.clone(), Context::from(view));
+            let subject = catalogue.render_text(&file_key(language, kind, Part::EmailSubject), &wrapped)?;
             // A header: one line, whatever the template's line breaks.
             let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
-            let text_body = catalogue.render_text(&file_key(language, kind, Part::EmailText), &view)?;
-            let html_body = catalogue.render_html(&file_key(language, kind, Part::EmailHtml), &view)?;
+            let text_body = catalogue.render_text(&file_key(language, kind, Part::EmailText), &wrapped)?;
+            let html_body = catalogue.render_html(&file_key(language, kind, Part::EmailHtml), &wrapped)?;
             let text = catalogue.render_text(
                 &layout_key(language, false),
                 &with_content(&view, &subject, text_body.trim()),
@@ -263,9 +266,9 @@ pub fn render(
     }
 }
 
-fn with_content(view: &Value, subject: &str, content: &str) -> Value {
+fn with_content(view: &Value, subject: &str, content: &str) -> Context {
     let mut view = view.clone();
     view["subject"] = subject.into();
     view["content"] = content.into();
-    view
+    Context::from(view)
 }

@@ -241,11 +241,15 @@ async function work(args) {
     noPreparedStatements: !settings.preparedStatements,
   });
   let crashed = null;
-  runner.promise.catch((error) => (crashed = error));
+  let stopping = false;
+  const stopped = runner.promise.then(
+    () => stopping || (crashed ??= new Error("the runner stopped before the queue was empty")),
+    (error) => (crashed = error),
+  );
 
   // Nothing can be empty before one of our workers found nothing to take; from then on, look
   // every `pollMs` until no job is left anywhere (other processes' in-flight jobs included).
-  await Promise.race([firstEmpty, runner.promise]);
+  await Promise.race([firstEmpty, stopped]);
   while (!crashed) {
     const { rows } = await monitor.query(REMAINING);
     if (rows[0].remaining === 0) break;
@@ -253,6 +257,7 @@ async function work(args) {
   }
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  stopping = true;
   if (!crashed) await runner.stop();
   const { rows: deadRows } = await monitor.query(DEAD);
   await monitor.end();

@@ -22,6 +22,8 @@
 //!    `--runs mix` (`mix.rs`) does the same with the demo's mix: notices of the national outage
 //!    over WhatsApp, SMS and email through the test suite's fakes, 2% falling back, beside the
 //!    best case when both run.
+//!    `--runs peer` (`peer.rs`, PostgreSQL): graphile-worker over as many jobs on the same
+//!    server, to the same fake, with the same processes and concurrency, beside kabar.
 //!    `--runs inform` (`inform.rs`): time to inform, the national outage at the providers' real
 //!    limits, against the provider-limited minimum.
 //! 2. latency: a worker waiting on its `Notify`; `set_state` (settle time 0) → `plan_once` →
@@ -45,6 +47,8 @@ mod inform;
 #[path = "deliver/mix.rs"]
 mod mix;
 /// The run's figures as JSON and its course as an SVG chart under target/bench/.
+#[path = "deliver/peer.rs"]
+mod peer;
 #[path = "deliver/plot.rs"]
 mod plot;
 /// The test suite's provider fakes, for the mix run.
@@ -118,7 +122,7 @@ async fn parent() {
     if runs.contains("mix") {
         let round = tempfile::tempdir_in(dir.path()).expect("a temporary directory");
         let mix = mix::run(round.path(), &options).await;
-        if let Some(best) = best {
+        if let Some(best) = &best {
             println!(
                 "realistic mix ({}): {:.0} messages/s at {:.0} µs of worker CPU per message; best case {:.0} \
                  messages/s at {:.0} µs ({:.2}×)",
@@ -129,6 +133,24 @@ async fn parent() {
                 best.cpu_micros,
                 mix.per_second / best.per_second
             );
+        }
+    }
+    if runs.contains("peer") {
+        let workers = arg("--workers", 1);
+        let jobs = best.as_ref().map_or_else(peer::jobs, |best| best.messages);
+        let peer = peer::run(jobs, workers, options.concurrency).await;
+        match &best {
+            Some(best) if best.engine == "PostgreSQL" => println!(
+                "peer ratio (postgres, {workers} worker(s)): kabar {:.0} messages/s ({:.0} µs CPU a message) / \
+                 graphile-worker {:.0} jobs/s ({:.0} µs) = {:.2}× (goal ≥ 1.0: {})",
+                best.per_second,
+                best.cpu_micros,
+                peer.per_second,
+                peer.cpu_micros,
+                best.per_second / peer.per_second,
+                verdict(best.per_second >= peer.per_second)
+            ),
+            _ => println!("peer: run with --engine postgres --runs throughput,peer to see kabar beside it"),
         }
     }
     if runs.contains("inform") {

@@ -118,7 +118,8 @@ impl WorkerProcess {
         WorkerProcess::spawn(command).await
     }
 
-    async fn spawn(mut command: Command) -> WorkerProcess {
+    /// Starts `command`, which speaks the protocol above; returns once it said `ready`.
+    pub async fn spawn(mut command: Command) -> WorkerProcess {
         let mut child = command.spawn().expect("start a worker process");
         let stdin = child.stdin.take().expect("a piped stdin");
         let lines = BufReader::new(child.stdout.take().expect("a piped stdout")).lines();
@@ -134,7 +135,12 @@ impl WorkerProcess {
     }
 
     /// Waits for the worker to finish and returns what it did.
-    pub async fn finish(mut self) -> Report {
+    pub async fn finish(self) -> Report {
+        self.finish_with().await
+    }
+
+    /// Waits for the process to finish and returns its last line, parsed as `T`.
+    pub async fn finish_with<T: serde::de::DeserializeOwned>(mut self) -> T {
         let line = self.line().await;
         let report =
             serde_json::from_str(&line).unwrap_or_else(|err| panic!("the worker said {line:?}: {err}"));

@@ -6,11 +6,15 @@
 //     Runs graphile-worker's migrations, enqueues N jobs of task `send` with payload {"n": i},
 //     prints {"enqueued":N,"seconds":S} (S: the enqueueing alone, not the migrations).
 //
-//   node peer.mjs work --database-url URL --fake URL --concurrency C [--defaults] [--http undici|fetch]
+//   node peer.mjs work --database-url URL --fake URL --concurrency C [--defaults]
 //     Says `ready`, waits for `go` on stdin, works until the jobs table is empty (this process's
 //     and every other process's jobs, locked ones included), shuts down gracefully and prints one
-//     JSON line. `--defaults` runs graphile-worker's own defaults (pool of 10, poll every 2 s)
-//     instead of the tuned settings; concurrency is always C.
+//     JSON line: {"sent","failed","seconds","cpu_seconds","peak_rss_mib","version","settings"}.
+//     `--defaults` runs graphile-worker's own defaults (pool of 10, poll every 2 s) instead of
+//     the tuned settings (tunedSettings below); concurrency is always C. For sweeps:
+//     --max-pool-size N, --poll-interval MS, --use-node-time override one runner option;
+//     --http fetch sends with Node's fetch instead of an undici Pool; --poll-ms MS is how often
+//     the emptiness check looks (50).
 //
 // The database URL may also come from DATABASE_URL, so `ps` need not show a password.
 // Durability: a job is deleted only after its task resolved, i.e. after Twilio's 201 and sid were
@@ -120,13 +124,18 @@ function defaultSettings(concurrency) {
 /**
  * The tuned settings. 0.16 has neither a local queue (batched fetch) nor batched completion
  * (both arrive in 0.17), so every job costs one locking UPDATE and one DELETE, each its own
- * committed transaction; what is left to tune is the connection pool (one connection per worker
- * plus the LISTEN connection, so no worker waits for a connection) and the idle poll.
+ * committed transaction, whatever the settings; what is left to tune is the connection pool and
+ * the idle poll. Measured on the benchmark's 2-core machine, 64 workers: a pool of 20 (one
+ * connection LISTENs, 19 carry the workers' queries) beat both the default 10 (workers queue for
+ * connections) and one connection per worker (more backends contending on the same index head
+ * and CPU; and two such processes would pass PostgreSQL's default max_connections of 100).
+ * useNodeTime made no difference. The poll only matters when no job is ready (a failed job
+ * waits e^attempts seconds before its retry); 500 ms picks retries up sooner than 2 s.
  */
 function tunedSettings(concurrency) {
   return {
     concurrency,
-    maxPoolSize: concurrency + 1,
+    maxPoolSize: Math.min(concurrency + 1, 20),
     pollInterval: 500,
     useNodeTime: false,
     preparedStatements: true,

@@ -211,9 +211,9 @@ impl Catalogue {
         self.whatsapp.get(key).ok_or_else(|| self.unusable(key))
     }
 
-    /// Renders a plain-text template (or a WhatsApp parameter, see [`param_name`]).
-    /// Renders a text template. The view is a handlebars [`Context`] made once per message:
-    /// `Registry::render` would serialize the whole view again for every template it renders.
+    /// Renders a plain-text template (or a WhatsApp parameter, see [`param_name`]). The view is a
+    /// handlebars [`Context`] made once per message: `Registry::render` would serialize the whole
+    /// view again for every template it renders.
     pub(crate) fn render_text(&self, key: &str, view: &Context) -> Result<String, RenderError> {
         self.render_with(&self.text, key, view)
     }

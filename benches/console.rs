@@ -16,13 +16,12 @@ use chrono::NaiveDate;
 use common::{arg, peak_rss_mib, write_figures, BenchStore};
 use kabar::audit::Origin;
 use kabar::demo::{self, SeedSpec};
-use kabar::domain::{Service, ServiceState};
 use kabar::http::api::ApiSettings;
 use kabar::http::HttpState;
 use kabar::plan::{plan_once, PlannerConfig};
 use kabar::staff::accounts::{self, NewStaff};
 use kabar::staff::Role;
-use kabar::state::{set_state, StateChange, Target};
+use kabar::state::set_state;
 
 const PASSWORD: &str = "kata sandi yang panjang";
 
@@ -55,15 +54,7 @@ async fn main() {
     let spec = SeedSpec::new(bookings, 11, NaiveDate::from_ymd_opt(2024, 6, 17).expect("a date"));
     let seeded = demo::seed_bookings(store, &spec, &offices, false).await.expect("seed");
     let now = chrono::Utc::now();
-    let outage = StateChange {
-        target: Target::All,
-        service: Service::Printing,
-        state: ServiceState::Unavailable,
-        reason: Some("Gangguan Pusat Data Nasional".into()),
-        until: None,
-        actor: "bench".into(),
-        at: now,
-    };
+    let outage = common::national_printing_outage(now);
     set_state(store, &outage).await.expect("the outage");
     let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
     plan_once(store, &config, now).await.expect("plan");

@@ -21,9 +21,8 @@ use std::time::Instant;
 use chrono::{DateTime, NaiveDate, Utc};
 use common::{arg, peak_rss_mib, reset_peak_rss, rss_mib, write_figures, BenchStore};
 use kabar::demo::{self, SeedSpec};
-use kabar::domain::{Service, ServiceState};
 use kabar::plan::{plan_once, PlannerConfig};
-use kabar::state::{set_state, StateChange, Target};
+use kabar::state::set_state;
 
 #[tokio::main]
 async fn main() {
@@ -46,15 +45,7 @@ async fn main() {
 
     // Thursday 2024-06-20, 10:00 WIB: printing stops everywhere.
     let now: DateTime<Utc> = "2024-06-20T03:00:00Z".parse().expect("an instant");
-    let outage = StateChange {
-        target: Target::All,
-        service: Service::Printing,
-        state: ServiceState::Unavailable,
-        reason: Some("Gangguan Pusat Data Nasional".into()),
-        until: None,
-        actor: "bench".into(),
-        at: now,
-    };
+    let outage = common::national_printing_outage(now);
     set_state(store, &outage).await.expect("the outage");
     let config = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
     let before = rss_mib();

@@ -2,6 +2,20 @@
 
 use kabar::store::{DatabaseUrl, Store};
 
+/// The national printing outage of 2024-06-20 ("Gangguan Pusat Data Nasional") declared at `at`.
+#[allow(dead_code)]
+pub fn national_printing_outage(at: chrono::DateTime<chrono::Utc>) -> kabar::state::StateChange {
+    kabar::state::StateChange {
+        target: kabar::state::Target::All,
+        service: kabar::domain::Service::Printing,
+        state: kabar::domain::ServiceState::Unavailable,
+        reason: Some("Gangguan Pusat Data Nasional".into()),
+        until: None,
+        actor: "bench".into(),
+        at,
+    }
+}
+
 /// `--name value` from the command line (cargo bench adds `--bench`, which is ignored).
 pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
     let args: Vec<String> = std::env::args().collect();

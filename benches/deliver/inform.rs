@@ -24,7 +24,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::common::arg;
-use crate::mix::{shares, Fakes, Population, Rates};
+use crate::mix::{shares, tally, Fakes, Population, Rates};
 use crate::plot;
 use crate::runs::verdict;
 
@@ -165,16 +165,7 @@ async fn settled(store: &Store, fakes: &Fakes) -> (u64, u64, Vec<(String, u64)>)
         if total > 0 && open == 0 && (total, arrived) == last {
             let unreachable =
                 counts.iter().filter(|count| count.status != "sent").map(|count| count.messages).sum();
-            let mut by_channel: Vec<(String, u64)> = Vec::new();
-            for count in counts {
-                let channel = count.channel.unwrap_or_else(|| "none".into());
-                match by_channel.iter_mut().find(|(name, _)| *name == channel) {
-                    Some((_, total)) => *total += count.messages,
-                    None => by_channel.push((channel, count.messages)),
-                }
-            }
-            by_channel.sort();
-            return (total, unreachable, by_channel);
+            return (total, unreachable, tally(&counts, |_| true));
         }
         last = (total, arrived);
         assert!(patience.elapsed() < Duration::from_secs(1800), "kabar serve did not settle in 30 minutes");

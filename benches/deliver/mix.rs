@@ -9,10 +9,9 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use kabar::demo::{self, SeedSpec};
-use kabar::domain::{Service, ServiceState};
 use kabar::plan::{plan_once, PlannerConfig};
-use kabar::state::{set_state, StateChange, Target};
-use kabar::store::Store;
+use kabar::state::set_state;
+use kabar::store::{MessageCount, Store};
 
 use crate::child::{Options, WorkerProcess};
 use crate::common::{arg, write_figures, BenchStore};
@@ -73,15 +72,7 @@ pub struct Planned {
 
 /// Declares the national printing outage of 2024-06-20 and plans its notices.
 pub async fn national_outage(store: &Store) -> Planned {
-    let outage = StateChange {
-        target: Target::All,
-        service: Service::Printing,
-        state: ServiceState::Unavailable,
-        reason: Some("Gangguan Pusat Data Nasional".into()),
-        until: None,
-        actor: "bench".into(),
-        at: crate::now(),
-    };
+    let outage = crate::common::national_printing_outage(crate::now());
     set_state(store, &outage).await.expect("the outage");
     let planner = PlannerConfig { settle_seconds: 0, ..PlannerConfig::default() };
     let events = plan_once(store, &planner, crate::now()).await.expect("plan");
@@ -194,10 +185,10 @@ pub async fn run(dir: &std::path::Path, options: &Options) -> Figures {
     let report = worker.finish().await;
     let seconds = started.elapsed().as_secs_f64();
 
-    let sent = by_channel(store, "sent").await;
+    let counts = store.message_counts().await.expect("count messages");
+    let sent = tally(&counts, |count| count.status == "sent");
     let sent_total: u64 = sent.iter().map(|(_, count)| count).sum();
-    let total: u64 =
-        store.message_counts().await.expect("count messages").iter().map(|count| count.messages).sum();
+    let total: u64 = counts.iter().map(|count| count.messages).sum();
     let count = |of: &[(String, u64)], channel: &str| {
         of.iter().find(|(name, _)| name == channel).map_or(0, |(_, count)| *count)
     };
@@ -221,7 +212,7 @@ pub async fn run(dir: &std::path::Path, options: &Options) -> Figures {
         shares(&sent),
         verdict(all),
     );
-    for count in store.message_counts().await.expect("count messages") {
+    for count in &counts {
         if count.status != "sent" {
             let channel = count.channel.as_deref().unwrap_or("no channel");
             println!(
@@ -266,19 +257,21 @@ async fn email_only(url: &kabar::store::DatabaseUrl) -> u64 {
 
 /// Notices of `status` by channel.
 pub async fn by_channel(store: &Store, status: &str) -> Vec<(String, u64)> {
-    let mut counts: Vec<(String, u64)> = Vec::new();
-    for count in store.message_counts().await.expect("count messages") {
-        let channel = count.channel.unwrap_or_else(|| "none".into());
-        if count.status != status {
-            continue;
-        }
-        match counts.iter_mut().find(|(name, _)| *name == channel) {
+    tally(&store.message_counts().await.expect("count messages"), |count| count.status == status)
+}
+
+/// The messages of the counts that `keep` keeps, by channel (`none`: no usable channel).
+pub fn tally(counts: &[MessageCount], keep: impl Fn(&MessageCount) -> bool) -> Vec<(String, u64)> {
+    let mut by_channel: Vec<(String, u64)> = Vec::new();
+    for count in counts.iter().filter(|count| keep(count)) {
+        let channel = count.channel.as_deref().unwrap_or("none");
+        match by_channel.iter_mut().find(|(name, _)| name == channel) {
             Some((_, total)) => *total += count.messages,
-            None => counts.push((channel, count.messages)),
+            None => by_channel.push((channel.to_owned(), count.messages)),
         }
     }
-    counts.sort();
-    counts
+    by_channel.sort();
+    by_channel
 }
 
 /// `whatsapp 83.1%, sms 15.2%, …`
